@@ -1,0 +1,86 @@
+/**
+ * Command-line options: every option is declared once with its type, default and one-line help, so
+ * the help text and the parser cannot disagree. Unknown or malformed options are a UsageError.
+ */
+
+export type OptionType = 'string' | 'int' | 'number' | 'bool';
+
+export interface OptionSpec {
+  name: string; // without the leading --
+  type: OptionType;
+  help: string;
+  default?: string | number | boolean;
+  choices?: string[];
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export type ParsedOptions = Record<string, string | number | boolean | undefined>;
+
+export function parseArgs(argv: string[], specs: OptionSpec[], positionals: { name: string; required: boolean }[]): { positional: Record<string, string | undefined>; options: ParsedOptions } {
+  const byName = new Map(specs.map((s) => [s.name, s]));
+  const options: ParsedOptions = {};
+  for (const s of specs) if (s.default !== undefined) options[s.name] = s.default;
+  const pos: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      pos.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith('--') || a === '--') {
+      pos.push(a);
+      continue;
+    }
+    let name = a.slice(2);
+    let value: string | undefined;
+    const eq = name.indexOf('=');
+    if (eq >= 0) {
+      value = name.slice(eq + 1);
+      name = name.slice(0, eq);
+    }
+    const spec = byName.get(name) ?? (name.startsWith('no-') ? byName.get(name.slice(3)) : undefined);
+    if (!spec) throw new UsageError(`unknown option --${name}`);
+    if (spec.type === 'bool') {
+      options[spec.name] = value === undefined ? !name.startsWith('no-') : value !== 'false' && value !== '0';
+      continue;
+    }
+    if (value === undefined) {
+      if (i + 1 >= argv.length) throw new UsageError(`--${name} needs a value`);
+      value = argv[++i];
+    }
+    options[spec.name] = convert(spec, value);
+  }
+  const positional: Record<string, string | undefined> = {};
+  positionals.forEach((p, idx) => {
+    if (idx < pos.length) positional[p.name] = pos[idx];
+    else if (p.required) throw new UsageError(`missing ${p.name.toUpperCase()}`);
+  });
+  if (pos.length > positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(pos[positionals.length])}`);
+  return { positional, options };
+}
+
+function convert(spec: OptionSpec, v: string): string | number {
+  if (spec.type === 'string') {
+    if (spec.choices && !spec.choices.includes(v)) throw new UsageError(`--${spec.name} must be one of ${spec.choices.join(', ')} (got ${JSON.stringify(v)})`);
+    return v;
+  }
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${spec.name} needs a number (got ${JSON.stringify(v)})`);
+  if (spec.type === 'int' && !Number.isInteger(n)) throw new UsageError(`--${spec.name} needs a whole number (got ${v})`);
+  return n;
+}
+
+export function formatHelp(usage: string, summary: string, specs: OptionSpec[]): string {
+  const lines = [`usage: ${usage}`, '', summary, ''];
+  const width = Math.max(...specs.map((s) => s.name.length + (s.type === 'bool' ? 0 : 4)), 10) + 4;
+  for (const s of specs) {
+    const left = `  --${s.name}${s.type === 'bool' ? '' : ' ' + (s.type === 'string' ? 'S' : s.type === 'int' ? 'N' : 'X')}`;
+    const def = s.default !== undefined && s.default !== false ? ` (default ${s.default})` : '';
+    const ch = s.choices ? ` [${s.choices.join('|')}]` : '';
+    lines.push(`${left.padEnd(width)}${s.help}${ch}${def}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,184 @@
+/**
+ * The benchmark: this engine against the PyTorch peer (bench/peer.py), on the same text, in the same
+ * run, alternating (ours, peer, ours, peer, …) so the machine's noise hits both. Prints training
+ * chars/s for configs A (2×128) and B (3×512) at sequence 64, batch 32, batch-1 inference chars/s and
+ * trace chars/s, with ratios to the peer, and writes the figures as JSON.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { BackendPreference, initBackend, tidy } from '../engine/backend';
+import { TruncatedBptt } from '../engine/bptt';
+import { ModelConfig } from '../engine/config';
+import { readCorpus } from '../engine/corpus';
+import { InferenceModel } from '../engine/inference';
+import { CharRnn, disposeState, keepState } from '../engine/model';
+import { clipGradients, globalNorm, Optimizer } from '../engine/optimizer';
+import { sampleStream } from '../engine/sample';
+import { traceText } from '../engine/trace';
+import { Vocabulary } from '../engine/vocabulary';
+
+export interface BenchOptions {
+  config: 'A' | 'B' | 'all';
+  seconds: number;
+  rounds: number;
+  text?: string;
+  peer: boolean;
+  out: string;
+  backend: BackendPreference;
+  json: boolean;
+  packageRoot: string;
+}
+
+const CONFIGS: Record<'A' | 'B', { layers: number; hidden: number; seq: number; batch: number }> = {
+  A: { layers: 2, hidden: 128, seq: 64, batch: 32 },
+  B: { layers: 3, hidden: 512, seq: 64, batch: 32 },
+};
+
+interface EngineFigures {
+  trainCharsPerSec: number;
+  inferCharsPerSec: number;
+  traceCharsPerSec?: number;
+  finalLoss?: number;
+}
+
+interface PeerFigures extends EngineFigures {
+  torch?: string;
+  blas?: string;
+  skipped?: string;
+}
+
+const median = (a: number[]) => {
+  const s = a.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
+  if (s.length === 0) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function log(opts: BenchOptions, line: string) {
+  if (!opts.json) process.stdout.write(line + '\n');
+}
+
+async function measureOurs(cfg: (typeof CONFIGS)['A'], ids: Int32Array, vocab: Vocabulary, traceSample: string, seconds: number): Promise<EngineFigures> {
+  const modelCfg: ModelConfig = { kind: 'lstm', layers: cfg.layers, hidden: cfg.hidden, embedding: 0, dropout: 0, vocabSize: vocab.size };
+  const model = CharRnn.create(modelCfg, 1);
+  const opt = new Optimizer('adam');
+  const batches = new TruncatedBptt(ids, cfg.batch, cfg.seq);
+  let state = model.zeroState(cfg.batch);
+  let loss = NaN;
+  const step = () => {
+    const b = batches.next();
+    if (b.reset) {
+      disposeState(state);
+      state = model.zeroState(cfg.batch);
+    }
+    const prev = state;
+    tidy(() => {
+      const r = model.run(b.inputs, b.targets, cfg.seq, cfg.batch, prev, true);
+      const norm = globalNorm(r.grads!).dataSync()[0];
+      loss = r.loss.dataSync()[0];
+      model.setParams(opt.apply(model.params, clipGradients(r.grads!, norm, 5), 2e-3));
+      state = keepState(r.state);
+    });
+    disposeState(prev);
+  };
+  for (let i = 0; i < 2; i++) step(); // warm-up
+  let steps = 0;
+  const t0 = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < seconds || steps < 2) {
+    step();
+    steps++;
+    elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+  }
+  const trainCharsPerSec = (steps * cfg.seq * cfg.batch) / elapsed;
+  const inf = new InferenceModel(modelCfg, vocab, model.values());
+  // Batch-1 inference: generate character by character (feed, predict, sample), as the peer does.
+  const inferBudget = Math.min(5, seconds / 2);
+  let n = 0;
+  const t1 = process.hrtime.bigint();
+  const gen = sampleStream(inf, { length: 1e9, temperature: 1, seed: 1 });
+  let el = 0;
+  while (el < inferBudget) {
+    for (let i = 0; i < 100; i++) gen.next();
+    n += 100;
+    el = Number(process.hrtime.bigint() - t1) / 1e9;
+  }
+  const inferCharsPerSec = n / el;
+  const t2 = process.hrtime.bigint();
+  traceText(inf, traceSample);
+  const traceCharsPerSec = Array.from(traceSample).length / (Number(process.hrtime.bigint() - t2) / 1e9);
+  inf.dispose();
+  disposeState(state);
+  opt.dispose();
+  for (const t of model.params.values()) t.dispose();
+  return { trainCharsPerSec, inferCharsPerSec, traceCharsPerSec, finalLoss: loss };
+}
+
+function runPeer(script: string, textFile: string, cfg: (typeof CONFIGS)['A'], seconds: number): PeerFigures {
+  const python = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const args = [script, '--text', textFile, '--layers', String(cfg.layers), '--hidden', String(cfg.hidden), '--seq', String(cfg.seq), '--batch', String(cfg.batch), '--seconds', String(seconds), '--warmup', '2', '--infer-chars', cfg.hidden > 256 ? '1000' : '3000', '--json'];
+  const r = spawnSync(python, args, { env: { ...process.env, OPENBLAS_NUM_THREADS: '2' }, encoding: 'utf8', timeout: (seconds * 4 + 120) * 1000 });
+  if (r.error) return { trainCharsPerSec: NaN, inferCharsPerSec: NaN, skipped: `cannot run ${python}: ${r.error.message}` };
+  const line = r.stdout.split('\n').filter((l) => l.trim().startsWith('{')).pop();
+  if (!line) return { trainCharsPerSec: NaN, inferCharsPerSec: NaN, skipped: `peer printed no result (exit ${r.status}): ${r.stderr.trim().split('\n').pop()}` };
+  const j = JSON.parse(line);
+  if (j.skipped) return { trainCharsPerSec: NaN, inferCharsPerSec: NaN, skipped: j.skipped };
+  return { trainCharsPerSec: j.trainCharsPerSec, inferCharsPerSec: j.inferCharsPerSec, finalLoss: j.finalLoss, torch: j.torch, blas: j.blas };
+}
+
+export async function runBench(opts: BenchOptions): Promise<number> {
+  const backend = await initBackend(opts.backend);
+  const shared = path.resolve(opts.packageRoot, '..', 'shared', 'corpora', 'linux-mm');
+  const source = opts.text ?? (fs.existsSync(shared) ? shared : opts.packageRoot);
+  const corpus = await readCorpus(source, { validationFraction: 0 });
+  const text = corpus.files.map((f) => f.text).join('\n').slice(0, 3_000_000);
+  const vocab = Vocabulary.fromText(text, 256);
+  const ids = vocab.encode(text);
+  const traceSample = text.slice(0, 20_000);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-lab-bench-'));
+  const textFile = path.join(tmp, 'text.txt');
+  fs.writeFileSync(textFile, text);
+  const peerScript = path.join(opts.packageRoot, 'bench', 'peer.py');
+  log(opts, `LSTM Lab bench: backend ${backend.description}`);
+  log(opts, `text: ${source} (${ids.length.toLocaleString('en-US')} characters, vocabulary ${vocab.size}); ${opts.rounds} alternating round(s) of ${opts.seconds} s per engine and config`);
+  const names = opts.config === 'all' ? (['A', 'B'] as const) : ([opts.config] as const);
+  const results: Record<string, unknown> = {};
+  for (const name of names) {
+    const cfg = CONFIGS[name];
+    const ours: EngineFigures[] = [];
+    const peer: PeerFigures[] = [];
+    for (let r = 0; r < opts.rounds; r++) {
+      const o = await measureOurs(cfg, ids, vocab, traceSample, opts.seconds);
+      ours.push(o);
+      log(opts, `  ${name} round ${r + 1}: lstm-lab train ${Math.round(o.trainCharsPerSec)} chars/s, infer ${Math.round(o.inferCharsPerSec)}, trace ${Math.round(o.traceCharsPerSec!)}`);
+      if (opts.peer) {
+        const p = runPeer(peerScript, textFile, cfg, opts.seconds);
+        peer.push(p);
+        log(opts, p.skipped ? `  peer skipped: ${p.skipped}` : `  ${name} round ${r + 1}: pytorch  train ${Math.round(p.trainCharsPerSec)} chars/s, infer ${Math.round(p.inferCharsPerSec)}`);
+      }
+    }
+    const o = {
+      trainCharsPerSec: median(ours.map((x) => x.trainCharsPerSec)),
+      inferCharsPerSec: median(ours.map((x) => x.inferCharsPerSec)),
+      traceCharsPerSec: median(ours.map((x) => x.traceCharsPerSec!)),
+    };
+    const pSkipped = peer.find((p) => p.skipped)?.skipped ?? (opts.peer ? undefined : 'disabled (--no-peer)');
+    const p = pSkipped ? null : {
+      trainCharsPerSec: median(peer.map((x) => x.trainCharsPerSec)),
+      inferCharsPerSec: median(peer.map((x) => x.inferCharsPerSec)),
+      torch: peer[0]?.torch,
+      blas: peer[0]?.blas,
+    };
+    const ratio = p ? { train: o.trainCharsPerSec / p.trainCharsPerSec, infer: o.inferCharsPerSec / p.inferCharsPerSec } : null;
+    results[name] = { config: cfg, lstmLab: o, pytorch: p, peerSkipped: pSkipped, ratio, rounds: { ours, peer } };
+    log(opts, `${name} (${cfg.layers}×${cfg.hidden}, seq ${cfg.seq}, batch ${cfg.batch}): train ${Math.round(o.trainCharsPerSec)} vs ${p ? Math.round(p.trainCharsPerSec) : '–'} chars/s${ratio ? ` = ${ratio.train.toFixed(2)}×` : ''};  batch-1 inference ${Math.round(o.inferCharsPerSec)} vs ${p ? Math.round(p.inferCharsPerSec) : '–'}${ratio ? ` = ${ratio.infer.toFixed(2)}×` : ''};  trace ${Math.round(o.traceCharsPerSec)} chars/s`);
+  }
+  const report = { event: 'bench', date: new Date().toISOString(), backend: backend.name, backendDescription: backend.description, notUsed: backend.notUsed, text: source, chars: ids.length, seconds: opts.seconds, rounds: opts.rounds, cpus: os.cpus().length, results };
+  fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
+  fs.writeFileSync(opts.out, JSON.stringify(report, null, 2) + '\n');
+  fs.rmSync(tmp, { recursive: true, force: true });
+  if (opts.json) process.stdout.write(JSON.stringify(report) + '\n');
+  else log(opts, `figures written to ${opts.out}`);
+  return 0;
+}

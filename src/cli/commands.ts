@@ -1,0 +1,385 @@
+/**
+ * The lstm-lab commands: each declares its positionals and options (with defaults and help) and a run
+ * function returning the exit code. Shared engine calls live in the engine; this file only adapts.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { OptionSpec, ParsedOptions, UsageError } from './args';
+import { ProgressLine } from './progress';
+import { BackendPreference, initBackend } from '../engine/backend';
+import { loadCheckpoint } from '../engine/checkpoint';
+import { DEFAULT_MODEL, DEFAULT_TRAIN } from '../engine/config';
+import { readCorpus, describeCorpus } from '../engine/corpus';
+import { evaluateIds } from '../engine/evaluate';
+import { InferenceModel } from '../engine/inference';
+import { CharRnn } from '../engine/model';
+import { sampleStream, sampleText } from '../engine/sample';
+import { traceText } from '../engine/trace';
+import { train, TrainEvent } from '../engine/train';
+import { runBench } from './bench';
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  positionals: { name: string; required: boolean }[];
+  options: OptionSpec[];
+  run(pos: Record<string, string | undefined>, o: ParsedOptions): Promise<number>;
+}
+
+/** The package root (out/src/cli → ../../..). Its own sources are the default corpus. */
+export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+const BACKEND: OptionSpec = { name: 'backend', type: 'string', help: 'TF.js backend', default: 'auto', choices: ['auto', 'native', 'node', 'wasm', 'cpu'] };
+const JSON_OPT: OptionSpec = { name: 'json', type: 'bool', help: 'one JSON object per line' };
+
+const str = (o: ParsedOptions, k: string) => o[k] as string | undefined;
+const num = (o: ParsedOptions, k: string) => o[k] as number | undefined;
+const bool = (o: ParsedOptions, k: string) => o[k] === true;
+
+function out(line: string): void {
+  process.stdout.write(line + '\n');
+}
+
+async function loadModel(checkpoint: string, backend: string) {
+  const info = await initBackend(backend as BackendPreference);
+  const ckpt = await loadCheckpoint(checkpoint);
+  return { info, ckpt, inference: new InferenceModel(ckpt.header.model, ckpt.vocabulary, ckpt.params) };
+}
+
+const trainCommand: Command = {
+  name: 'train',
+  summary: 'train a character-level model on a folder or file',
+  usage: 'lstm-lab train [FOLDER] [options]',
+  positionals: [{ name: 'folder', required: false }],
+  options: [
+    { name: 'model', type: 'string', help: 'recurrent cell', default: DEFAULT_MODEL.kind, choices: ['lstm', 'gru', 'rnn'] },
+    { name: 'layers', type: 'int', help: 'stacked layers (1–4)', default: DEFAULT_MODEL.layers },
+    { name: 'hidden', type: 'int', help: 'hidden units per layer (16–1024)', default: DEFAULT_MODEL.hidden },
+    { name: 'embedding', type: 'int', help: 'embedding size (0 = one-hot input)', default: DEFAULT_MODEL.embedding },
+    { name: 'dropout', type: 'number', help: 'dropout between layers', default: DEFAULT_MODEL.dropout },
+    { name: 'seq', type: 'int', help: 'BPTT truncation length', default: DEFAULT_TRAIN.seqLength },
+    { name: 'batch', type: 'int', help: 'parallel streams per batch', default: DEFAULT_TRAIN.batchSize },
+    { name: 'optimizer', type: 'string', help: 'optimiser', default: DEFAULT_TRAIN.optimizer, choices: ['adam', 'rmsprop'] },
+    { name: 'lr', type: 'number', help: 'learning rate', default: DEFAULT_TRAIN.learningRate },
+    { name: 'lr-decay', type: 'number', help: 'learning-rate factor every --lr-decay-every steps', default: DEFAULT_TRAIN.lrDecay },
+    { name: 'lr-decay-every', type: 'int', help: 'steps between learning-rate decays', default: DEFAULT_TRAIN.lrDecayEvery },
+    { name: 'grad-clip', type: 'number', help: 'clip gradients to this global norm (0 = off)', default: DEFAULT_TRAIN.gradClip },
+    { name: 'steps', type: 'int', help: 'stop after N steps (0 = no limit)' },
+    { name: 'minutes', type: 'number', help: 'stop after X minutes (default 3 when neither --steps nor --minutes is given)' },
+    { name: 'eval-every', type: 'int', help: 'evaluate and checkpoint every N steps', default: DEFAULT_TRAIN.evalEvery },
+    { name: 'eval-chars', type: 'int', help: 'validation characters per evaluation (0 = all)', default: DEFAULT_TRAIN.evalChars },
+    { name: 'sample-chars', type: 'int', help: 'length of the sample at each evaluation and at the end', default: DEFAULT_TRAIN.sampleChars },
+    { name: 'max-vocab', type: 'int', help: 'vocabulary size cap, unknown symbol included', default: 256 },
+    { name: 'include', type: 'string', help: 'comma-separated globs of files to read (default: source code and text)' },
+    { name: 'exclude', type: 'string', help: 'comma-separated globs to skip' },
+    { name: 'max-file-kb', type: 'int', help: 'skip files larger than this', default: 1024 },
+    { name: 'max-total-mb', type: 'number', help: 'stop reading at this total', default: 50 },
+    { name: 'out', type: 'string', help: 'folder for runs', default: 'runs' },
+    { name: 'run-id', type: 'string', help: 'name of the run folder (default: time, model and size)' },
+    { name: 'resume', type: 'string', help: 'continue a run (its folder or a checkpoint)' },
+    { name: 'seed', type: 'int', help: 'random seed', default: DEFAULT_TRAIN.seed },
+    BACKEND,
+    JSON_OPT,
+  ],
+  async run(pos, o) {
+    const json = bool(o, 'json');
+    const folder = pos.folder ?? PACKAGE_ROOT;
+    const steps = num(o, 'steps') ?? 0;
+    let minutes = num(o, 'minutes') ?? 0;
+    if (num(o, 'steps') === undefined && num(o, 'minutes') === undefined) minutes = 3;
+    if (steps < 0 || minutes < 0) throw new UsageError('--steps and --minutes cannot be negative');
+    const info = await initBackend(str(o, 'backend') as BackendPreference);
+    const list = (k: string) => str(o, k)?.split(',').map((s) => s.trim()).filter(Boolean);
+    const corpus = await readCorpus(folder, {
+      ...(list('include') ? { include: list('include')! } : {}),
+      ...(list('exclude') ? { exclude: list('exclude')! } : {}),
+      maxFileBytes: num(o, 'max-file-kb')! * 1024,
+      maxTotalBytes: Math.round(num(o, 'max-total-mb')! * 1e6),
+    });
+    if (!json) {
+      out(`corpus: ${pos.folder ? folder : `${folder} (LSTM Lab's own sources, the default)`}`);
+      out(describeCorpus(corpus).split('\n').map((l) => '  ' + l).join('\n'));
+      out(`backend: ${info.description}`);
+    }
+    const progress = new ProgressLine(process.stderr);
+    const onEvent = (e: TrainEvent) => {
+      if (json) {
+        if (e.event !== 'progress' && e.event !== 'checkpoint') out(JSON.stringify(e));
+        return;
+      }
+      switch (e.event) {
+        case 'start':
+          out(`run ${e.runId}: ${e.model.kind} ${e.model.layers}×${e.model.hidden}, ${e.parameters.toLocaleString('en-US')} parameters, vocabulary ${e.vocabularySize}, sequence ${e.train.seqLength}, batch ${e.train.batchSize}${e.resumedFrom ? `, resumed from ${e.resumedFrom}` : ''}`);
+          out(`  folder ${e.dir}`);
+          break;
+        case 'progress':
+          progress.update(e.fraction, `step ${e.step}  loss ${e.trainLoss.toFixed(3)} nats/char  ${Math.round(e.charsPerSec).toLocaleString('en-US')} chars/s`, e.etaSeconds);
+          break;
+        case 'eval':
+          progress.log(`step ${e.step}: train ${e.trainLoss.toFixed(3)}  validation ${e.valLoss.toFixed(3)} nats/char = ${e.valBitsPerChar.toFixed(3)} bits/char, perplexity ${e.valPerplexity.toFixed(2)}  (${Math.round(e.charsPerSec).toLocaleString('en-US')} chars/s)`);
+          break;
+        case 'nan':
+          progress.log(`warning: ${e.action}`);
+          break;
+        default:
+          break;
+      }
+    };
+    const controller = new AbortController();
+    const onSigint = () => {
+      if (controller.signal.aborted) process.exit(130);
+      progress.log('stopping after this step (Ctrl-C again to quit at once)…');
+      controller.abort();
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const done = await train(corpus, {
+        outDir: str(o, 'out')!,
+        runId: str(o, 'run-id'),
+        resume: str(o, 'resume'),
+        maxVocabulary: num(o, 'max-vocab'),
+        signal: controller.signal,
+        onEvent,
+        model: {
+          kind: str(o, 'model') as 'lstm',
+          layers: num(o, 'layers'),
+          hidden: num(o, 'hidden'),
+          embedding: num(o, 'embedding'),
+          dropout: num(o, 'dropout'),
+        },
+        train: {
+          seqLength: num(o, 'seq'),
+          batchSize: num(o, 'batch'),
+          optimizer: str(o, 'optimizer') as 'adam',
+          learningRate: num(o, 'lr'),
+          lrDecay: num(o, 'lr-decay'),
+          lrDecayEvery: num(o, 'lr-decay-every'),
+          gradClip: num(o, 'grad-clip'),
+          steps,
+          minutes,
+          evalEvery: num(o, 'eval-every'),
+          evalChars: num(o, 'eval-chars'),
+          sampleChars: 0, // the evaluation-time samples are for the dashboard; the CLI samples once at the end
+          seed: num(o, 'seed'),
+        },
+      });
+      progress.done();
+      if (!json) {
+        out(`done (${done.stopReason}): ${done.step} steps, ${done.chars.toLocaleString('en-US')} characters in ${formatSeconds(done.seconds)}; best validation loss ${done.bestValLoss?.toFixed(3) ?? '–'} nats/char`);
+        out(`checkpoint: ${done.checkpoint}`);
+        const n = num(o, 'sample-chars')!;
+        if (n > 0) {
+          const ckpt = await loadCheckpoint(done.checkpoint);
+          const inf = new InferenceModel(ckpt.header.model, ckpt.vocabulary, ckpt.params);
+          out(`\n--- sample (temperature 0.8, ${n} characters) ---`);
+          out(sampleText(inf, { length: n, temperature: 0.8, seed: num(o, 'seed') }));
+          out('---');
+        }
+      }
+    } finally {
+      process.off('SIGINT', onSigint);
+      progress.done();
+    }
+    return 0;
+  },
+};
+
+function formatSeconds(s: number): string {
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m} min ${Math.round(s - m * 60)} s` : `${s.toFixed(1)} s`;
+}
+
+const evalCommand: Command = {
+  name: 'eval',
+  summary: 'evaluate a checkpoint on a folder or file (nats/char, bits/char, perplexity)',
+  usage: 'lstm-lab eval CHECKPOINT PATH [--json]',
+  positionals: [{ name: 'checkpoint', required: true }, { name: 'path', required: true }],
+  options: [{ name: 'max-chars', type: 'int', help: 'evaluate at most this many characters (0 = all)', default: 0 }, BACKEND, JSON_OPT],
+  async run(pos, o) {
+    const info = await initBackend(str(o, 'backend') as BackendPreference);
+    const ckpt = await loadCheckpoint(pos.checkpoint!);
+    const corpus = await readCorpus(pos.path!, { validationFraction: 0 });
+    const text = corpus.files.map((f) => (f.text.endsWith('\n') ? f.text : f.text + '\n')).join('');
+    const ids = ckpt.vocabulary.encode(text);
+    const model = new CharRnn(ckpt.header.model, ckpt.params);
+    const t0 = Date.now();
+    const ev = await evaluateIds(model, ids, { maxChars: num(o, 'max-chars') });
+    const result = {
+      ...ev,
+      files: corpus.files.length,
+      vocabularyCoverage: ckpt.vocabulary.coverage(text),
+      checkpoint: ckpt.path,
+      backend: info.name,
+      seconds: (Date.now() - t0) / 1000,
+    };
+    if (bool(o, 'json')) out(JSON.stringify(result));
+    else {
+      out(`${ev.natsPerChar.toFixed(4)} nats/char  ${ev.bitsPerChar.toFixed(4)} bits/char  perplexity ${ev.perplexity.toFixed(3)}`);
+      out(`${ev.chars.toLocaleString('en-US')} characters in ${corpus.files.length} file(s); vocabulary covers ${(result.vocabularyCoverage * 100).toFixed(2)} %; backend ${info.description}`);
+    }
+    return 0;
+  },
+};
+
+const sampleCommand: Command = {
+  name: 'sample',
+  summary: 'generate text from a checkpoint',
+  usage: 'lstm-lab sample CHECKPOINT [--prime TEXT] [--length N] [--temperature X] [--top-k N] [--seed N]',
+  positionals: [{ name: 'checkpoint', required: true }],
+  options: [
+    { name: 'prime', type: 'string', help: 'text to start from', default: '' },
+    { name: 'length', type: 'int', help: 'characters to generate', default: 1000 },
+    { name: 'temperature', type: 'number', help: 'softmax temperature (0 = argmax)', default: 1 },
+    { name: 'top-k', type: 'int', help: 'sample among the k most likely characters (0 = all)', default: 0 },
+    { name: 'argmax', type: 'bool', help: 'always take the most likely character (same as --temperature 0)' },
+    { name: 'seed', type: 'int', help: 'random seed', default: 1 },
+    BACKEND,
+  ],
+  async run(pos, o) {
+    const { inference } = await loadModel(pos.checkpoint!, str(o, 'backend')!);
+    const prime = str(o, 'prime')!;
+    if (num(o, 'length')! < 0) throw new UsageError('--length cannot be negative');
+    process.stdout.write(prime);
+    let buf = '';
+    for (const ch of sampleStream(inference, {
+      length: num(o, 'length')!,
+      temperature: bool(o, 'argmax') ? 0 : num(o, 'temperature')!,
+      topK: num(o, 'top-k'),
+      prime,
+      seed: num(o, 'seed'),
+    })) {
+      buf += ch;
+      if (buf.length >= 64 || ch === '\n') {
+        process.stdout.write(buf);
+        buf = '';
+      }
+    }
+    process.stdout.write(buf + '\n');
+    return 0;
+  },
+};
+
+const traceCommand: Command = {
+  name: 'trace',
+  summary: 'cell states, hidden units and gates per character of a file',
+  usage: 'lstm-lab trace CHECKPOINT FILE [--layer N] [--cell N] [--json]',
+  positionals: [{ name: 'checkpoint', required: true }, { name: 'file', required: true }],
+  options: [
+    { name: 'layer', type: 'int', help: 'layer to show (1-based)', default: 1 },
+    { name: 'cell', type: 'int', help: 'cell to colour by (default: the one with the largest variance)' },
+    { name: 'show', type: 'string', help: 'what to colour by', default: 'tanh(c)', choices: ['tanh(c)', 'c', 'h', 'i', 'f', 'g', 'o', 'z', 'r', 'n'] },
+    { name: 'top-k', type: 'int', help: 'next-character predictions kept per position', default: 5 },
+    BACKEND,
+    JSON_OPT,
+  ],
+  async run(pos, o) {
+    const { inference } = await loadModel(pos.checkpoint!, str(o, 'backend')!);
+    let text: string;
+    try {
+      text = fs.readFileSync(pos.file!, 'utf8');
+    } catch {
+      throw new Error(`Cannot read ${pos.file}.`);
+    }
+    const t0 = process.hrtime.bigint();
+    const trace = traceText(inference, text, { topK: num(o, 'top-k') });
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const H = trace.hidden;
+    if (bool(o, 'json')) {
+      const round = (a: Float32Array, t: number) => Array.from(a.subarray(t * H, t * H + H), (v) => Math.round(v * 1e4) / 1e4);
+      out(JSON.stringify({ event: 'trace', kind: trace.kind, length: trace.length, hidden: H, layers: trace.layers.length, kernel: inference.kernelName, seconds: secs, charsPerSec: trace.length / secs }));
+      for (let t = 0; t < trace.length; t++) {
+        out(JSON.stringify({
+          t,
+          char: trace.symbols[t],
+          top: Array.from({ length: trace.top.k }, (_, j) => [trace.top.symbols[t * trace.top.k + j], Math.round(trace.top.probs[t * trace.top.k + j] * 1e4) / 1e4]),
+          layers: trace.layers.map((l) => ({
+            c: l.c ? round(l.c, t) : undefined,
+            h: round(l.h, t),
+            gates: Object.fromEntries(Object.entries(l.gates).map(([g, a]) => [g, round(a, t)])),
+          })),
+        }));
+      }
+      return 0;
+    }
+    const layer = num(o, 'layer')!;
+    if (layer < 1 || layer > trace.layers.length) throw new UsageError(`--layer must be from 1 to ${trace.layers.length}`);
+    const lt = trace.layers[layer - 1];
+    const show = str(o, 'show')!;
+    const source = show === 'tanh(c)' || show === 'c' ? lt.c : show === 'h' ? lt.h : lt.gates[show];
+    if (!source) throw new UsageError(`--show ${show} does not exist for a ${trace.kind} model`);
+    let cell = num(o, 'cell');
+    if (cell === undefined) cell = mostVariableCell(source, trace.length, H);
+    if (cell < 0 || cell >= H) throw new UsageError(`--cell must be from 0 to ${H - 1}`);
+    const values = new Float32Array(trace.length);
+    for (let t = 0; t < trace.length; t++) values[t] = show === 'tanh(c)' ? Math.tanh(source[t * H + cell]) : source[t * H + cell];
+    out(`# ${trace.length} characters traced in ${secs.toFixed(3)} s (${Math.round(trace.length / secs).toLocaleString('en-US')} chars/s, ${inference.kernelName} kernels); layer ${layer}, cell ${cell}, ${show}: blue −1 … red +1`);
+    process.stdout.write(colourise(trace.symbols, values) + '\n');
+    return 0;
+  },
+};
+
+function mostVariableCell(a: Float32Array, N: number, H: number): number {
+  let best = 0, bestVar = -1;
+  for (let j = 0; j < H; j++) {
+    let s = 0, s2 = 0;
+    for (let t = 0; t < N; t++) {
+      const v = Math.tanh(a[t * H + j]);
+      s += v;
+      s2 += v * v;
+    }
+    const variance = s2 / Math.max(1, N) - (s / Math.max(1, N)) ** 2;
+    if (variance > bestVar) {
+      bestVar = variance;
+      best = j;
+    }
+  }
+  return best;
+}
+
+/** ANSI 24-bit background colours on a diverging blue–white–red scale. */
+function colourise(symbols: string[], values: Float32Array): string {
+  if (!process.stdout.isTTY && !process.env.FORCE_COLOR) {
+    return symbols.map((s, t) => (s === '\n' ? '\n' : `${s}`)).join('') + `\n# (not a terminal: colours omitted; use --json for the values)`;
+  }
+  let outText = '';
+  for (let t = 0; t < symbols.length; t++) {
+    const v = Math.max(-1, Math.min(1, values[t]));
+    const [r, g, b] = v >= 0 ? [255, Math.round(255 * (1 - v)), Math.round(255 * (1 - v))] : [Math.round(255 * (1 + v)), Math.round(255 * (1 + v)), 255];
+    const s = symbols[t];
+    outText += s === '\n' ? '\x1b[0m\n' : `\x1b[48;2;${r};${g};${b}m\x1b[38;2;0;0;0m${s}`;
+  }
+  return outText + '\x1b[0m';
+}
+
+const benchCommand: Command = {
+  name: 'bench',
+  summary: 'training and inference speed against PyTorch, measured in the same run',
+  usage: 'lstm-lab bench [--config A|B|all] [--json]',
+  positionals: [],
+  options: [
+    { name: 'config', type: 'string', help: 'A = 2×128, B = 3×512 (sequence 64, batch 32)', default: 'all', choices: ['A', 'B', 'all'] },
+    { name: 'seconds', type: 'number', help: 'measured seconds per engine and config per round', default: 20 },
+    { name: 'rounds', type: 'int', help: 'alternating rounds (ours, peer, ours, peer…)', default: 2 },
+    { name: 'text', type: 'string', help: 'training text (default: ../shared/corpora/linux-mm if present, else LSTM Lab\'s sources)' },
+    { name: 'no-peer', type: 'bool', help: 'do not run the PyTorch peer' },
+    { name: 'out', type: 'string', help: 'write the figures as JSON here', default: 'bench/results/latest.json' },
+    BACKEND,
+    JSON_OPT,
+  ],
+  async run(_pos, o) {
+    return runBench({
+      config: str(o, 'config') as 'A' | 'B' | 'all',
+      seconds: num(o, 'seconds')!,
+      rounds: num(o, 'rounds')!,
+      text: str(o, 'text'),
+      peer: !bool(o, 'no-peer'),
+      out: str(o, 'out')!,
+      backend: str(o, 'backend') as BackendPreference,
+      json: bool(o, 'json'),
+      packageRoot: PACKAGE_ROOT,
+    });
+  },
+};
+
+export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, benchCommand];

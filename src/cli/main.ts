@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * lstm-lab: the engine headless. Every figure the extension shows can be reproduced from here.
+ *
+ *   lstm-lab train [FOLDER]            train a model (default corpus: LSTM Lab's own sources)
+ *   lstm-lab eval CHECKPOINT PATH      nats/char, bits/char and perplexity on a folder or file
+ *   lstm-lab sample CHECKPOINT         generate text
+ *   lstm-lab trace CHECKPOINT FILE     cells, hidden units and gates per character
+ *   lstm-lab cells CHECKPOINT PATH     rank cells by how well they track concepts (strings, comments, …)
+ *   lstm-lab complete-eval CHECKPOINT PATH   completions: LSTM against the n-gram baseline
+ *   lstm-lab export CHECKPOINT DIR     a standard TF.js Layers model (model.json + weights)
+ *   lstm-lab bench                     speed against PyTorch, measured in the same run
+ *
+ * Errors are one line on stderr and a non-zero exit: 2 for usage, 1 for everything else.
+ */
+import { formatHelp, OptionSpec, parseArgs, ParsedOptions, UsageError } from './args';
+import { COMMANDS } from './commands';
+
+function printTopHelp(): void {
+  const lines = ['usage: lstm-lab COMMAND [ARGS] [OPTIONS]', '', 'Character-level LSTM/GRU/RNN language models, trained and inspected on your own code.', '', 'Commands:'];
+  for (const c of COMMANDS) lines.push(`  ${c.name.padEnd(14)}${c.summary}`);
+  lines.push('', 'Run `lstm-lab COMMAND --help` for its options.');
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    printTopHelp();
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    process.stdout.write(require('../../../package.json').version + '\n');
+    return 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    process.stderr.write(`lstm-lab: unknown command ${JSON.stringify(name)}. Commands: ${COMMANDS.map((c) => c.name).join(', ')}.\n`);
+    return 2;
+  }
+  const specs: OptionSpec[] = [...cmd.options, { name: 'help', type: 'bool', help: 'show this help' }];
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(formatHelp(cmd.usage, cmd.summary, specs) + '\n');
+    return 0;
+  }
+  let parsed: { positional: Record<string, string | undefined>; options: ParsedOptions };
+  try {
+    parsed = parseArgs(rest, specs, cmd.positionals);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`lstm-lab ${name}: ${e.message}. Usage: ${cmd.usage}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  return cmd.run(parsed.positional, parsed.options);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      const msg = e instanceof Error ? e.message : String(e);
+      process.stderr.write(`lstm-lab: ${msg.split('\n')[0]}\n`);
+      if (process.env.LSTM_LAB_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

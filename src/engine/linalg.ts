@@ -1,0 +1,97 @@
+/**
+ * The few tensor operations the model needs outside the recurrence, each done the fast way for the
+ * backend in use. Measured on this project's machines: on wasm, transposed-operand flags in a matrix
+ * product are ~10× slower than an explicit transpose, while on native (OpenBLAS) and node the flags
+ * are free and explicit transposes, row gathers and axis sums run as slow generic JavaScript. So:
+ *   matMulTN / matMulNT  aᵀ·b and a·bᵀ — flags on native/node, explicit transposes elsewhere;
+ *   linear               x·W + b as one fused product with bias;
+ *   columnSums           Σ over rows as a product with a row of ones (a bias gradient);
+ *   lookupRows           rows of a table by id (an embedding, or one-hot input times W_x);
+ *   softmaxCrossEntropy  loss and dLoss/dlogits in one pass.
+ */
+import { currentBackend, tf } from './backend';
+
+function flagsAreFast(): boolean {
+  const b = currentBackend().name;
+  return b === 'native' || b === 'node';
+}
+
+/** aᵀ·b. */
+export function matMulTN(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return flagsAreFast() ? tf.matMul(a, b, true, false) : tf.matMul(tf.transpose(a), b);
+}
+
+/** a·bᵀ. */
+export function matMulNT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return flagsAreFast() ? tf.matMul(a, b, false, true) : tf.matMul(a, tf.transpose(b));
+}
+
+/** x·W + b. */
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor): tf.Tensor2D {
+  return tf.fused.matMul({ a: x, b: w, bias: b }) as tf.Tensor2D;
+}
+
+/** Σ over the rows of x, [cols]. */
+export function columnSums(x: tf.Tensor2D): tf.Tensor1D {
+  const ones = tf.ones([1, x.shape[0]]) as tf.Tensor2D;
+  return tf.reshape(tf.matMul(ones, x), [x.shape[1]]);
+}
+
+/** Rows `ids` of `table` [V, D] → [n, D]. */
+export function lookupRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  if (flagsAreFast()) return tf.matMul(tf.oneHot(ids, table.shape[0]).toFloat() as tf.Tensor2D, table);
+  return tf.gather(table, ids) as tf.Tensor2D;
+}
+
+/** ids one-hot, transposed, times x: Σ of the rows of x into the rows of a [V, D] table (a scatter-add). */
+export function scatterAddRows(ids: tf.Tensor1D, vocab: number, x: tf.Tensor2D): tf.Tensor2D {
+  return matMulTN(tf.oneHot(ids, vocab).toFloat() as tf.Tensor2D, x);
+}
+
+/**
+ * Mean cross-entropy of softmax(logits) against target ids (optionally weighted per row), and its
+ * gradient with respect to the logits: (softmax − onehot)·w / Σw.
+ */
+export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: Int32Array, weights?: Float32Array, withGradient = true): { loss: tf.Scalar; dLogits: tf.Tensor2D | null } {
+  const [N, V] = logits.shape;
+  for (let i = 0; i < N; i++) {
+    if (targets[i] < 0 || targets[i] >= V) throw new RangeError(`Target id ${targets[i]} is outside the vocabulary (size ${V}).`);
+  }
+  let total = N;
+  if (weights) {
+    total = 0;
+    for (let i = 0; i < N; i++) total += weights[i];
+    total = Math.max(total, 1e-9);
+  }
+  if (currentBackend().name === 'native') {
+    // The arrays behind the tensors are plain memory here: one pass beats a dozen generic kernels.
+    const z = logits.dataSync() as Float32Array;
+    const d = withGradient ? new Float32Array(N * V) : null;
+    let loss = 0;
+    for (let r = 0; r < N; r++) {
+      const w = weights ? weights[r] : 1;
+      const o = r * V;
+      let max = -Infinity;
+      for (let j = 0; j < V; j++) if (z[o + j] > max) max = z[o + j];
+      let sum = 0;
+      for (let j = 0; j < V; j++) sum += Math.exp(z[o + j] - max);
+      const logSum = Math.log(sum) + max;
+      loss += w * (logSum - z[o + targets[r]]);
+      if (d && w !== 0) {
+        const scale = w / total;
+        for (let j = 0; j < V; j++) d[o + j] = Math.exp(z[o + j] - logSum) * scale;
+        d[o + targets[r]] -= scale;
+      }
+    }
+    return { loss: tf.scalar(loss / total), dLogits: d ? tf.tensor2d(d, [N, V]) : null };
+  }
+  const oneHot = tf.oneHot(tf.tensor1d(targets, 'int32'), V).toFloat();
+  const logProbs = tf.logSoftmax(logits);
+  const nll = tf.neg(tf.sum(tf.mul(oneHot, logProbs), 1));
+  const w = weights ? tf.tensor1d(weights) : null;
+  const loss = tf.div(tf.sum(w ? tf.mul(nll, w) : nll), total) as tf.Scalar;
+  if (!withGradient) return { loss, dLogits: null };
+  let d = tf.div(tf.sub(tf.exp(logProbs), oneHot), total);
+  if (w) d = tf.mul(d, tf.reshape(w, [N, 1]));
+  return { loss, dLogits: d as tf.Tensor2D };
+}

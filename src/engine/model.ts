@@ -1,0 +1,250 @@
+/**
+ * CharRnn: a character-level language model — input (one-hot or embedding) → 1–4 stacked recurrent
+ * layers (LSTM, GRU or RNN; cells.ts) → linear output over the vocabulary → softmax.
+ *
+ * Gradients are written out by hand rather than taken by autodiff through an unrolled sequence: the
+ * weight gradients are then one matrix product per sequence (dW_h = Hprevᵀ·dPreH over all T·B rows),
+ * not a tensor per step, which is what lets the 3×512 model train at sequence 64 in a few hundred MB.
+ *
+ * Parameters (G = 4, 3, 1 for lstm, gru, rnn; In = V for one-hot, E for embedding, H above layer 1):
+ *   embed     [V, E]        (embedding > 0 only)
+ *   l{k}.wx   [In, G·H]     input weights of layer k (1-based)
+ *   l{k}.wh   [H, G·H]      recurrent weights
+ *   l{k}.b    [G·H]         bias (LSTM forget-gate block initialised to 1)
+ *   l{k}.bh   [G·H]         recurrent bias (GRU only)
+ *   out.w     [H, V], out.b [V]
+ */
+import { tf, fusedKernels } from './backend';
+import { previousHidden, RecurrentWeights, SequenceForward, sequenceBackward, sequenceForward, SequenceShape } from './cells';
+import { ModelConfig, validateModelConfig } from './config';
+import { GATES } from './kernels';
+import { columnSums, linear, lookupRows, matMulNT, matMulTN, scatterAddRows, softmaxCrossEntropy } from './linalg';
+import { Random } from './random';
+
+export type Params = Map<string, tf.Tensor>;
+
+/** Hidden state carried from batch to batch, per layer, [B, H]. */
+export interface RecurrentState {
+  h: tf.Tensor2D[];
+  c: (tf.Tensor2D | null)[];
+}
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+}
+
+export function paramSpecs(cfg: ModelConfig): ParamSpec[] {
+  const G = GATES[cfg.kind];
+  const { hidden: H, vocabSize: V, embedding: E } = cfg;
+  const specs: ParamSpec[] = [];
+  if (E > 0) specs.push({ name: 'embed', shape: [V, E] });
+  for (let k = 1; k <= cfg.layers; k++) {
+    const inSize = k === 1 ? (E > 0 ? E : V) : H;
+    specs.push({ name: `l${k}.wx`, shape: [inSize, G * H] });
+    specs.push({ name: `l${k}.wh`, shape: [H, G * H] });
+    specs.push({ name: `l${k}.b`, shape: [G * H] });
+    if (cfg.kind === 'gru') specs.push({ name: `l${k}.bh`, shape: [G * H] });
+  }
+  specs.push({ name: 'out.w', shape: [H, V] });
+  specs.push({ name: 'out.b', shape: [V] });
+  return specs;
+}
+
+export function parameterCount(cfg: ModelConfig): number {
+  return paramSpecs(cfg).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** Initial values: uniform ±1/√H (as PyTorch's recurrent layers), forget-gate bias 1, other biases 0. */
+export function initialParams(cfg: ModelConfig, seed: number): Map<string, Float32Array> {
+  const rng = new Random(seed);
+  const H = cfg.hidden;
+  const out = new Map<string, Float32Array>();
+  for (const spec of paramSpecs(cfg)) {
+    const size = spec.shape.reduce((a, b) => a * b, 1);
+    const v = new Float32Array(size);
+    if (spec.name === 'embed') rng.fillUniform(v, -0.1, 0.1);
+    else if (/\.(wx|wh)$/.test(spec.name) || spec.name === 'out.w') rng.fillUniform(v, -1 / Math.sqrt(H), 1 / Math.sqrt(H));
+    else if (cfg.kind === 'lstm' && /^l\d+\.b$/.test(spec.name)) v.fill(1, H, 2 * H); // [i | f | g | o]
+    out.set(spec.name, v);
+  }
+  return out;
+}
+
+export interface BatchResult {
+  /** Mean cross-entropy in nats per character. */
+  loss: tf.Scalar;
+  grads: Params | null;
+  state: RecurrentState;
+}
+
+export class CharRnn {
+  readonly config: ModelConfig;
+  params: Params;
+
+  constructor(config: ModelConfig, values: Map<string, Float32Array>) {
+    this.config = validateModelConfig(config);
+    this.params = new Map();
+    for (const spec of paramSpecs(config)) {
+      const v = values.get(spec.name);
+      const size = spec.shape.reduce((a, b) => a * b, 1);
+      if (!v || v.length !== size) {
+        throw new Error(`Parameter ${spec.name} is missing or has ${v?.length ?? 0} values instead of ${size}.`);
+      }
+      this.params.set(spec.name, tf.keep(tf.tensor(v, spec.shape)));
+    }
+  }
+
+  static create(config: ModelConfig, seed: number): CharRnn {
+    return new CharRnn(config, initialParams(config, seed));
+  }
+
+  get parameterCount(): number {
+    return parameterCount(this.config);
+  }
+
+  /** A copy of every parameter as plain arrays (for checkpoints and the inference path). */
+  values(): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    for (const [k, t] of this.params) out.set(k, Float32Array.from(t.dataSync() as Float32Array));
+    return out;
+  }
+
+  /** Replace the parameters (disposing the old ones). */
+  setParams(next: Params): void {
+    for (const [k, t] of this.params) if (next.get(k) !== t) t.dispose();
+    this.params = next;
+  }
+
+  zeroState(batch: number): RecurrentState {
+    const H = this.config.hidden;
+    return {
+      h: Array.from({ length: this.config.layers }, () => tf.keep(tf.zeros([batch, H])) as tf.Tensor2D),
+      c: Array.from({ length: this.config.layers }, () => (this.config.kind === 'lstm' ? (tf.keep(tf.zeros([batch, H])) as tf.Tensor2D) : null)),
+    };
+  }
+
+  /**
+   * Forward (and, when `train`, backward) over one batch of T steps × B streams.
+   * inputs/targets: [T, B] time-major ids. Call inside tf.tidy; keep what you need from the result.
+   * dropoutRng: masks are drawn from it when training with dropout.
+   */
+  run(
+    inputs: Int32Array,
+    targets: Int32Array,
+    T: number,
+    B: number,
+    state: RecurrentState,
+    train: boolean,
+    dropoutRng?: Random,
+    targetWeights?: Float32Array,
+  ): BatchResult {
+    const cfg = this.config;
+    const { hidden: H, vocabSize: V, kind } = cfg;
+    const kernels = fusedKernels();
+    const p = (n: string) => this.params.get(n)!;
+    const ids = tf.tensor1d(inputs, 'int32');
+    const shape: SequenceShape = { kind, T, B, H };
+    const dropout = train && cfg.dropout > 0 ? cfg.dropout : 0;
+
+    // ---- forward ----
+    const layerIn: (tf.Tensor2D | null)[] = []; // input rows of layer k (after dropout), [T·B, In]; null = one-hot
+    const masks: (tf.Tensor2D | null)[] = [];
+    const fwd: SequenceForward[] = [];
+    let below: tf.Tensor2D | null = null;
+    for (let k = 1; k <= cfg.layers; k++) {
+      const wx = p(`l${k}.wx`) as tf.Tensor2D;
+      const b = p(`l${k}.b`);
+      let xProj: tf.Tensor2D; // [T·B, G·H]
+      if (k === 1) {
+        if (cfg.embedding > 0) {
+          const embedded = lookupRows(p('embed') as tf.Tensor2D, ids); // [T·B, E]
+          layerIn.push(embedded);
+          xProj = linear(embedded, wx, b);
+        } else {
+          layerIn.push(null); // one-hot input: x_t·W_x is row x_t of W_x
+          xProj = tf.add(lookupRows(wx, ids), b) as tf.Tensor2D;
+        }
+        masks.push(null);
+      } else {
+        const mask = dropout > 0 ? dropoutMask(T * B, H, dropout, dropoutRng!) : null;
+        const x = mask ? (tf.mul(below!, mask) as tf.Tensor2D) : below!;
+        masks.push(mask);
+        layerIn.push(x);
+        xProj = linear(x, wx, b);
+      }
+      const w: RecurrentWeights = { wh: p(`l${k}.wh`) as tf.Tensor2D, bh: kind === 'gru' ? (p(`l${k}.bh`) as tf.Tensor1D) : null };
+      const f = sequenceForward(shape, xProj, w, state.h[k - 1], state.c[k - 1], kernels);
+      fwd.push(f);
+      below = f.hs;
+    }
+    const topMask = dropout > 0 ? dropoutMask(T * B, H, dropout, dropoutRng!) : null;
+    const top = topMask ? (tf.mul(below!, topMask) as tf.Tensor2D) : below!; // [T·B, H]
+    const logits = linear(top, p('out.w') as tf.Tensor2D, p('out.b')); // [T·B, V]
+    const { loss, dLogits } = softmaxCrossEntropy(logits, targets, targetWeights, train);
+    const nextState: RecurrentState = { h: fwd.map((f) => f.hLast), c: fwd.map((f) => f.cLast) };
+    if (!train) return { loss, grads: null, state: nextState };
+
+    // ---- backward ----
+    const grads: Params = new Map();
+    grads.set('out.w', matMulTN(top, dLogits!));
+    grads.set('out.b', columnSums(dLogits!));
+    let dHs = matMulNT(dLogits!, p('out.w') as tf.Tensor2D); // [T·B, H]
+    if (topMask) dHs = tf.mul(dHs, topMask) as tf.Tensor2D;
+    for (let k = cfg.layers; k >= 1; k--) {
+      const w: RecurrentWeights = { wh: p(`l${k}.wh`) as tf.Tensor2D, bh: kind === 'gru' ? (p(`l${k}.bh`) as tf.Tensor1D) : null };
+      const back = sequenceBackward(shape, fwd[k - 1], w, dHs, kernels);
+      // Weight gradients: one product over all T·B rows.
+      const hPrev = previousHidden(state.h[k - 1], fwd[k - 1].hs, T, B);
+      grads.set(`l${k}.wh`, matMulTN(hPrev, back.dPreH));
+      grads.set(`l${k}.b`, columnSums(back.dPre));
+      if (kind === 'gru') grads.set(`l${k}.bh`, columnSums(back.dPreH));
+      const x = layerIn[k - 1];
+      if (x === null) {
+        grads.set(`l${k}.wx`, scatterAddRows(ids, V, back.dPre));
+        continue;
+      }
+      grads.set(`l${k}.wx`, matMulTN(x, back.dPre));
+      let dx = matMulNT(back.dPre, p(`l${k}.wx`) as tf.Tensor2D); // [T·B, In]
+      if (k > 1) {
+        if (masks[k - 1]) dx = tf.mul(dx, masks[k - 1]!) as tf.Tensor2D;
+        dHs = dx;
+      } else {
+        grads.set('embed', scatterAddRows(ids, V, dx));
+      }
+    }
+    return { loss, grads, state: nextState };
+  }
+}
+
+/** Inverted dropout mask: 0 with probability p, else 1/(1−p). Drawn from the run's seeded generator. */
+function dropoutMask(rows: number, cols: number, p: number, rng: Random): tf.Tensor2D {
+  const m = new Float32Array(rows * cols);
+  const keep = 1 / (1 - p);
+  for (let i = 0; i < m.length; i++) m[i] = rng.next() < p ? 0 : keep;
+  return tf.tensor2d(m, [rows, cols]);
+}
+
+export function disposeState(s: RecurrentState | null | undefined): void {
+  if (!s) return;
+  for (const t of s.h) t.dispose();
+  for (const t of s.c) t?.dispose();
+}
+
+export function keepState(s: RecurrentState): RecurrentState {
+  return { h: s.h.map((t) => tf.keep(t)), c: s.c.map((t) => (t ? tf.keep(t) : null)) };
+}
+
+export function stateToArrays(s: RecurrentState): { h: Float32Array[]; c: (Float32Array | null)[] } {
+  return {
+    h: s.h.map((t) => Float32Array.from(t.dataSync() as Float32Array)),
+    c: s.c.map((t) => (t ? Float32Array.from(t.dataSync() as Float32Array) : null)),
+  };
+}
+
+export function stateFromArrays(a: { h: Float32Array[]; c: (Float32Array | null)[] }, batch: number, hidden: number): RecurrentState {
+  return {
+    h: a.h.map((v) => tf.keep(tf.tensor2d(v, [batch, hidden]))),
+    c: a.c.map((v) => (v ? tf.keep(tf.tensor2d(v, [batch, hidden])) : null)),
+  };
+}

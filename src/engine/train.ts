@@ -1,0 +1,401 @@
+/**
+ * The training loop: truncated BPTT over the corpus, evaluation every N steps on held-out files,
+ * checkpoints (best and last, atomic), NaN/Inf recovery, cancellation, resume.
+ *
+ * A run lives in a folder:
+ *   run.json        what the run is (configuration, corpus summary, backend, status)
+ *   metrics.jsonl   one JSON line per evaluation (the curves)
+ *   last.ckpt       the latest state — what `--resume` continues from
+ *   best.ckpt       the state with the lowest validation loss — what sampling and completions use
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { currentBackend, tf, tidy } from './backend';
+import { TruncatedBptt } from './bptt';
+import { CheckpointContent, EvalRecord, loadCheckpoint, LoadedCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint';
+import { DEFAULT_MODEL, DEFAULT_TRAIN, ModelConfig, TrainConfig, validateModelConfig, validateTrainConfig } from './config';
+import type { Corpus } from './corpus';
+import { evaluateIds } from './evaluate';
+import { InferenceModel } from './inference';
+import { CharRnn, disposeState, keepState, RecurrentState, stateFromArrays, stateToArrays } from './model';
+import { clipGradients, globalNorm, learningRateAt, Optimizer, OptimizerSnapshot } from './optimizer';
+import { hashSeed, Random } from './random';
+import { sampleText } from './sample';
+import { Vocabulary } from './vocabulary';
+
+export type StopReason = 'steps' | 'time' | 'cancelled' | 'diverged';
+
+export interface RunInfo {
+  runId: string;
+  dir: string;
+  model: ModelConfig;
+  train: TrainConfig;
+  parameters: number;
+  backend: string;
+  corpus: { root: string; trainFiles: number; validationFiles: number; trainChars: number; validationChars: number; skipped: Record<string, number> };
+  vocabularySize: number;
+  startedAt: string;
+  resumedFrom?: string;
+  status: 'running' | 'finished' | 'cancelled' | 'failed';
+  stopReason?: StopReason;
+  finishedAt?: string;
+  step?: number;
+  bestValLoss?: number | null;
+  error?: string;
+}
+
+export type TrainEvent =
+  | ({ event: 'start' } & RunInfo)
+  | { event: 'progress'; step: number; chars: number; trainLoss: number; charsPerSec: number; learningRate: number; seconds: number; fraction: number | null; etaSeconds: number | null }
+  | EvalRecord
+  | { event: 'sample'; step: number; text: string }
+  | { event: 'checkpoint'; step: number; role: 'best' | 'last'; path: string }
+  | { event: 'nan'; step: number; action: string }
+  | { event: 'done'; runId: string; dir: string; checkpoint: string; bestValLoss: number | null; backend: string; step: number; chars: number; seconds: number; stopReason: StopReason };
+
+export interface TrainOptions {
+  model?: Partial<Omit<ModelConfig, 'vocabSize'>>;
+  train?: Partial<TrainConfig>;
+  /** Folder that holds runs; the run gets its own subfolder. */
+  outDir: string;
+  /** Continue this run (a run folder or a checkpoint file). Model, vocabulary and data come from it. */
+  resume?: string;
+  runId?: string;
+  maxVocabulary?: number;
+  signal?: AbortSignal;
+  onEvent?: (e: TrainEvent) => void;
+  /** Progress events at most this often (ms). */
+  progressEveryMs?: number;
+}
+
+export class TrainingError extends Error {
+  override name = 'TrainingError';
+}
+
+/** After this many consecutive non-finite steps, roll back to the last good state. */
+const NAN_STRIKES = 3;
+/** After this many roll-backs, stop. */
+const MAX_ROLLBACKS = 4;
+
+export function newRunId(cfg: Pick<ModelConfig, 'kind' | 'layers' | 'hidden'>): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  return `${stamp}-${cfg.kind}-${cfg.layers}x${cfg.hidden}`;
+}
+
+export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract<TrainEvent, { event: 'done' }>> {
+  const emit = opts.onEvent ?? (() => undefined);
+  const backend = currentBackend();
+  let resumed: LoadedCheckpoint | null = null;
+  if (opts.resume) resumed = await loadCheckpoint(opts.resume, 'last');
+
+  const vocab = resumed ? resumed.vocabulary : Vocabulary.fromText(corpus.trainText, opts.maxVocabulary ?? 256);
+  const modelCfg: ModelConfig = resumed
+    ? resumed.header.model
+    : validateModelConfig({ ...DEFAULT_MODEL, ...opts.model, vocabSize: vocab.size });
+  const trainCfg: TrainConfig = validateTrainConfig({ ...DEFAULT_TRAIN, ...(resumed?.header.train ?? {}), ...opts.train });
+  if (resumed) {
+    const b = resumed.header.train.batchSize, t = resumed.header.train.seqLength;
+    if (trainCfg.batchSize !== b || trainCfg.seqLength !== t) {
+      throw new TrainingError(`A resumed run keeps its batch (${b}) and sequence length (${t}); do not change them on resume.`);
+    }
+    const coverage = vocab.coverage(corpus.trainText);
+    if (coverage < 0.9) {
+      throw new TrainingError(
+        `The checkpoint's vocabulary covers only ${(coverage * 100).toFixed(1)} % of this corpus's characters: it was trained on different text. Resume on the same corpus, or start a new run.`,
+      );
+    }
+  }
+  const trainIds = vocab.encode(corpus.trainText);
+  const valIds = vocab.encode(corpus.validationText);
+  const T = trainCfg.seqLength, B = trainCfg.batchSize;
+  const batches = new TruncatedBptt(trainIds, B, T);
+
+  const runDir = resumed ? path.dirname(resumed.path) : path.join(opts.outDir, opts.runId ?? newRunId(modelCfg));
+  const runId = resumed ? resumed.header.runId : path.basename(runDir);
+  await fs.promises.mkdir(runDir, { recursive: true });
+  const lastPath = path.join(runDir, 'last.ckpt');
+  const bestPath = path.join(runDir, 'best.ckpt');
+  const metricsPath = path.join(runDir, 'metrics.jsonl');
+
+  const model = resumed ? new CharRnn(modelCfg, resumed.params) : CharRnn.create(modelCfg, trainCfg.seed);
+  let optimizer = resumed?.optimizer
+    ? Optimizer.fromSnapshot(resumed.optimizer, new Map(Array.from(model.params, ([k, t]) => [k, t.shape])))
+    : new Optimizer(trainCfg.optimizer);
+  const rng = new Random(trainCfg.seed);
+  let step = 0, charsSeen = 0, secondsBefore = 0, lrScale = 1;
+  let bestValLoss: number | null = null;
+  let lastEval: EvalRecord | null = null;
+  let state: RecurrentState;
+  if (resumed) {
+    const h = resumed.header;
+    step = h.step;
+    charsSeen = h.charsSeen;
+    secondsBefore = h.secondsTrained;
+    lrScale = h.lrScale;
+    bestValLoss = h.bestValLoss;
+    lastEval = h.lastEval;
+    rng.state = h.rngState;
+    batches.restore(h.data);
+    state = resumed.state ? stateFromArrays(resumed.state, B, modelCfg.hidden) : model.zeroState(B);
+    await truncateMetrics(metricsPath, step);
+  } else {
+    state = model.zeroState(B);
+    await writeFileAtomic(metricsPath, '');
+  }
+
+  const corpusSummary = {
+    root: corpus.root,
+    trainFiles: corpus.trainFiles.length,
+    validationFiles: corpus.validationFiles.length,
+    trainChars: trainIds.length,
+    validationChars: valIds.length,
+    skipped: corpus.skippedByReason as Record<string, number>,
+  };
+  const info: RunInfo = {
+    runId,
+    dir: runDir,
+    model: modelCfg,
+    train: trainCfg,
+    parameters: model.parameterCount,
+    backend: backend.description,
+    corpus: corpusSummary,
+    vocabularySize: vocab.size,
+    startedAt: new Date().toISOString(),
+    resumedFrom: resumed?.path,
+    status: 'running',
+  };
+  await writeFileAtomic(path.join(runDir, 'run.json'), JSON.stringify(info, null, 2));
+  emit({ event: 'start', ...info });
+
+  const content = (role: 'best' | 'last', seconds: number): CheckpointContent => ({
+    header: {
+      runId,
+      role,
+      model: modelCfg,
+      train: trainCfg,
+      vocabulary: vocab.toJSON(),
+      step,
+      charsSeen,
+      secondsTrained: seconds,
+      data: batches.state(),
+      rngState: rng.state,
+      lrScale,
+      optimizer: null,
+      bestValLoss,
+      lastEval,
+      backend: backend.name,
+      corpus: corpusSummary,
+    },
+    params: model.values(),
+    optimizer: optimizer.snapshot(),
+    state: stateToArrays(state),
+  });
+
+  // The last good state, for rolling back after repeated non-finite losses.
+  let good: { params: Map<string, Float32Array>; optimizer: OptimizerSnapshot; step: number } = {
+    params: model.values(),
+    optimizer: optimizer.snapshot(),
+    step,
+  };
+  let nanStrikes = 0, rollbacks = 0;
+
+  const started = Date.now();
+  const seconds = () => secondsBefore + (Date.now() - started) / 1000;
+  const deadline = trainCfg.minutes > 0 ? started + trainCfg.minutes * 60_000 : Infinity;
+  const startStep = step;
+  let lastProgress = 0;
+  let smoothLoss: number | null = lastEval?.trainLoss ?? null;
+  let windowChars = 0, windowStart = Date.now(), charsPerSec = 0;
+  let stopReason: StopReason = 'steps';
+
+  const fraction = (): number | null => {
+    const byStep = trainCfg.steps > 0 ? (step - startStep) / Math.max(1, trainCfg.steps - startStep) : null;
+    const byTime = Number.isFinite(deadline) ? (Date.now() - started) / (deadline - started) : null;
+    if (byStep === null) return byTime;
+    if (byTime === null) return byStep;
+    return Math.max(byStep, byTime);
+  };
+
+  const evaluateAndSave = async () => {
+    const ev = await evaluateIds(model, valIds, { maxChars: trainCfg.evalChars, signal: undefined });
+    const rec: EvalRecord = {
+      event: 'eval',
+      step,
+      chars: charsSeen,
+      seconds: seconds(),
+      trainLoss: smoothLoss ?? NaN,
+      valLoss: ev.natsPerChar,
+      valBitsPerChar: ev.bitsPerChar,
+      valPerplexity: ev.perplexity,
+      charsPerSec,
+      learningRate: learningRateAt(trainCfg, step, lrScale),
+    };
+    lastEval = rec;
+    await fs.promises.appendFile(metricsPath, JSON.stringify(rec) + '\n');
+    emit(rec);
+    const isBest = bestValLoss === null || ev.natsPerChar < bestValLoss;
+    if (isBest) bestValLoss = ev.natsPerChar;
+    await saveCheckpoint(lastPath, content('last', seconds()));
+    emit({ event: 'checkpoint', step, role: 'last', path: lastPath });
+    if (isBest) {
+      await saveCheckpoint(bestPath, content('best', seconds()));
+      emit({ event: 'checkpoint', step, role: 'best', path: bestPath });
+    }
+    good = { params: model.values(), optimizer: optimizer.snapshot(), step };
+    if (trainCfg.sampleChars > 0) {
+      const inf = new InferenceModel(modelCfg, vocab, model.values());
+      const text = sampleText(inf, { length: trainCfg.sampleChars, temperature: 0.8, seed: hashSeed(trainCfg.seed, step), prime: '' });
+      emit({ event: 'sample', step, text });
+    }
+  };
+
+  try {
+    while (true) {
+      if (opts.signal?.aborted) {
+        stopReason = 'cancelled';
+        break;
+      }
+      if (trainCfg.steps > 0 && step >= trainCfg.steps) {
+        stopReason = 'steps';
+        break;
+      }
+      if (Date.now() >= deadline) {
+        stopReason = 'time';
+        break;
+      }
+      const batch = batches.next();
+      if (batch.reset) {
+        disposeState(state);
+        state = model.zeroState(B);
+      }
+      const lr = learningRateAt(trainCfg, step, lrScale);
+      const prevState = state;
+      const outcome = tidy(() => {
+        const r = model.run(batch.inputs, batch.targets, T, B, prevState, true, rng);
+        const grads = r.grads!;
+        const norm = globalNorm(grads);
+        const [lossV, normV] = [r.loss.dataSync()[0], norm.dataSync()[0]];
+        if (!Number.isFinite(lossV) || !Number.isFinite(normV)) return { ok: false as const, lossV, normV };
+        const clipped = clipGradients(grads, normV, trainCfg.gradClip);
+        const next = optimizer.apply(model.params, clipped, lr);
+        return { ok: true as const, lossV, normV, next, state: keepState(r.state) };
+      });
+      if (!outcome.ok) {
+        // Discard the step: parameters are untouched; restart the streams from a clean state.
+        nanStrikes++;
+        disposeState(state);
+        state = model.zeroState(B);
+        if (nanStrikes < NAN_STRIKES) {
+          emit({ event: 'nan', step, action: `non-finite ${Number.isFinite(outcome.lossV) ? 'gradient' : 'loss'} at step ${step}: batch skipped, hidden state reset` });
+          continue;
+        }
+        rollbacks++;
+        if (rollbacks > MAX_ROLLBACKS) {
+          stopReason = 'diverged';
+          throw new TrainingError(
+            `Training diverged: the loss was NaN or infinite ${NAN_STRIKES} times in a row after ${MAX_ROLLBACKS} roll-backs. Try a lower --lr or --grad-clip. The last good checkpoint is ${lastPath}.`,
+          );
+        }
+        lrScale /= 2;
+        model.setParams(new Map(Array.from(good.params, ([k, v]) => [k, tf.keep(tf.tensor(v, model.params.get(k)!.shape))])));
+        optimizer.dispose();
+        optimizer = Optimizer.fromSnapshot(good.optimizer, new Map(Array.from(model.params, ([k, t]) => [k, t.shape])));
+        nanStrikes = 0;
+        emit({ event: 'nan', step, action: `${NAN_STRIKES} non-finite steps in a row: rolled back to the state of step ${good.step}, learning rate halved` });
+        continue;
+      }
+      nanStrikes = 0;
+      model.setParams(outcome.next);
+      disposeState(prevState);
+      state = outcome.state;
+      step++;
+      charsSeen += T * B;
+      windowChars += T * B;
+      smoothLoss = smoothLoss === null ? outcome.lossV : 0.95 * smoothLoss + 0.05 * outcome.lossV;
+      const now = Date.now();
+      if (now - windowStart >= 1000) {
+        charsPerSec = (windowChars * 1000) / (now - windowStart);
+        windowChars = 0;
+        windowStart = now;
+      } else if (charsPerSec === 0) {
+        charsPerSec = (windowChars * 1000) / Math.max(1, now - windowStart);
+      }
+      if (now - lastProgress >= (opts.progressEveryMs ?? 250)) {
+        lastProgress = now;
+        const fr = fraction();
+        const elapsed = (now - started) / 1000;
+        emit({
+          event: 'progress', step, chars: charsSeen, trainLoss: smoothLoss, charsPerSec, learningRate: lr, seconds: seconds(), fraction: fr,
+          etaSeconds: fr && fr > 0 ? (elapsed * (1 - fr)) / fr : null,
+        });
+      }
+      if (step % trainCfg.evalEvery === 0) await evaluateAndSave();
+      await new Promise((r) => setImmediate(r)); // let cancellation and messages in
+    }
+    if (lastEval?.step !== step) await evaluateAndSave();
+  } catch (e) {
+    await finishRunInfo(runDir, info, stopReason === 'diverged' ? 'failed' : 'failed', step, bestValLoss, stopReason, e);
+    disposeState(state);
+    optimizer.dispose();
+    for (const t of model.params.values()) t.dispose();
+    throw e;
+  }
+  const status = stopReason === 'cancelled' ? 'cancelled' : 'finished';
+  await finishRunInfo(runDir, info, status, step, bestValLoss, stopReason);
+  disposeState(state);
+  optimizer.dispose();
+  for (const t of model.params.values()) t.dispose();
+  const done = {
+    event: 'done' as const,
+    runId,
+    dir: runDir,
+    checkpoint: fs.existsSync(bestPath) ? bestPath : lastPath,
+    bestValLoss,
+    backend: backend.name,
+    step,
+    chars: charsSeen,
+    seconds: seconds(),
+    stopReason,
+  };
+  emit(done);
+  return done;
+}
+
+async function finishRunInfo(dir: string, info: RunInfo, status: RunInfo['status'], step: number, best: number | null, reason: StopReason, err?: unknown) {
+  const next: RunInfo = { ...info, status, step, bestValLoss: best, stopReason: reason, finishedAt: new Date().toISOString() };
+  if (err) next.error = err instanceof Error ? err.message : String(err);
+  await writeFileAtomic(path.join(dir, 'run.json'), JSON.stringify(next, null, 2));
+}
+
+/** On resume, drop metric lines written after the checkpoint we continue from. */
+async function truncateMetrics(file: string, step: number): Promise<void> {
+  let text = '';
+  try {
+    text = await fs.promises.readFile(file, 'utf8');
+  } catch {
+    return;
+  }
+  const kept = text.split('\n').filter((l) => {
+    if (!l.trim()) return false;
+    try {
+      return JSON.parse(l).step <= step;
+    } catch {
+      return false;
+    }
+  });
+  await writeFileAtomic(file, kept.map((l) => l + '\n').join(''));
+}
+
+export async function readMetrics(runDir: string): Promise<EvalRecord[]> {
+  const text = await fs.promises.readFile(path.join(runDir, 'metrics.jsonl'), 'utf8').catch(() => '');
+  const out: EvalRecord[] = [];
+  for (const l of text.split('\n')) {
+    if (!l.trim()) continue;
+    try {
+      out.push(JSON.parse(l));
+    } catch {
+      /* a torn last line after a crash: ignore */
+    }
+  }
+  return out;
+}

@@ -1,0 +1,102 @@
+/**
+ * Checkpoints: round trip, resume equivalence (a run stopped at step N and resumed matches the
+ * uninterrupted run), refusal of corrupt, truncated, foreign or mismatched checkpoints, and atomic
+ * writes that leave the old file intact when a write fails.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as path from 'path';
+import { initBackend } from '../src/engine/backend';
+import { CheckpointError, decodeCheckpoint, loadCheckpoint, writeFileAtomic } from '../src/engine/checkpoint';
+import { corpusFromText } from '../src/engine/corpus';
+import { train, TrainOptions } from '../src/engine/train';
+import { cSource, tempDir } from './support/fixtures';
+
+const corpus = () => corpusFromText('fixture.c', cSource(40), 0.1);
+const options = (outDir: string, runId: string, steps: number, extra: Partial<TrainOptions> = {}): TrainOptions => ({
+  outDir,
+  runId,
+  model: { kind: 'lstm', layers: 2, hidden: 16, dropout: 0.1 },
+  train: { seqLength: 16, batchSize: 4, steps, evalEvery: 5, evalChars: 500, sampleChars: 0, seed: 3 },
+  ...extra,
+});
+
+test('a run stopped and resumed matches the uninterrupted run', async () => {
+  await initBackend('auto');
+  const dir = tempDir();
+  const full = await train(corpus(), options(dir, 'full', 20));
+  await train(corpus(), options(dir, 'split', 10));
+  const resumed = await train(corpus(), { outDir: dir, resume: path.join(dir, 'split'), train: { steps: 20 } });
+  assert.equal(resumed.step, 20);
+  const a = await loadCheckpoint(path.join(dir, 'full', 'last.ckpt'));
+  const b = await loadCheckpoint(path.join(dir, 'split', 'last.ckpt'));
+  assert.equal(a.header.step, 20);
+  assert.equal(b.header.step, 20);
+  assert.deepEqual(b.header.data, a.header.data);
+  for (const [k, v] of a.params) {
+    const w = b.params.get(k)!;
+    let maxDiff = 0;
+    for (let i = 0; i < v.length; i++) maxDiff = Math.max(maxDiff, Math.abs(v[i] - w[i]));
+    assert.ok(maxDiff < 1e-5, `${k} differs by ${maxDiff}`);
+  }
+  assert.ok(Math.abs(full.bestValLoss! - resumed.bestValLoss!) < 1e-5);
+  const lines = fs.readFileSync(path.join(dir, 'split', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+  assert.deepEqual(lines, [5, 10, 15, 20]);
+});
+
+test('checkpoint round trip keeps configuration, vocabulary, weights and optimiser state', async () => {
+  await initBackend('auto');
+  const dir = tempDir();
+  await train(corpus(), options(dir, 'rt', 5));
+  const c = await loadCheckpoint(path.join(dir, 'rt'), 'last');
+  assert.equal(c.header.model.kind, 'lstm');
+  assert.equal(c.header.model.hidden, 16);
+  assert.equal(c.header.step, 5);
+  assert.ok(c.vocabulary.size > 10);
+  assert.equal(c.vocabulary.size, c.header.model.vocabSize);
+  assert.ok(c.optimizer && c.optimizer.t === 5 && c.optimizer.slots.size === c.params.size);
+  assert.ok(c.state && c.state.h.length === 2);
+  const again = decodeCheckpoint(fs.readFileSync(c.path), 'again');
+  assert.deepEqual(Array.from(again.params.get('l1.wh')!), Array.from(c.params.get('l1.wh')!));
+});
+
+test('corrupt, truncated, foreign and mismatched checkpoints are refused with a reason', async () => {
+  await initBackend('auto');
+  const dir = tempDir();
+  await train(corpus(), options(dir, 'bad', 5));
+  const good = fs.readFileSync(path.join(dir, 'bad', 'last.ckpt'));
+  const expectRefusal = (bytes: Buffer, pattern: RegExp) => {
+    assert.throws(() => decodeCheckpoint(bytes, 'x.ckpt'), (e: Error) => e instanceof CheckpointError && pattern.test(e.message));
+  };
+  expectRefusal(Buffer.from('{"hello": "world"}'), /not an LSTM Lab checkpoint/);
+  expectRefusal(good.subarray(0, good.length - 100), /truncated/);
+  expectRefusal(good.subarray(0, 40), /truncated|corrupt/);
+  const flipped = Buffer.from(good);
+  flipped[flipped.length - 7] ^= 0xff;
+  expectRefusal(flipped, /checksum/);
+  // a header whose vocabulary does not match the model
+  const n = good.readUInt32LE(8);
+  const header = JSON.parse(good.toString('utf8', 12, 12 + n));
+  header.model.vocabSize += 1;
+  const hb = Buffer.from(JSON.stringify(header));
+  const rebuilt = Buffer.concat([good.subarray(0, 8), Buffer.alloc(4), hb]);
+  rebuilt.writeUInt32LE(hb.length, 8);
+  expectRefusal(rebuilt, /vocabulary has \d+ symbols but the model expects/);
+  await assert.rejects(loadCheckpoint(path.join(dir, 'missing.ckpt')), /No checkpoint at/);
+  // resuming on unrelated text is refused
+  await assert.rejects(
+    train(corpusFromText('greek.txt', 'αβγδεζηθικλμνξοπρστυφχψω '.repeat(200), 0.1), { outDir: dir, resume: path.join(dir, 'bad'), train: { steps: 6 } }),
+    /vocabulary covers only/,
+  );
+});
+
+test('an atomic write that fails leaves the previous file intact and no temp file behind', async () => {
+  const dir = tempDir();
+  const target = path.join(dir, 'x.ckpt');
+  await writeFileAtomic(target, 'old');
+  const bad = { [Symbol.iterator]: undefined } as unknown as string; // not writable data
+  await assert.rejects(writeFileAtomic(target, bad));
+  assert.equal(fs.readFileSync(target, 'utf8'), 'old');
+  assert.deepEqual(fs.readdirSync(dir), ['x.ckpt']);
+});

@@ -1,0 +1,34 @@
+/** Small fixtures written by the tests themselves (never ../shared). */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+export function tempDir(prefix = 'lstm-lab-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A little C, varied enough to train on for a few steps. */
+export function cSource(n: number): string {
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) {
+    parts.push(`/* helper ${i}: returns the ${i % 3 === 0 ? 'sum' : 'difference'} */
+static int helper_${i}(int a, int b)
+{
+\tif (a > b && b != ${i}) {
+\t\tprintk("value %d\\n", a);
+\t\treturn a ${i % 3 === 0 ? '+' : '-'} b;
+\t}
+\treturn ${i};
+}
+`);
+  }
+  return parts.join('\n');
+}
+
+export function writeTree(root: string, files: Record<string, string | Buffer>): void {
+  for (const [rel, content] of Object.entries(files)) {
+    const p = path.join(root, rel);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, content);
+  }
+}
