@@ -28,6 +28,7 @@ Without torch it prints {"engine":"pytorch","skipped":"<reason>"} and exits 0.
 
 import argparse
 import json
+import re
 import sys
 import time
 
@@ -61,13 +62,10 @@ def parse_args(argv):
 def blas_summary(torch):
     """What torch.__config__.show() says about BLAS, e.g. 'generic' (Debian: the system libblas)."""
     info = torch.__config__.show()
-    for part in info.replace("\n", ",").split(","):
-        part = part.strip()
-        if part.startswith("BLAS_INFO="):
-            return part[len("BLAS_INFO="):]
-    if "MKL" in info and "BLAS" in info:
-        return "mkl"
-    return "unknown"
+    m = re.search(r"\bBLAS_INFO=([^,\s]+)", info)
+    if m:
+        return m.group(1)
+    return "mkl" if "Intel(R) Math Kernel Library" in info else "unknown"
 
 
 def blas_library():

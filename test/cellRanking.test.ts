@@ -132,6 +132,33 @@ test('count concepts: Pearson correlation matches a hand computation', () => {
   assert.deepEqual(ranked.map((c) => [c.cell, c.direction]), [[0, 1], [1, -1]]);
 });
 
+test('correlation stays accurate for activations far from zero', () => {
+  const r = rng(5);
+  const n = 3000;
+  const y = Array.from({ length: n }, (_, t) => t % 23);
+  const x = y.map((v) => 1000 + 0.001 * v + 0.01 * r());
+  const set: ActivationSet = { layer: 0, quantity: 'c', units: 1, values: Float32Array.from(x) };
+  // Two-pass reference in float64 on the float32-rounded activations.
+  const xs = Array.from(set.values);
+  const mx = xs.reduce((a, v) => a + v, 0) / n;
+  const my = y.reduce((a, v) => a + v, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  let syy = 0;
+  for (let t = 0; t < n; t++) {
+    sxy += (xs[t] - mx) * (y[t] - my);
+    sxx += (xs[t] - mx) ** 2;
+    syy += (y[t] - my) ** 2;
+  }
+  const expected = sxy / Math.sqrt(sxx * syy);
+  const [cell] = rankCells([set], { id: 'y', title: 'y', kind: 'count', values: Float32Array.from(y) });
+  assert.ok(Math.abs(cell.score - Math.abs(expected)) < 1e-9, `${cell.score} vs ${expected}`);
+  assert.throws(
+    () => rankCells([{ ...set, values: Float32Array.from(xs.map((v, t) => (t === 5 ? NaN : v))) }], { id: 'y', title: 'y', kind: 'count', values: Float32Array.from(y) }),
+    /unit 0 is NaN at position 5/,
+  );
+});
+
 test('constant concepts give an empty ranking that says why', () => {
   const set: ActivationSet = { layer: 0, quantity: 'h', units: 2, values: matrix([[1, 2, 3], [3, 1, 2]]) };
   const [allOff, allOn, flat, ok] = rankAllConcepts([set], [

@@ -227,6 +227,13 @@ test('a file with syntax errors still gets labels from tree-sitter', async () =>
     assert.deepEqual(Array.from(track(l, id)), Array.from(track(lexed, id)), id);
   }
   assert.equal(slice(track(l, 'in-string'), pos(local, '"a)"'), pos(local, '"a)"') + 4), '1110');
+
+  // A missing closing paren: the condition runs to the end of what tree-sitter recovered.
+  const unclosed = 'int f(int x) {\n  if (g(x) {\n    return 1;\n  }\n}\n';
+  const u = await labelConcepts(unclosed, 'c');
+  assert.equal(u.labeller, 'tree-sitter-c');
+  const cond = pos(unclosed, '(g(x)');
+  assert.equal(slice(track(u, 'in-if-condition'), cond, cond + 7), '0111100');
 });
 
 test('falls back to the lexer when the grammar cannot be loaded, and says why', async () => {

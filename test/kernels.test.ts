@@ -307,6 +307,9 @@ test('native: T=0 passes dhT/dcT straight through', { skip: nativeSkip }, () => 
 
 async function onBackend(name: string, fn: () => tf.Tensor): Promise<Float32Array> {
   assert.ok(await tf.setBackend(name), `setBackend(${name})`);
+  // Quiet the cpu backend's one-time "install tfjs-node" banner.
+  const be = tf.engine().registry[name] as unknown as { firstUse?: boolean };
+  if (be && 'firstUse' in be) be.firstUse = false;
   const t = tf.tidy(fn);
   const v = (await t.data()) as Float32Array;
   t.dispose();

@@ -77,7 +77,11 @@ export interface ExtraConcept {
 export interface LabelOptions {
   /** Path to tree-sitter-c.wasm; default: resolved from the installed `tree-sitter-c` package. */
   grammarWasmPath?: string;
-  /** Path to web-tree-sitter's runtime wasm (`tree-sitter.wasm` in web-tree-sitter 0.25). */
+  /**
+   * Path to web-tree-sitter's runtime wasm (`tree-sitter.wasm` in web-tree-sitter 0.25); default:
+   * resolved from the installed package. The runtime is initialised once per process, so only the
+   * path given on the first successful initialisation counts.
+   */
   treeSitterWasmPath?: string;
   /** User concepts from regular expressions, appended after the built-in ones. */
   extra?: ExtraConcept[];
@@ -150,6 +154,8 @@ interface LexerConfig {
   strictCharQuote: boolean;
   /** `#` comments only at a word boundary (not `$#`, `${#x}`). */
   hashComment: boolean;
+  /** First code units that can open a comment or a string (everything else skips those checks). */
+  opens: Set<number>;
 }
 
 const HASH_LANGUAGES = new Set([
@@ -176,6 +182,7 @@ function lexerConfig(languageId: string): LexerConfig {
     tripleQuotes: TRIPLE_QUOTE_LANGUAGES.has(id),
     strictCharQuote: id === 'rust',
     hashComment: false,
+    opens: new Set(),
   };
   if (HASH_LANGUAGES.has(id)) {
     config.lineComments = ['#'];
@@ -200,8 +207,13 @@ function lexerConfig(languageId: string): LexerConfig {
       config.blockComments = [];
     }
   }
+  for (const [open] of config.blockComments) config.opens.add(open.charCodeAt(0));
+  for (const open of config.lineComments) config.opens.add(open.charCodeAt(0));
+  for (const q of config.quotes + config.multilineQuotes) config.opens.add(q.charCodeAt(0));
   return config;
 }
+
+const C_LEXER = lexerConfig('c');
 
 function isIdentPart(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 36;
@@ -220,115 +232,118 @@ function lex(text: string, from: number, to: number, config: LexerConfig, out: S
   let parenDepth = 0;
   let pendingIf = false;
   const ifStack: { start: number; depth: number }[] = [];
+  const opens = config.opens;
 
   lexing: while (i < to) {
     const c = text.charCodeAt(i);
 
-    // Comments (block openers first: Lua's '--[[' must win over '--').
-    for (const [open, close] of config.blockComments) {
-      if (startsWithAt(text, i, open)) {
-        const closeAt = text.indexOf(close, i + open.length);
-        if (closeAt >= 0 && closeAt + close.length <= to) {
-          out.comments.push({ start: i, end: closeAt + close.length, terminated: true });
-          i = closeAt + close.length;
-        } else {
-          out.comments.push({ start: i, end: to, terminated: false });
-          i = to;
+    if (opens.has(c)) {
+      // Comments (block openers first: Lua's '--[[' must win over '--').
+      for (const [open, close] of config.blockComments) {
+        if (startsWithAt(text, i, open)) {
+          const closeAt = text.indexOf(close, i + open.length);
+          if (closeAt >= 0 && closeAt + close.length <= to) {
+            out.comments.push({ start: i, end: closeAt + close.length, terminated: true });
+            i = closeAt + close.length;
+          } else {
+            out.comments.push({ start: i, end: to, terminated: false });
+            i = to;
+          }
+          continue lexing;
         }
+      }
+      for (const open of config.lineComments) {
+        if (!startsWithAt(text, i, open)) continue;
+        if (open === '#' && config.hashComment && i > from) {
+          const p = text.charCodeAt(i - 1);
+          if (isIdentPart(p) || p === 123 /* { */) continue;
+        }
+        let j = i + open.length;
+        while (j < to) {
+          const d = text.charCodeAt(j);
+          if (d === 10) {
+            // A backslash before the newline continues a C-style line comment.
+            const prev = text.charCodeAt(j - 1);
+            const prev2 = text.charCodeAt(j - 2);
+            if (open === '//' && (prev === 92 || (prev === 13 && prev2 === 92))) {
+              j++;
+              continue;
+            }
+            break;
+          }
+          j++;
+        }
+        out.comments.push({ start: i, end: j, terminated: false });
+        i = j;
         continue lexing;
       }
-    }
-    for (const open of config.lineComments) {
-      if (!startsWithAt(text, i, open)) continue;
-      if (open === '#' && config.hashComment && i > from) {
-        const p = text.charCodeAt(i - 1);
-        if (isIdentPart(p) || p === 123 /* { */) continue;
-      }
-      let j = i + open.length;
-      while (j < to) {
-        const d = text.charCodeAt(j);
-        if (d === 10) {
-          // A backslash before the newline continues a C-style line comment.
-          const prev = text.charCodeAt(j - 1);
-          const prev2 = text.charCodeAt(j - 2);
-          if (open === '//' && (prev === 92 || (prev === 13 && prev2 === 92))) {
-            j++;
+
+      // Strings.
+      if (config.tripleQuotes && (c === 34 || c === 39) && text.charCodeAt(i + 1) === c && text.charCodeAt(i + 2) === c) {
+        const delim = text.substr(i, 3);
+        let j = i + 3;
+        let end = -1;
+        while (j < to) {
+          const d = text.charCodeAt(j);
+          if (d === 92) {
+            j += 2;
             continue;
           }
-          break;
+          if (d === c && startsWithAt(text, j, delim)) {
+            end = j + 3;
+            break;
+          }
+          j++;
         }
-        j++;
+        if (end >= 0 && end <= to) out.strings.push({ start: i, end, terminated: true });
+        else out.strings.push({ start: i, end: to, terminated: false });
+        i = end >= 0 && end <= to ? end : to;
+        pendingIf = false;
+        continue;
       }
-      out.comments.push({ start: i, end: j, terminated: false });
-      i = j;
-      continue lexing;
-    }
-
-    // Strings.
-    if (config.tripleQuotes && (c === 34 || c === 39) && text.charCodeAt(i + 1) === c && text.charCodeAt(i + 2) === c) {
-      const delim = text.substr(i, 3);
-      let j = i + 3;
-      let end = -1;
-      while (j < to) {
-        const d = text.charCodeAt(j);
-        if (d === 92) {
-          j += 2;
-          continue;
+      const single = config.quotes.indexOf(text[i]) >= 0;
+      const multi = !single && config.multilineQuotes.indexOf(text[i]) >= 0;
+      if (single || multi) {
+        if (c === 39 && config.strictCharQuote) {
+          // 'x' (one code point) or '\…'; anything else is a lifetime or loop label.
+          const next = text.charCodeAt(i + 1);
+          const width = next >= 0xd800 && next <= 0xdbff ? 2 : 1;
+          const isChar = next === 92 || (i + 1 + width < to && text.charCodeAt(i + 1 + width) === 39 && next !== 39 && next !== 10);
+          if (!isChar) {
+            i++;
+            pendingIf = false;
+            continue;
+          }
         }
-        if (d === c && startsWithAt(text, j, delim)) {
-          end = j + 3;
-          break;
+        let j = i + 1;
+        let end = -1;
+        let stop = to;
+        while (j < to) {
+          const d = text.charCodeAt(j);
+          if (d === 92) {
+            j += text.charCodeAt(j + 1) === 13 && text.charCodeAt(j + 2) === 10 ? 3 : 2;
+            continue;
+          }
+          if (d === c) {
+            end = j + 1;
+            break;
+          }
+          if (d === 10 && single) {
+            stop = j;
+            break;
+          }
+          j++;
         }
-        j++;
+        if (end >= 0) {
+          out.strings.push({ start: i, end, terminated: true });
+          i = end;
+        } else {
+          out.strings.push({ start: i, end: Math.min(stop, to), terminated: false });
+          i = Math.min(stop, to);
+        }
+        pendingIf = false;
+        continue;
       }
-      if (end >= 0 && end <= to) out.strings.push({ start: i, end, terminated: true });
-      else out.strings.push({ start: i, end: to, terminated: false });
-      i = end >= 0 && end <= to ? end : to;
-      pendingIf = false;
-      continue;
-    }
-    const single = config.quotes.indexOf(text[i]) >= 0;
-    const multi = !single && config.multilineQuotes.indexOf(text[i]) >= 0;
-    if (single || multi) {
-      if (c === 39 && config.strictCharQuote) {
-        // 'x' (one code point) or '\…'; anything else is a lifetime or loop label.
-        const next = text.charCodeAt(i + 1);
-        const width = next >= 0xd800 && next <= 0xdbff ? 2 : 1;
-        const isChar = next === 92 || (i + 1 + width < to && text.charCodeAt(i + 1 + width) === 39 && next !== 39 && next !== 10);
-        if (!isChar) {
-          i++;
-          pendingIf = false;
-          continue;
-        }
-      }
-      let j = i + 1;
-      let end = -1;
-      let stop = to;
-      while (j < to) {
-        const d = text.charCodeAt(j);
-        if (d === 92) {
-          j += text.charCodeAt(j + 1) === 13 && text.charCodeAt(j + 2) === 10 ? 3 : 2;
-          continue;
-        }
-        if (d === c) {
-          end = j + 1;
-          break;
-        }
-        if (d === 10 && single) {
-          stop = j;
-          break;
-        }
-        j++;
-      }
-      if (end >= 0) {
-        out.strings.push({ start: i, end, terminated: true });
-        i = end;
-      } else {
-        out.strings.push({ start: i, end: Math.min(stop, to), terminated: false });
-        i = Math.min(stop, to);
-      }
-      pendingIf = false;
-      continue;
     }
 
     // Words: `if` starts a pending condition.
@@ -433,7 +448,6 @@ function treeSitterSpans(text: string, parser: TreeSitter.Parser): Spans {
   const tree = parser.parse(text);
   if (!tree) throw new Error('tree-sitter returned no tree');
   const spans: Spans = { strings: [], comments: [], conditions: [] };
-  const cLexer = lexerConfig('c');
   const cursor = tree.walk();
   try {
     const parentTypes: string[] = [];
@@ -468,12 +482,17 @@ function treeSitterSpans(text: string, parser: TreeSitter.Parser): Spans {
         case 'ERROR':
         case 'preproc_arg':
           // Syntax errors and macro bodies: the grammar has no reliable structure here.
-          lex(text, start, end, cLexer, spans);
+          lex(text, start, end, C_LEXER, spans);
           descend = false;
           break;
         case 'parenthesized_expression':
           if (prev === 'if') {
-            const close = end > start + 1 && text.charCodeAt(end - 1) === 41;
+            // Error recovery may leave the closing paren MISSING (zero width).
+            let close = false;
+            if (cursor.gotoLastChild()) {
+              close = cursor.nodeType === ')' && !cursor.nodeIsMissing && cursor.endIndex > cursor.startIndex;
+              cursor.gotoParent();
+            }
             spans.conditions.push({ start: start + 1, end: close ? end - 1 : end, terminated: close });
           }
           break;
