@@ -340,6 +340,10 @@ test("registerNativeBackend: tf.matMul on 'native' equals 'cpu'", { skip: native
           make: () => tf.matMul(tf.tensor3d(a3, tA ? [Bt, K, M] : [Bt, M, K]), tf.tensor3d(b3, tB ? [Bt, N, K] : [Bt, K, N]), tA, tB),
         });
         cases.push({
+          name: `rank-2 × rank-3 broadcast transposeA=${tA} transposeB=${tB}`,
+          make: () => tf.matMul(tf.tensor2d(a, tA ? [K, M] : [M, K]), tf.tensor3d(b3, tB ? [Bt, N, K] : [Bt, K, N]), tA, tB),
+        });
+        cases.push({
           name: `rank-3 × rank-2 broadcast transposeA=${tA} transposeB=${tB}`,
           make: () => tf.matMul(tf.tensor3d(a3, tA ? [Bt, K, M] : [Bt, M, K]), tf.tensor2d(b, tB ? [N, K] : [K, N]), tA, tB),
         });

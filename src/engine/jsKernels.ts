@@ -10,9 +10,9 @@
  *   rnn  [a]:       h_t = tanh(a)
  *
  * Performance notes: every inner loop runs over contiguous memory. h_{t-1}·W_h is computed row by
- * row of W_h (k outer, output column j inner), the backward dPreH·W_hᵀ as one contiguous dot
- * product per (b, k). The gates output row doubles as the pre-activation scratch, so the time
- * loop allocates nothing.
+ * row of W_h (k outer, four rows at a time; output column j inner), the backward dPreH·W_hᵀ as
+ * contiguous dot products per (b, k), four rows of W_h at a time. The gates output row doubles as
+ * the pre-activation scratch, so the time loop allocates nothing.
  */
 
 import { GATES, RecurrenceKernels, SeqBackwardInput, SeqBackwardOutput, SeqForwardInput, SeqForwardOutput } from './kernels';
@@ -51,8 +51,9 @@ function checkForwardInputs(inp: SeqForwardInput): void {
 }
 
 /**
- * pre[b, :] = base[b, :] + Σ_k hPrev[b, k]·wh[k, :]   (M=B, N=GH, K=H; k outer, j inner: contiguous)
- * `pre` is a [B, GH] window at `preOff`; it must already hold the base values.
+ * pre[b, :] += Σ_k hPrev[b, k]·wh[k, :]   (M=B, N=GH, K=H)
+ * k outer (four rows of wh at a time, so each pre element is loaded and stored once per four
+ * rows), output column j inner: every access is contiguous. `pre` is a [B, GH] window at `preOff`.
  */
 function addHW(
   pre: Float32Array, preOff: number,
@@ -62,11 +63,56 @@ function addHW(
   for (let b = 0; b < B; b++) {
     const row = preOff + b * GH;
     const hrow = hOff + b * H;
-    for (let k = 0; k < H; k++) {
+    let k = 0;
+    for (; k + 4 <= H; k += 4) {
+      const h0 = hPrev[hrow + k], h1 = hPrev[hrow + k + 1], h2 = hPrev[hrow + k + 2], h3 = hPrev[hrow + k + 3];
+      const w0 = k * GH, w1 = w0 + GH, w2 = w1 + GH, w3 = w2 + GH;
+      for (let j = 0; j < GH; j++) {
+        pre[row + j] += h0 * wh[w0 + j] + h1 * wh[w1 + j] + h2 * wh[w2 + j] + h3 * wh[w3 + j];
+      }
+    }
+    for (; k < H; k++) {
       const hk = hPrev[hrow + k];
-      if (hk === 0) continue;
       const w = k * GH;
       for (let j = 0; j < GH; j++) pre[row + j] += hk * wh[w + j];
+    }
+  }
+}
+
+/**
+ * out[b, k] (+)= Σ_j d[b, j]·wh[k, j]   i.e. out = d·W_hᵀ  (M=B, N=H, K=GH)
+ * One contiguous dot product per (b, k), four rows of wh at a time sharing each load of d.
+ * With accumulate=false out is overwritten.
+ */
+function mulWhT(
+  out: Float32Array, d: Float32Array, dOff: number,
+  wh: Float32Array, B: number, H: number, GH: number, accumulate: boolean,
+): void {
+  for (let b = 0; b < B; b++) {
+    const row = dOff + b * GH;
+    const o = b * H;
+    let k = 0;
+    for (; k + 4 <= H; k += 4) {
+      const w0 = k * GH, w1 = w0 + GH, w2 = w1 + GH, w3 = w2 + GH;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let j = 0; j < GH; j++) {
+        const dj = d[row + j];
+        s0 += dj * wh[w0 + j];
+        s1 += dj * wh[w1 + j];
+        s2 += dj * wh[w2 + j];
+        s3 += dj * wh[w3 + j];
+      }
+      if (accumulate) {
+        out[o + k] += s0; out[o + k + 1] += s1; out[o + k + 2] += s2; out[o + k + 3] += s3;
+      } else {
+        out[o + k] = s0; out[o + k + 1] = s1; out[o + k + 2] = s2; out[o + k + 3] = s3;
+      }
+    }
+    for (; k < H; k++) {
+      const w = k * GH;
+      let s = 0;
+      for (let j = 0; j < GH; j++) s += d[row + j] * wh[w + j];
+      out[o + k] = accumulate ? out[o + k] + s : s;
     }
   }
 }
@@ -248,16 +294,14 @@ function seqBackward(inp: SeqBackwardInput): SeqBackwardOutput {
       }
     }
 
-    // carry: dh_{t-1} = (gru: dh⊙z) + dPreH_t·W_hᵀ;   dh_{t-1}[b,k] = Σ_j dPreH[b,j]·wh[k,j]
-    for (let b = 0; b < B; b++) {
-      const row = gOff + b * GH;
-      for (let k = 0; k < H; k++) {
-        const w = k * GH;
-        let s = kind === 'gru' ? dh[b * H + k] * gates[row + k] : 0;
-        for (let j = 0; j < GH; j++) s += dPreH[row + j] * wh[w + j];
-        dh0[b * H + k] = s;
+    // carry: dh_{t-1} = (gru: dh⊙z) + dPreH_t·W_hᵀ
+    if (kind === 'gru') {
+      for (let b = 0; b < B; b++) {
+        const row = gOff + b * GH;
+        for (let k = 0; k < H; k++) dh0[b * H + k] = dh[b * H + k] * gates[row + k]; // dh⊙z
       }
     }
+    mulWhT(dh0, dPreH, gOff, wh, B, H, GH, kind === 'gru');
   }
   return { dPre, dPreH, dh0, dc0 };
 }
