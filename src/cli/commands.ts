@@ -17,6 +17,7 @@ import { sampleStream, sampleText } from '../engine/sample';
 import { traceText } from '../engine/trace';
 import { train, TrainEvent } from '../engine/train';
 import { runBench } from './bench';
+import { discoverCells } from '../analysis/interpretableCells';
 
 export interface Command {
   name: string;
@@ -382,4 +383,52 @@ const benchCommand: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, benchCommand];
+const cellsCommand: Command = {
+  name: 'cells',
+  summary: 'rank every cell by how well it tracks concepts (strings, comments, if conditions, depth, indentation, line position)',
+  usage: 'lstm-lab cells CHECKPOINT PATH [--top N] [--json]',
+  positionals: [{ name: 'checkpoint', required: true }, { name: 'path', required: true }],
+  options: [
+    { name: 'top', type: 'int', help: 'best cells shown per concept', default: 5 },
+    { name: 'max-chars', type: 'int', help: 'analyse at most this many characters', default: 200_000 },
+    { name: 'quantity', type: 'string', help: 'comma-separated activations to rank: tanh(c), c, h or a gate (default tanh(c) for LSTM, h otherwise)' },
+    { name: 'concept', type: 'string', help: 'extra concept from a regular expression, as ID=PATTERN (repeatable with commas is not supported; one per run)' },
+    BACKEND,
+    JSON_OPT,
+  ],
+  async run(pos, o) {
+    const { inference, ckpt } = await loadModel(pos.checkpoint!, str(o, 'backend')!);
+    const corpus = await readCorpus(pos.path!, { validationFraction: 0 });
+    const extraSpec = str(o, 'concept');
+    let extra;
+    if (extraSpec) {
+      const eq = extraSpec.indexOf('=');
+      if (eq <= 0) throw new UsageError('--concept must look like ID=PATTERN');
+      extra = [{ id: extraSpec.slice(0, eq), pattern: extraSpec.slice(eq + 1) }];
+    }
+    const t0 = Date.now();
+    const d = await discoverCells(inference, corpus.files, {
+      top: num(o, 'top'),
+      maxChars: num(o, 'max-chars'),
+      quantities: str(o, 'quantity')?.split(',').map((q) => q.trim()),
+      extra,
+    });
+    if (bool(o, 'json')) {
+      out(JSON.stringify({ event: 'cells', checkpoint: ckpt.path, files: d.files, chars: d.chars, labellers: d.labellers, seconds: (Date.now() - t0) / 1000, concepts: d.rankings }));
+      return 0;
+    }
+    out(`${d.chars.toLocaleString('en-US')} characters in ${d.files} file(s) (labelled by ${Object.entries(d.labellers).map(([k, v]) => `${k}: ${v}`).join(', ')})`);
+    for (const r of d.rankings) {
+      const head = `${r.title} (${r.concept}, ${r.scoreKind === 'auc' ? 'AUC' : '|correlation|'}${r.positives !== undefined ? `, ${r.positives} of ${r.positions} positions` : ''})`;
+      out(head);
+      if (r.skipped) {
+        out(`  no ranking: ${r.skipped}`);
+        continue;
+      }
+      for (const c of r.cells) out(`  layer ${c.layer} cell ${String(c.cell).padStart(4)} ${c.quantity.padEnd(8)} ${c.score.toFixed(3)}  ${c.direction > 0 ? 'on (+)' : 'on (−)'}`);
+    }
+    return 0;
+  },
+};
+
+export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, cellsCommand, benchCommand];
