@@ -18,6 +18,7 @@ import { traceText } from '../engine/trace';
 import { train, TrainEvent } from '../engine/train';
 import { runBench } from './bench';
 import { discoverCells } from '../analysis/interpretableCells';
+import { exportLayersModel } from '../engine/export';
 
 export interface Command {
   name: string;
@@ -431,4 +432,18 @@ const cellsCommand: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, cellsCommand, benchCommand];
+const exportCommand: Command = {
+  name: 'export',
+  summary: 'export a checkpoint as a standard TF.js Layers model (model.json + weights.bin + vocabulary.json)',
+  usage: 'lstm-lab export CHECKPOINT DIR',
+  positionals: [{ name: 'checkpoint', required: true }, { name: 'dir', required: true }],
+  options: [BACKEND],
+  async run(pos, o) {
+    await initBackend(str(o, 'backend') as BackendPreference);
+    const r = await exportLayersModel(pos.checkpoint!, pos.dir!);
+    out(`wrote ${r.modelJson}, ${r.weightsFile} and ${r.vocabularyFile}; load with tf.loadLayersModel (see vocabulary.json "usage")`);
+    return 0;
+  },
+};
+
+export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, cellsCommand, exportCommand, benchCommand];

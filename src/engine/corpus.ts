@@ -665,3 +665,30 @@ function errorCode(err: unknown): string | undefined {
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CorpusError('aborted', 'Reading the corpus was cancelled.');
 }
+
+/**
+ * One corpus from several (the folders of a multi-root workspace). Each keeps its own split; paths
+ * are prefixed with the name of the root they came from.
+ */
+export function mergeCorpora(corpora: readonly Corpus[]): Corpus {
+  if (corpora.length === 0) throw new CorpusError('empty', 'No folders were given to train on.');
+  if (corpora.length === 1) return corpora[0];
+  const prefix = (c: Corpus, f: CorpusFile): CorpusFile => ({ ...f, path: `${nodePath.basename(c.root)}/${f.path}` });
+  const files = corpora.flatMap((c) => c.files.map((f) => prefix(c, f)));
+  const trainFiles = corpora.flatMap((c) => c.trainFiles.map((f) => prefix(c, f)));
+  const validationFiles = corpora.flatMap((c) => c.validationFiles.map((f) => prefix(c, f)));
+  const skipped = corpora.flatMap((c) => c.skipped.map((s) => ({ ...s, path: `${nodePath.basename(c.root)}/${s.path}` })));
+  const notes = corpora.filter((c) => c.splitNote).map((c) => `${nodePath.basename(c.root)}: ${c.splitNote}`);
+  return {
+    root: corpora.map((c) => c.root).join(', '),
+    files,
+    trainFiles,
+    validationFiles,
+    trainText: corpora.map((c) => c.trainText).join(''),
+    validationText: corpora.map((c) => c.validationText).join(''),
+    totalChars: corpora.reduce((s, c) => s + c.totalChars, 0),
+    skipped,
+    skippedByReason: countByReason(skipped),
+    ...(notes.length ? { splitNote: notes.join('; ') } : {}),
+  };
+}

@@ -217,6 +217,7 @@ export class NGramModel {
   /** Re-lay the hash trie breadth-first with sorted, contiguous children. */
   private static freeze(trie: BuildTrie, order: number, vocabSize: number): NGramModel {
     const M = trie.size;
+    trie.dropLookup(); // the hash table and suffix links are not needed any more
     // Children lists by old id, by a counting sort on the parent: the children of old node p are
     // entries start[p] .. start[p+1]−1 of `kids`, each a triple (old id, symbol, count) so that
     // the breadth-first pass below reads each list from one place.
@@ -678,6 +679,12 @@ class BuildTrie {
     table[i] = id + 1;
     this.size = id + 1;
     return id;
+  }
+
+  /** Drop the hash table and suffix links (counting is over; child() no longer works). */
+  dropLookup(): void {
+    this.link = this.table = new Int32Array(0);
+    this.mask = 0;
   }
 
   /** Drop all arrays (after freezing) so that their memory can be reclaimed. */

@@ -1,0 +1,113 @@
+/**
+ * The training worker: a worker thread that runs the engine's training loop, so the extension host's
+ * event loop never waits on TensorFlow.js. It receives one `train` request, reports everything as
+ * protocol messages, and stops after the current step on `cancel`.
+ */
+import * as path from 'path';
+import { parentPort } from 'worker_threads';
+import { initBackend, setWasmDirectory } from '../engine/backend';
+import { describeCorpus, mergeCorpora, readCorpus } from '../engine/corpus';
+import { train, TrainEvent } from '../engine/train';
+import { describeRejected, HostToWorker, isHostToWorker, RunSummary, TrainRequest, WorkerToHost } from './protocol';
+
+const port = parentPort;
+if (!port) throw new Error('trainingWorker.ts must run in a worker thread.');
+const post = (m: WorkerToHost) => port.postMessage(m);
+const controller = new AbortController();
+let busy = false;
+
+port.on('message', (m: unknown) => {
+  if (!isHostToWorker(m)) {
+    post({ type: 'log', line: `worker ignored a ${describeRejected(m)}` });
+    return;
+  }
+  handle(m);
+});
+
+function handle(m: HostToWorker): void {
+  if (m.type === 'cancel') {
+    controller.abort();
+    return;
+  }
+  if (busy) {
+    post({ type: 'failed', runId: null, message: 'This worker is already training.' });
+    return;
+  }
+  busy = true;
+  run(m.request).catch((e: unknown) => {
+    post({ type: 'failed', runId: currentRunId, message: e instanceof Error ? e.message : String(e) });
+  });
+}
+
+let currentRunId: string | null = null;
+
+async function run(req: TrainRequest): Promise<void> {
+  setWasmDirectory(path.join(__dirname, 'wasm'));
+  const backend = await initBackend(req.backend);
+  post({ type: 'log', line: `backend: ${backend.description}` });
+  for (const [name, why] of Object.entries(backend.notUsed)) post({ type: 'log', line: `  (${name} not used: ${why})` });
+  const corpora = [];
+  for (const p of req.corpusPaths) {
+    post({ type: 'log', line: `reading ${p}…` });
+    corpora.push(await readCorpus(p, { ...req.corpusOptions }, undefined, controller.signal));
+  }
+  const corpus = mergeCorpora(corpora);
+  post({ type: 'corpus', summary: describeCorpus(corpus), files: corpus.files.length, chars: corpus.totalChars, skipped: { ...corpus.skippedByReason } });
+  let run: RunSummary | null = null;
+  const onEvent = (e: TrainEvent) => {
+    switch (e.event) {
+      case 'start':
+        currentRunId = e.runId;
+        run = {
+          runId: e.runId,
+          dir: e.dir,
+          model: { kind: e.model.kind, layers: e.model.layers, hidden: e.model.hidden, embedding: e.model.embedding },
+          parameters: e.parameters,
+          backend: e.backend,
+          corpus: e.corpus.root,
+          status: 'running',
+          startedAt: e.startedAt,
+          durationSeconds: 0,
+          charsPerSec: 0,
+          bestValLoss: e.bestValLoss ?? null,
+          step: e.step ?? 0,
+          evals: [],
+        };
+        post({ type: 'started', run });
+        break;
+      case 'progress':
+        post({ type: 'progress', runId: currentRunId!, point: { step: e.step, chars: e.chars, seconds: e.seconds, trainLoss: e.trainLoss }, charsPerSec: e.charsPerSec, fraction: e.fraction, etaSeconds: e.etaSeconds });
+        break;
+      case 'eval':
+        post({
+          type: 'eval', runId: currentRunId!,
+          point: { step: e.step, chars: e.chars, seconds: e.seconds, trainLoss: e.trainLoss, valLoss: e.valLoss },
+          charsPerSec: e.charsPerSec, valBitsPerChar: e.valBitsPerChar, valPerplexity: e.valPerplexity,
+        });
+        break;
+      case 'sample':
+        post({ type: 'sample', runId: currentRunId!, step: e.step, text: e.text });
+        break;
+      case 'checkpoint':
+        post({ type: 'checkpoint', runId: currentRunId!, step: e.step, role: e.role, path: e.path });
+        break;
+      case 'nan':
+        post({ type: 'warning', runId: currentRunId!, message: e.action });
+        break;
+      case 'done':
+        post({ type: 'done', runId: e.runId, status: e.stopReason === 'cancelled' ? 'cancelled' : 'finished', checkpoint: e.checkpoint, bestValLoss: e.bestValLoss, step: e.step, seconds: e.seconds });
+        break;
+    }
+  };
+  await train(corpus, {
+    outDir: req.outDir,
+    runId: req.runId,
+    resume: req.resume,
+    signal: controller.signal,
+    onEvent,
+    progressEveryMs: 500,
+    model: { ...req.model },
+    train: { ...req.train, evalChars: 50_000 },
+  });
+  void run;
+}
