@@ -68,7 +68,7 @@ function main(): void {
     : `native: unavailable (${st.reason})`);
   const shapes: Array<[number, number, number]> = [[64, 32, 128], [64, 32, 512], [64, 1, 256]];
   for (const [T, B, H] of shapes) {
-    if (nativeKernels) bench(nativeKernels, 'lstm', T, B, H, minMs);
+    if (nativeKernels()) bench(nativeKernels()!, 'lstm', T, B, H, minMs);
     // The JS kernels take seconds per call at H=512: one timed run there.
     if (!nativeOnly) bench(jsKernels, 'lstm', T, B, H, H >= 512 ? 0 : minMs, H >= 512 ? 1 : 3);
   }

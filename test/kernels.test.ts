@@ -13,7 +13,7 @@ import { nativeAddon, nativeKernels, nativeStatus, registerNativeBackend } from 
 const KINDS: CellKind[] = ['lstm', 'gru', 'rnn'];
 
 const status = nativeStatus();
-const nativeSkip: string | false = status.available && nativeKernels
+const nativeSkip: string | false = status.available && nativeKernels()
   ? false
   : `native addon unavailable: ${status.reason ?? 'unknown reason'}`;
 if (nativeSkip) console.log(`# kernels.test: ${nativeSkip}`);
@@ -244,7 +244,7 @@ const SIZES: Array<[number, number, number]> = [
 for (const kind of KINDS) {
   for (const [T, B, H] of SIZES) {
     test(`native ${kind} T=${T} B=${B} H=${H}: seqForward/seqBackward equal jsKernels within ${NATIVE_TOL}`, { skip: nativeSkip }, () => {
-      const nk = nativeKernels!;
+      const nk = nativeKernels()!;
       const inp = makeInput(kind, T, B, H, 4242 + T * 31 + H);
       const fj = jsKernels.seqForward(inp);
       const fn = nk.seqForward(inp);
@@ -272,7 +272,7 @@ for (const kind of KINDS) {
 }
 
 test('native: optional inputs (lstm without c0, no dhT/dcT) and a separate dPreH array', { skip: nativeSkip }, () => {
-  const nk = nativeKernels!;
+  const nk = nativeKernels()!;
   const addon = nativeAddon()!;
   const inp = makeInput('lstm', 6, 2, 8, 555, false);
   const fj = jsKernels.seqForward(inp);
@@ -293,11 +293,11 @@ test('native: optional inputs (lstm without c0, no dhT/dcT) and a separate dPreH
 
 test('native: T=0 passes dhT/dcT straight through', { skip: nativeSkip }, () => {
   const inp = makeInput('lstm', 0, 2, 3, 1);
-  const f = nativeKernels!.seqForward(inp);
+  const f = nativeKernels()!.seqForward(inp);
   assert.equal(f.hs.length, 0);
   const dhT = Float32Array.from([1, 2, 3, 4, 5, 6]);
   const dcT = Float32Array.from([6, 5, 4, 3, 2, 1]);
-  const g = nativeKernels!.seqBackward({ ...inp, fwd: f, dHs: new Float32Array(0), dhT, dcT });
+  const g = nativeKernels()!.seqBackward({ ...inp, fwd: f, dHs: new Float32Array(0), dhT, dcT });
   assert.deepEqual(g.dh0, dhT);
   assert.deepEqual(g.dc0, dcT);
 });

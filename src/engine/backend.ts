@@ -132,7 +132,7 @@ export function currentBackend(): BackendInfo {
 
 /** The fused recurrence kernels for the current backend, or null to use TF.js ops step by step. */
 export function fusedKernels(): RecurrenceKernels | null {
-  return current?.name === 'native' ? nativeKernels : null;
+  return current?.name === 'native' ? nativeKernels() : null;
 }
 
 function silenceCpuBanner(): void {

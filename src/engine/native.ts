@@ -122,10 +122,15 @@ function loadAddon(): { addon: NativeAddon | null; status: NativeStatus } {
   }
 }
 
-const loaded = loadAddon();
+// Loaded on first use, so a host can set LSTM_LAB_NATIVE (the addon's path in its bundle) first.
+let loadedState: ReturnType<typeof loadAddon> | null = null;
+function addonState(): ReturnType<typeof loadAddon> {
+  return (loadedState ??= loadAddon());
+}
 
 /** Whether the native addon loaded (and found a BLAS), and if not, why. Never throws. */
 export function nativeStatus(): NativeStatus {
+  const loaded = addonState();
   const s = { ...loaded.status };
   if (loaded.addon) s.threads = loaded.addon.info().threads;
   return s;
@@ -133,12 +138,13 @@ export function nativeStatus(): NativeStatus {
 
 /** The raw addon, or null when unavailable. */
 export function nativeAddon(): NativeAddon | null {
-  return loaded.addon;
+  return addonState().addon;
 }
 
 /** Sets the BLAS thread count (OpenBLAS only); returns the count now in use, 0 when unavailable. */
 export function setNativeThreads(n: number): number {
-  return loaded.addon ? loaded.addon.setThreads(n) : 0;
+  const addon = addonState().addon;
+  return addon ? addon.setThreads(n) : 0;
 }
 
 function checkKind(kind: CellKind): number {
@@ -177,7 +183,15 @@ function makeNativeKernels(addon: NativeAddon): RecurrenceKernels {
 }
 
 /** The native recurrence kernels, or null when the addon (or its BLAS) is unavailable. */
-export const nativeKernels: RecurrenceKernels | null = loaded.addon ? makeNativeKernels(loaded.addon) : null;
+let kernels: RecurrenceKernels | null | undefined;
+/** The addon's recurrence kernels, or null when it is unavailable. */
+export function nativeKernels(): RecurrenceKernels | null {
+  if (kernels === undefined) {
+    const addon = addonState().addon;
+    kernels = addon ? makeNativeKernels(addon) : null;
+  }
+  return kernels;
+}
 
 // ---------------------------------------------------------------------------------------------
 // TensorFlow.js backend 'native'
@@ -307,7 +321,7 @@ function makeFusedMatMul(tf: Tf, batchMatMul: KernelFunc): KernelFunc {
  * implicitly. Returns false (registering nothing) when the addon is unavailable. Idempotent.
  */
 export function registerNativeBackend(tf: Tf, options: { priority?: number } = {}): boolean {
-  const addon = loaded.addon;
+  const addon = addonState().addon;
   if (!addon) return false;
   if (registeredWith.has(tf)) return true;
   const hasFactory = (() => {

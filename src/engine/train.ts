@@ -88,11 +88,12 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
   let resumed: LoadedCheckpoint | null = null;
   if (opts.resume) resumed = await loadCheckpoint(opts.resume, 'last');
 
+  const given = <T extends object>(o: T | undefined): Partial<T> => Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
   const vocab = resumed ? resumed.vocabulary : Vocabulary.fromText(corpus.trainText, opts.maxVocabulary ?? 256);
   const modelCfg: ModelConfig = resumed
     ? resumed.header.model
-    : validateModelConfig({ ...DEFAULT_MODEL, ...opts.model, vocabSize: vocab.size });
-  const trainCfg: TrainConfig = validateTrainConfig({ ...DEFAULT_TRAIN, ...(resumed?.header.train ?? {}), ...opts.train });
+    : validateModelConfig({ ...DEFAULT_MODEL, ...given(opts.model), vocabSize: vocab.size });
+  const trainCfg: TrainConfig = validateTrainConfig({ ...DEFAULT_TRAIN, ...(resumed?.header.train ?? {}), ...given(opts.train) });
   if (resumed) {
     const b = resumed.header.train.batchSize, t = resumed.header.train.seqLength;
     if (trainCfg.batchSize !== b || trainCfg.seqLength !== t) {

@@ -107,7 +107,8 @@ async function run(req: TrainRequest): Promise<void> {
     onEvent,
     progressEveryMs: 500,
     model: { ...req.model },
-    train: { ...req.train, evalChars: 50_000 },
+    // On resume, batch and sequence length come from the checkpoint.
+    train: { ...req.train, evalChars: 50_000, ...(req.resume ? { seqLength: undefined, batchSize: undefined } : {}) },
   });
   void run;
 }

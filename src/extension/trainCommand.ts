@@ -1,0 +1,116 @@
+/**
+ * "LSTM Lab: Train on Workspace": choose a preset (or a custom model), choose the folder in a
+ * multi-root workspace, and start training in the worker.
+ */
+import * as vscode from 'vscode';
+import type { CellKind, TrainRequest } from './protocol';
+import { RunStore } from './runStore';
+import { trainingSettings } from './settings';
+import { TrainingController } from './training';
+
+interface Preset extends vscode.QuickPickItem {
+  id: string;
+  model?: { kind: CellKind; layers: number; hidden: number };
+}
+
+export async function trainOnWorkspace(training: TrainingController, store: RunStore): Promise<void> {
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  if (folders.length === 0) {
+    void vscode.window.showErrorMessage('LSTM Lab: open a folder first — the model trains on the files of the workspace.');
+    return;
+  }
+  const s = trainingSettings(folders[0].uri);
+  const duration = s.steps > 0 ? `${s.steps} steps` : `${s.minutes} min`;
+  const presets: Preset[] = [
+    { id: 'small', label: 'Small (fast)', description: `${s.kind} 1×64`, detail: `A quick look: trains in seconds to minutes (${duration}).`, model: { kind: s.kind, layers: 1, hidden: 64 } },
+    { id: 'charrnn', label: 'char-rnn default', description: `${s.kind} 2×128`, detail: `Karpathy's char-rnn size; learns C syntax in minutes (${duration}).`, model: { kind: s.kind, layers: 2, hidden: 128 } },
+    { id: 'large', label: 'Large', description: `${s.kind} 3×512`, detail: 'The paper\'s largest size; slow without the native backend.', model: { kind: s.kind, layers: 3, hidden: 512 } },
+    { id: 'settings', label: 'From settings', description: `${s.kind} ${s.layers}×${s.hidden}`, detail: 'lstmLab.model.* and lstmLab.train.*', model: { kind: s.kind, layers: s.layers, hidden: s.hidden } },
+    { id: 'custom', label: 'Custom…', detail: 'Choose cell type, layers, hidden size, sequence length and duration.' },
+  ];
+  const preset = await vscode.window.showQuickPick(presets, { title: 'LSTM Lab: Train on Workspace', placeHolder: 'Model size' });
+  if (!preset) return;
+
+  let model = preset.model;
+  let seqLength = s.seqLength;
+  let minutes = s.steps > 0 ? 0 : s.minutes;
+  let steps = s.steps;
+  if (preset.id === 'custom') {
+    const kind = await vscode.window.showQuickPick(
+      [{ label: 'lstm', detail: 'Long short-term memory (default)' }, { label: 'gru', detail: 'Gated recurrent unit' }, { label: 'rnn', detail: 'Vanilla tanh RNN' }],
+      { title: 'Cell type' },
+    );
+    if (!kind) return;
+    const layers = await askInt('Layers (1–4)', s.layers, 1, 4);
+    if (layers === undefined) return;
+    const hidden = await askInt('Hidden units per layer (16–1024)', s.hidden, 16, 1024);
+    if (hidden === undefined) return;
+    const seq = await askInt('Sequence length (characters per BPTT window, 8–512)', s.seqLength, 8, 512);
+    if (seq === undefined) return;
+    const dur = await vscode.window.showInputBox({
+      title: 'Duration',
+      prompt: 'Minutes (e.g. 10) or steps (e.g. 2000 steps)',
+      value: s.steps > 0 ? `${s.steps} steps` : String(s.minutes),
+      validateInput: (v) => (parseDuration(v) ? undefined : 'A number of minutes, or N steps'),
+    });
+    if (!dur) return;
+    const d = parseDuration(dur)!;
+    model = { kind: kind.label as CellKind, layers, hidden };
+    seqLength = seq;
+    minutes = d.minutes;
+    steps = d.steps;
+  }
+
+  let targets = folders;
+  if (folders.length > 1) {
+    const all = { label: 'All folders', folders };
+    const picked = await vscode.window.showQuickPick([...folders.map((f) => ({ label: f.name, description: f.uri.fsPath, folders: [f] })), all], { title: 'Train on which folder?' });
+    if (!picked) return;
+    targets = picked.folders;
+  }
+  const request: TrainRequest = {
+    corpusPaths: targets.map((f) => f.uri.fsPath),
+    corpusOptions: { include: s.include.length ? s.include : undefined, exclude: s.exclude, maxFileBytes: s.maxFileBytes, maxTotalBytes: s.maxTotalBytes },
+    model: { ...model!, embedding: 0, dropout: 0 },
+    train: { seqLength, batchSize: s.batchSize, learningRate: s.learningRate, steps, minutes, evalEvery: s.evalEvery, sampleChars: 300, seed: 1 },
+    outDir: store.root,
+    backend: s.backend,
+  };
+  if (await training.start(request)) void vscode.commands.executeCommand('lstmLab.showDashboard');
+}
+
+/** Continue a stopped run from its last checkpoint. */
+export async function resumeRun(training: TrainingController, store: RunStore, runId: string): Promise<void> {
+  const run = await store.read(store.dirOf(runId));
+  const s = trainingSettings();
+  const request: TrainRequest = {
+    corpusPaths: run.corpus.split(', '),
+    corpusOptions: { include: s.include.length ? s.include : undefined, exclude: s.exclude, maxFileBytes: s.maxFileBytes, maxTotalBytes: s.maxTotalBytes },
+    model: { ...run.model, dropout: 0 },
+    // steps are absolute: continue for as long again as configured
+    train: { seqLength: s.seqLength, batchSize: s.batchSize, learningRate: s.learningRate, steps: s.steps > 0 ? run.step + s.steps : 0, minutes: s.steps > 0 ? 0 : s.minutes, evalEvery: s.evalEvery, sampleChars: 300, seed: 1 },
+    outDir: store.root,
+    resume: run.dir,
+    backend: s.backend,
+  };
+  // batch and sequence come from the checkpoint on resume
+  if (await training.start(request)) void vscode.commands.executeCommand('lstmLab.showDashboard');
+}
+
+async function askInt(prompt: string, value: number, lo: number, hi: number): Promise<number | undefined> {
+  const v = await vscode.window.showInputBox({
+    prompt,
+    value: String(value),
+    validateInput: (x) => (/^\d+$/.test(x.trim()) && +x >= lo && +x <= hi ? undefined : `A whole number from ${lo} to ${hi}`),
+  });
+  return v === undefined ? undefined : Number(v);
+}
+
+export function parseDuration(v: string): { minutes: number; steps: number } | null {
+  const t = v.trim().toLowerCase();
+  const steps = /^(\d+)\s*steps?$/.exec(t);
+  if (steps && +steps[1] > 0) return { minutes: 0, steps: +steps[1] };
+  const minutes = /^(\d+(?:\.\d+)?)\s*(m|min|minutes?)?$/.exec(t);
+  if (minutes && +minutes[1] > 0) return { minutes: +minutes[1], steps: 0 };
+  return null;
+}
