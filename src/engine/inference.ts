@@ -5,7 +5,7 @@
  * call per layer for a whole chunk of text; the input projections of upper layers for a chunk are one
  * matrix product (TF.js for long chunks, a plain loop for a few characters).
  */
-import { fusedKernels, tf } from './backend';
+import { fusedKernels, tf, tidy } from './backend';
 import { ModelConfig } from './config';
 import { jsKernels } from './jsKernels';
 import { GATES, RecurrenceKernels } from './kernels';
@@ -177,7 +177,8 @@ export class InferenceModel {
       this.tensors.set(wName, wt);
     }
     const wtt = wt;
-    return tf.tidy(() => tf.add(tf.matMul(tf.tensor2d(a.subarray(0, rows * K), [rows, K]), wtt), tf.tensor1d(b)).dataSync() as Float32Array);
+    // (tidy, not tf.tidy: tf.tidy would walk every element of the returned array looking for tensors)
+    return tidy(() => tf.fused.matMul({ a: tf.tensor2d(a.subarray(0, rows * K), [rows, K]), b: wtt, bias: tf.tensor1d(b) }).dataSync() as Float32Array);
   }
 }
 

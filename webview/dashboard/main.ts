@@ -169,9 +169,12 @@ function applyLive(m: HostToDashboard): void {
       upsertByStep(run.progress, m.point);
       thin(run.progress, MAX_PROGRESS);
       s.step = Math.max(s.step, m.point.step);
-      s.charsPerSec = m.charsPerSec;
-      s.durationSeconds = Math.max(s.durationSeconds, m.point.seconds);
-      run.fraction = m.fraction;
+      // Readings replayed for a run that has since ended must not overwrite its final figures.
+      if (s.status === 'running') {
+        s.charsPerSec = m.charsPerSec;
+        s.durationSeconds = Math.max(s.durationSeconds, m.point.seconds);
+        run.fraction = m.fraction;
+      }
       break;
     case 'eval':
       upsertByStep(run.evals, m.point);
@@ -240,6 +243,16 @@ function cssVar(name: string, fallbackVar = '--vscode-foreground'): string {
   return style.getPropertyValue(name).trim() || style.getPropertyValue(fallbackVar).trim() || getComputedStyle(document.body).color;
 }
 
+/** A CSS colour with an opacity, for the canvas (which cannot read CSS variables). */
+function withAlpha(colour: string, alpha: number): string {
+  if (alpha >= 1) return colour;
+  const g = document.createElement('canvas').getContext('2d');
+  if (!g) return colour;
+  g.fillStyle = colour;
+  const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(String(g.fillStyle));
+  return hex ? `rgba(${parseInt(hex[1], 16)}, ${parseInt(hex[2], 16)}, ${parseInt(hex[3], 16)}, ${alpha})` : colour;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Formatting
 
@@ -270,6 +283,12 @@ function fmtLoss(v: number | null | undefined): string {
   if (!Number.isFinite(v)) return '∞';
   const a = Math.abs(v);
   return a >= 1000 ? compact2.format(v) : a >= 100 ? v.toFixed(1) : a >= 10 ? v.toFixed(2) : v.toFixed(3);
+}
+
+/** An axis tick: as short as the value allows (uPlot picks round ticks). */
+function fmtTick(v: number | null | undefined): string {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '';
+  return Math.abs(v) >= 10000 ? compact.format(v) : String(Number(v.toPrecision(6)));
 }
 
 function fmtX(v: number, axis: XAxis): string {
@@ -593,7 +612,8 @@ function renderLegend(): void {
     item.root.classList.toggle('off', ui.hidden.includes(id));
     if (legend.children[i] !== item.root) legend.insertBefore(item.root, legend.children[i] ?? null);
   });
-  legend.append(legendKey);
+  if (runs.size > 0) legend.append(legendKey);
+  else legendKey.remove();
 }
 const legendKey = el('span', { class: 'legend-key' }, 'thin line: training · line with dots: validation');
 
@@ -676,9 +696,38 @@ function chartSize(): { width: number; height: number } {
   return { width: Math.max(200, Math.floor(chartBox.clientWidth)), height: Math.max(160, Math.floor(chartBox.clientHeight)) };
 }
 
+/**
+ * Ticks of the log-scale y axis. The range fits the data (often less than a decade), where uPlot's
+ * own log ticks (powers of ten) would leave it almost bare: take the densest of a few sets of round
+ * mantissas whose ticks stay at least 28 px apart.
+ */
+function logSplits(u: uPlot, _axis: number, min: number, max: number): number[] {
+  if (!(min > 0) || !(max > min)) return [];
+  const heightPx = (u.bbox.height || chartBox.clientHeight * uPlot.pxRatio) / uPlot.pxRatio;
+  const span = Math.log(max) - Math.log(min);
+  const levels = [[1, 1.2, 1.4, 1.6, 1.8, 2, 2.5, 3, 3.5, 4, 5, 6, 7, 8, 9], [1, 1.5, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 3, 5, 7], [1, 2, 5], [1]];
+  let best: number[] = [];
+  for (const mantissas of levels) {
+    const ticks: number[] = [];
+    for (let e = Math.floor(Math.log10(min)); e <= Math.ceil(Math.log10(max)); e++) {
+      for (const m of mantissas) {
+        const v = Number((m * 10 ** e).toPrecision(6));
+        if (v >= min && v <= max) ticks.push(v);
+      }
+    }
+    let gap = Infinity;
+    for (let i = 1; i < ticks.length; i++) gap = Math.min(gap, ((Math.log(ticks[i]) - Math.log(ticks[i - 1])) / span) * heightPx);
+    if (ticks.length >= 2 || best.length === 0) best = ticks;
+    if (gap >= 28) break;
+  }
+  return best;
+}
+
 function makeChart(cs: Curve[], data: uPlot.AlignedData): uPlot {
   const fg = cssVar('--vscode-foreground');
-  const grid = cssVar('--vscode-editorWidget-border', '--vscode-panel-border');
+  // High-contrast themes make borders bright: soften the grid there so the curves stay in front.
+  const highContrast = document.body.classList.contains('vscode-high-contrast') || document.body.classList.contains('vscode-high-contrast-light');
+  const grid = withAlpha(cssVar('--vscode-editorWidget-border', '--vscode-panel-border'), highContrast ? 0.45 : 1);
   const bodyStyle = getComputedStyle(document.body);
   const font = `${bodyStyle.fontSize || '13px'} ${bodyStyle.fontFamily || 'sans-serif'}`;
   const axis = (label: string, values: uPlot.Axis.Values | undefined): uPlot.Axis => ({
@@ -709,12 +758,17 @@ function makeChart(cs: Curve[], data: uPlot.AlignedData): uPlot {
     ...chartSize(),
     series,
     legend: { show: false },
-    scales: { x: { time: false }, y: ui.log ? { distr: 3, log: 10 } : { distr: 1 } },
+    scales: {
+      x: { time: false },
+      // Log scale: fit the data instead of snapping to whole decades (losses span well under one).
+      y: ui.log ? { distr: 3, log: 10, range: (_u, min, max) => (min > 0 && max > 0 ? [min / 1.08, max * 1.08] : [min, max]) } : { distr: 1 },
+    },
     axes: [
       axis(X_LABEL[x], (_u, splits) => splits.map((v) => fmtX(v, x))),
-      { ...axis(metricLabel(ui.metric), (_u, splits) => splits.map((v) => (v === null || v === undefined ? '' : fmtLoss(v)))), size: 56 },
+      { ...axis(metricLabel(ui.metric), (_u, splits) => splits.map(fmtTick)), size: 56, ...(ui.log ? { splits: logSplits, filter: (_u: uPlot, splits: number[]) => splits } : {}) },
     ],
-    cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 7 } },
+    // Hover marks a series only where it has a point near the cursor (runs end at different x).
+    cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 7 }, hover: { prox: 24 } },
     hooks: {
       setCursor: [() => renderLegendValues()],
       setSelect: [
@@ -739,6 +793,7 @@ function renderChart(structure: boolean): void {
   chartEmpty.textContent = message;
   chartEmpty.hidden = message === '';
   chartBox.classList.toggle('no-data', message !== '');
+  pngButton.toggleAttribute('disabled', message !== '');
   if (message !== '') {
     chart?.destroy();
     chart = null;
