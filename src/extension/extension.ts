@@ -111,6 +111,10 @@ export function activate(context: vscode.ExtensionContext): LstmLabApi {
       if (answer === del) await store.remove(run.runId);
     }),
   );
+  // Features: each registers its own commands, providers and disposables.
+  // (activations: registerActivations(context, { models, store, output }) — issue 4)
+  // (completions: registerCompletions(context, { models, store, output }) — issue 5)
+
   return { store, training, models };
 }
 
