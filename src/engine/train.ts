@@ -66,6 +66,11 @@ export interface TrainOptions {
   onEvent?: (e: TrainEvent) => void;
   /** Progress events at most this often (ms). */
   progressEveryMs?: number;
+  /**
+   * Fault injection for tests: the loss of these optimiser steps is treated as NaN (the step's
+   * outcome is discarded exactly as a real non-finite loss would be).
+   */
+  injectNonFiniteAt?: ReadonlySet<number>;
 }
 
 export class TrainingError extends Error {
@@ -199,6 +204,7 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
     step,
   };
   let nanStrikes = 0, rollbacks = 0;
+  let attempt = 0; // optimiser steps attempted in this process, including discarded ones
 
   const started = Date.now();
   const seconds = () => secondsBefore + (Date.now() - started) / 1000;
@@ -271,11 +277,13 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
       }
       const lr = learningRateAt(trainCfg, step, lrScale);
       const prevState = state;
+      attempt++;
       const outcome = tidy(() => {
         const r = model.run(batch.inputs, batch.targets, T, B, prevState, true, rng);
         const grads = r.grads!;
         const norm = globalNorm(grads);
-        const [lossV, normV] = [r.loss.dataSync()[0], norm.dataSync()[0]];
+        let [lossV, normV] = [r.loss.dataSync()[0], norm.dataSync()[0]];
+        if (opts.injectNonFiniteAt?.has(attempt)) lossV = NaN;
         if (!Number.isFinite(lossV) || !Number.isFinite(normV)) return { ok: false as const, lossV, normV };
         const clipped = clipGradients(grads, normV, trainCfg.gradClip);
         const next = optimizer.apply(model.params, clipped, lr);
