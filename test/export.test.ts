@@ -1,6 +1,6 @@
 /**
  * Export to a standard TF.js Layers model: a checkpoint exported and loaded back with plain
- * tf.loadLayersModel gives, at every position of a text, the next-character probabilities that
+ * tfl.loadLayersModel gives, at every position of a text, the next-character probabilities that
  * InferenceModel gives with its state carried — for LSTM (one-hot and embedding input) and RNN.
  * GRU (reset-after) is refused with a clear reason, since TF.js Layers has no reset_after.
  */
@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
+import * as tfl from '@tensorflow/tfjs';
 import { initBackend, tf } from '../src/engine/backend';
 import { saveCheckpoint } from '../src/engine/checkpoint';
 import { ModelConfig } from '../src/engine/config';
@@ -98,7 +99,7 @@ async function checkRoundTrip(model: Omit<ModelConfig, 'vocabSize'>, seed: numbe
   assert.match(vjson.usage, /unknown/);
   assert.match(vjson.usage, model.embedding > 0 ? /ids/ : /one-hot/);
 
-  const loaded = await tf.loadLayersModel(diskHandler(result.modelJson));
+  const loaded = await tfl.loadLayersModel(diskHandler(result.modelJson));
   try {
     const ids = vocab.encode(PROBE);
     assert.ok(ids.includes(0), 'the probe includes an unknown character');
@@ -107,7 +108,7 @@ async function checkRoundTrip(model: Omit<ModelConfig, 'vocabSize'>, seed: numbe
     const input =
       cfg.embedding > 0
         ? tf.tensor2d(Float32Array.from(ids), [1, T], 'float32')
-        : tf.tidy(() => tf.oneHot(tf.tensor2d(ids, [1, T], 'int32'), V).toFloat());
+        : tf.tidy(() => tf.cast(tf.oneHot(tf.tensor2d(ids, [1, T], 'int32'), V), 'float32'));
     const output = loaded.predict(input) as tf.Tensor;
     assert.deepEqual(output.shape, [1, T, V]);
     const probs = output.dataSync() as Float32Array;
@@ -148,5 +149,5 @@ test('GRU export is refused: TF.js Layers has no reset_after GRU', async () => {
   await assert.rejects(exportLayersModel(file, path.join(dir, 'exported')), /GRU export needs reset_after, which TF\.js Layers does not support/);
   assert.equal(fs.existsSync(path.join(dir, 'exported')), false);
   // and TF.js Layers itself indeed refuses reset_after
-  assert.throws(() => tf.layers.gru({ units: 4, resetAfter: true } as unknown as Parameters<typeof tf.layers.gru>[0]), /reset_after/);
+  assert.throws(() => tfl.layers.gru({ units: 4, resetAfter: true } as unknown as Parameters<typeof tfl.layers.gru>[0]), /reset_after/);
 });

@@ -11,7 +11,10 @@
  * `auto` takes the first of these that loads. All four give the same results within float tolerance
  * (test/backends.test.ts).
  */
-import * as tf from '@tensorflow/tfjs';
+// tfjs-core plus the backends, not the @tensorflow/tfjs umbrella: the editor bundles then leave out
+// layers, converter and data (the Layers export imports tfjs-layers itself).
+import * as tf from '@tensorflow/tfjs-core';
+import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { nativeKernels, nativeStatus, registerNativeBackend } from './native';
@@ -33,6 +36,9 @@ export interface BackendInfo {
 export class BackendError extends Error {
   override name = 'BackendError';
 }
+
+/** Versions of the TF.js packages in use (also keeps the cpu backend's registration in bundles). */
+export const TFJS_VERSIONS = { core: tf.version_core, cpu: version_cpu };
 
 let current: BackendInfo | null = null;
 let wasmDir: string | undefined;

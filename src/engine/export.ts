@@ -1,8 +1,8 @@
 /**
  * Export a checkpoint as a standard TensorFlow.js Layers model (model.json + weights.bin), loadable with
- * plain `tf.loadLayersModel` in a browser or Node without LSTM Lab, plus vocabulary.json.
+ * plain `tfl.loadLayersModel` in a browser or Node without LSTM Lab, plus vocabulary.json.
  *
- * The exported model is a `tf.sequential()`:
+ * The exported model is a `tfl.sequential()`:
  *   embedding > 0:  embedding(V, E) on int ids [batch, T]          (name 'embed')
  *   embedding = 0:  one-hot float input [batch, T, V]
  *   then per layer k: lstm | simpleRNN, returnSequences: true       (names 'l1', 'l2', …)
@@ -19,6 +19,9 @@
  * a reset-before GRU would silently give a different model.
  */
 import * as path from 'path';
+// The @tensorflow/tfjs umbrella, here only: TF.js Layers needs the chained tensor methods
+// (t.flatten()…) that the umbrella registers; the editor bundles do not include this file.
+import * as tfl from '@tensorflow/tfjs';
 import { BackendError, currentBackend, initBackend, tf } from './backend';
 import { loadCheckpoint, writeFileAtomic } from './checkpoint';
 import { ModelConfig } from './config';
@@ -36,9 +39,9 @@ export interface ExportResult {
 export const GRU_EXPORT_UNSUPPORTED = 'GRU export needs reset_after, which TF.js Layers does not support';
 
 /** Build the Sequential equivalent of a model and set its weights from the checkpoint arrays. */
-export function buildLayersModel(cfg: ModelConfig, params: Map<string, Float32Array>): tf.Sequential {
+export function buildLayersModel(cfg: ModelConfig, params: Map<string, Float32Array>): tfl.Sequential {
   const { kind, layers: L, hidden: H, vocabSize: V, embedding: E } = cfg;
-  if (kind === 'gru') throw new ExportError(`${GRU_EXPORT_UNSUPPORTED} (TF.js ${tf.version_layers}).`);
+  if (kind === 'gru') throw new ExportError(`${GRU_EXPORT_UNSUPPORTED} (TF.js ${tfl.version_layers}).`);
   const get = (name: string, shape: number[]): tf.Tensor => {
     const v = params.get(name);
     const size = shape.reduce((a, b) => a * b, 1);
@@ -46,14 +49,14 @@ export function buildLayersModel(cfg: ModelConfig, params: Map<string, Float32Ar
     return tf.tensor(v, shape, 'float32');
   };
   const G = kind === 'lstm' ? 4 : 1;
-  const model = tf.sequential({ name: `lstm_lab_${kind}` });
-  if (E > 0) model.add(tf.layers.embedding({ name: 'embed', inputDim: V, outputDim: E, inputShape: [null] as unknown as number[] }));
+  const model = tfl.sequential({ name: `lstm_lab_${kind}` });
+  if (E > 0) model.add(tfl.layers.embedding({ name: 'embed', inputDim: V, outputDim: E, inputShape: [null] as unknown as number[] }));
   for (let k = 1; k <= L; k++) {
     const first = k === 1 && E === 0 ? { inputShape: [null, V] as unknown as number[] } : {};
     const common = { name: `l${k}`, units: H, returnSequences: true, activation: 'tanh' as const, ...first };
-    model.add(kind === 'lstm' ? tf.layers.lstm({ ...common, recurrentActivation: 'sigmoid' }) : tf.layers.simpleRNN(common));
+    model.add(kind === 'lstm' ? tfl.layers.lstm({ ...common, recurrentActivation: 'sigmoid' }) : tfl.layers.simpleRNN(common));
   }
-  model.add(tf.layers.dense({ name: 'out', units: V, activation: 'softmax' }));
+  model.add(tfl.layers.dense({ name: 'out', units: V, activation: 'softmax' }));
 
   const created: tf.Tensor[] = [];
   const set = (layerName: string, tensors: tf.Tensor[]) => {
@@ -88,7 +91,7 @@ function usageText(cfg: ModelConfig): string {
     input,
     `Output: float32 [batch, T, ${V}]; row t is the probability of each symbol being the character after input t.`,
     `The model is stateless: every call starts from a zero hidden state, so feed the whole text (or a long enough suffix) each time.`,
-    `Load with tf.loadLayersModel('…/model.json').`,
+    `Load with tfl.loadLayersModel('…/model.json').`,
   ].join(' ');
 }
 
@@ -104,7 +107,7 @@ function joinWeightData(data: tf.io.WeightData | undefined): ArrayBuffer {
 export async function exportLayersModel(checkpointPath: string, outDir: string): Promise<ExportResult> {
   const ckpt = await loadCheckpoint(checkpointPath);
   const cfg = ckpt.header.model;
-  if (cfg.kind === 'gru') throw new ExportError(`${GRU_EXPORT_UNSUPPORTED} (TF.js ${tf.version_layers}).`);
+  if (cfg.kind === 'gru') throw new ExportError(`${GRU_EXPORT_UNSUPPORTED} (TF.js ${tfl.version_layers}).`);
   try {
     currentBackend();
   } catch (e) {
@@ -134,7 +137,7 @@ export async function exportLayersModel(checkpointPath: string, outDir: string):
   const json = {
     modelTopology: a.modelTopology,
     format: a.format ?? 'layers-model',
-    generatedBy: a.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_layers}`,
+    generatedBy: a.generatedBy ?? `TensorFlow.js tfjs-layers v${tfl.version_layers}`,
     convertedBy: null,
     weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
   };

@@ -39,13 +39,13 @@ export function columnSums(x: tf.Tensor2D): tf.Tensor1D {
 
 /** Rows `ids` of `table` [V, D] → [n, D]. */
 export function lookupRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
-  if (flagsAreFast()) return tf.matMul(tf.oneHot(ids, table.shape[0]).toFloat() as tf.Tensor2D, table);
+  if (flagsAreFast()) return tf.matMul(tf.cast(tf.oneHot(ids, table.shape[0]), 'float32') as tf.Tensor2D, table);
   return tf.gather(table, ids) as tf.Tensor2D;
 }
 
 /** ids one-hot, transposed, times x: Σ of the rows of x into the rows of a [V, D] table (a scatter-add). */
 export function scatterAddRows(ids: tf.Tensor1D, vocab: number, x: tf.Tensor2D): tf.Tensor2D {
-  return matMulTN(tf.oneHot(ids, vocab).toFloat() as tf.Tensor2D, x);
+  return matMulTN(tf.cast(tf.oneHot(ids, vocab), 'float32') as tf.Tensor2D, x);
 }
 
 /**
@@ -85,7 +85,7 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: Int32Array, we
     }
     return { loss: tf.scalar(loss / total), dLogits: d ? tf.tensor2d(d, [N, V]) : null };
   }
-  const oneHot = tf.oneHot(tf.tensor1d(targets, 'int32'), V).toFloat();
+  const oneHot = tf.cast(tf.oneHot(tf.tensor1d(targets, 'int32'), V), 'float32');
   const logProbs = tf.logSoftmax(logits);
   const nll = tf.neg(tf.sum(tf.mul(oneHot, logProbs), 1));
   const w = weights ? tf.tensor1d(weights) : null;

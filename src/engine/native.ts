@@ -13,8 +13,8 @@
 
 import * as path from 'path';
 import * as fs from 'fs';
-import type * as tfjs from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type * as tfjs from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import {
   CellKind,

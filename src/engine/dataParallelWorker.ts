@@ -1,0 +1,155 @@
+/**
+ * A data-parallel training worker (see dataParallel.ts): its own TF.js engine and backend, a CharRnn
+ * over streams [b0, b1) of every batch. Started by DataParallelStepper with a WorkerInit as
+ * workerData; after posting 'ready' it serves commands from shared memory:
+ *
+ *   wait until CTRL.GO changes → STEP: refresh the parameters if CTRL.PARAM_VERSION changed, run
+ *   forward + backward on its slice from the carried state in shared memory, write loss, gradient and
+ *   new carried state back, bump CTRL.DONE → QUIT: exit.
+ *
+ * Blocking in Atomics.wait is fine here: this thread has nothing else to do.
+ */
+import { parentPort, workerData } from 'worker_threads';
+import { initBackend, setWasmDirectory, tf, tidy } from './backend';
+import { COMMAND_QUIT, COMMAND_STEP, CTRL, ERROR_BYTES, WorkerInit, WorkerMessage } from './dataParallel';
+import { CharRnn, paramSpecs, RecurrentState } from './model';
+import { Random } from './random';
+
+/** Replays the coordinator's dropout decisions for this worker's rows, in the order CharRnn.run draws them. */
+class MaskReplay extends Random {
+  private i = 0;
+  constructor(
+    private readonly masks: Uint8Array,
+    private readonly T: number,
+    private readonly B: number,
+    private readonly b0: number,
+    private readonly Bw: number,
+    private readonly H: number,
+  ) {
+    super(0);
+  }
+
+  rewind(): void {
+    this.i = 0;
+  }
+
+  /** 0 for a dropped unit (0 < p), 1 for a kept one (1 ≥ p): dropoutMask's `next() < p` reproduces the decision. */
+  override next(): number {
+    const { T, B, b0, Bw, H } = this;
+    const perMask = T * Bw * H;
+    const m = Math.floor(this.i / perMask);
+    const rem = this.i - m * perMask;
+    const r = Math.floor(rem / H), j = rem - r * H;
+    const t = Math.floor(r / Bw), b = r - t * Bw;
+    this.i++;
+    return this.masks[m * T * B * H + (t * B + b0 + b) * H + j] ? 0 : 1;
+  }
+}
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error('dataParallelWorker.js must run in a worker thread.');
+  const init = workerData as WorkerInit;
+  const post = (m: WorkerMessage) => port.postMessage(m);
+  const ctrl = new Int32Array(init.shared.ctrl);
+  // Read both counters before the parameters and before 'ready': the coordinator may publish new
+  // parameters, or issue the first command, as soon as it has every worker's 'ready'.
+  const counters = { go: Atomics.load(ctrl, CTRL.GO), version: Atomics.load(ctrl, CTRL.PARAM_VERSION) };
+  let model: CharRnn;
+  let info;
+  try {
+    if (init.wasmDirectory) setWasmDirectory(init.wasmDirectory);
+    info = await initBackend(init.backend);
+    model = new CharRnn(init.model, readParams(init));
+  } catch (e) {
+    post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+    return;
+  }
+  post({ type: 'ready', backend: info.description });
+  serve(init, model, counters);
+  process.exit(0);
+}
+
+function readParams(init: WorkerInit): Map<string, Float32Array> {
+  const flat = new Float32Array(init.shared.params);
+  const out = new Map<string, Float32Array>();
+  let o = 0;
+  for (const s of paramSpecs(init.model)) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    out.set(s.name, flat.slice(o, o + n)); // a private copy: the coordinator rewrites the shared array
+    o += n;
+  }
+  return out;
+}
+
+function serve(init: WorkerInit, model: CharRnn, counters: { go: number; version: number }): void {
+  const { index, b0, b1, batchSize: B, seqLength: T, shared } = init;
+  const cfg = init.model;
+  const Bw = b1 - b0, H = cfg.hidden, L = cfg.layers, lstm = cfg.kind === 'lstm';
+  const ctrl = new Int32Array(shared.ctrl);
+  const specs = paramSpecs(cfg);
+  const P = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+  const grads = new Float32Array(shared.grads, 4 * index * P, P);
+  const loss = new Float64Array(shared.loss);
+  const inputs = new Int32Array(shared.inputs);
+  const targets = new Int32Array(shared.targets);
+  const state = new Float32Array(shared.state);
+  const errors = new Uint8Array(shared.errors, index * ERROR_BYTES, ERROR_BYTES);
+  const replay = shared.masks ? new MaskReplay(new Uint8Array(shared.masks), T, B, b0, Bw, H) : undefined;
+  const myInputs = new Int32Array(T * Bw);
+  const myTargets = new Int32Array(T * Bw);
+  const n = B * H;
+  let version = counters.version;
+  let seen = counters.go;
+
+  for (;;) {
+    Atomics.wait(ctrl, CTRL.GO, seen);
+    seen = Atomics.load(ctrl, CTRL.GO);
+    const cmd = Atomics.load(ctrl, CTRL.COMMAND);
+    if (cmd === COMMAND_QUIT) return;
+    if (cmd !== COMMAND_STEP) continue;
+    try {
+      const v = Atomics.load(ctrl, CTRL.PARAM_VERSION);
+      if (v !== version) {
+        const values = readParams(init);
+        model.setParams(new Map(specs.map((s) => [s.name, tf.keep(tf.tensor(values.get(s.name)!, s.shape))])));
+        version = v;
+      }
+      for (let t = 0; t < T; t++) {
+        myInputs.set(inputs.subarray(t * B + b0, t * B + b1), t * Bw);
+        myTargets.set(targets.subarray(t * B + b0, t * B + b1), t * Bw);
+      }
+      replay?.rewind();
+      tidy(() => {
+        const rows = (k: number) => tf.tensor2d(state.slice(k * n + b0 * H, k * n + b1 * H), [Bw, H]);
+        const carried: RecurrentState = {
+          h: Array.from({ length: L }, (_, k) => rows(k)),
+          c: Array.from({ length: L }, (_, k) => (lstm ? rows(L + k) : null)),
+        };
+        const r = model.run(myInputs, myTargets, T, Bw, carried, true, replay);
+        loss[index] = r.loss.dataSync()[0];
+        let o = 0;
+        for (const s of specs) {
+          const g = r.grads!.get(s.name)!;
+          grads.set(g.dataSync() as Float32Array, o);
+          o += g.size;
+        }
+        for (let k = 0; k < L; k++) {
+          state.set(r.state.h[k].dataSync() as Float32Array, k * n + b0 * H);
+          if (lstm) state.set(r.state.c[k]!.dataSync() as Float32Array, (L + k) * n + b0 * H);
+        }
+      });
+    } catch (e) {
+      const text = Buffer.from(e instanceof Error ? e.message : String(e), 'utf8').subarray(0, ERROR_BYTES - 4);
+      new DataView(errors.buffer, errors.byteOffset, 4).setUint32(0, text.length, true);
+      errors.set(text, 4);
+      Atomics.store(ctrl, CTRL.STATUS + index, 1);
+    }
+    Atomics.add(ctrl, CTRL.DONE, 1);
+    Atomics.notify(ctrl, CTRL.DONE);
+  }
+}
+
+main().catch((e) => {
+  parentPort?.postMessage({ type: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) } satisfies WorkerMessage);
+});
