@@ -21,28 +21,12 @@ import { CharRnn, disposeState, keepState, RecurrentState, stateFromArrays, stat
 import { clipGradients, globalNorm, learningRateAt, Optimizer, OptimizerSnapshot } from './optimizer';
 import { hashSeed, Random } from './random';
 import { sampleText } from './sample';
+import { RunInfo, RUN_FILES, StopReason } from './runFolder';
 import { Vocabulary } from './vocabulary';
 
-export type StopReason = 'steps' | 'time' | 'cancelled' | 'diverged';
+export type { RunInfo, StopReason } from './runFolder';
 
-export interface RunInfo {
-  runId: string;
-  dir: string;
-  model: ModelConfig;
-  train: TrainConfig;
-  parameters: number;
-  backend: string;
-  corpus: { root: string; trainFiles: number; validationFiles: number; trainChars: number; validationChars: number; skipped: Record<string, number> };
-  vocabularySize: number;
-  startedAt: string;
-  resumedFrom?: string;
-  status: 'running' | 'finished' | 'cancelled' | 'failed';
-  stopReason?: StopReason;
-  finishedAt?: string;
-  step?: number;
-  bestValLoss?: number | null;
-  error?: string;
-}
+
 
 export type TrainEvent =
   | ({ event: 'start' } & RunInfo)
@@ -119,9 +103,9 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
   const runDir = resumed ? path.dirname(resumed.path) : path.join(opts.outDir, opts.runId ?? newRunId(modelCfg));
   const runId = resumed ? resumed.header.runId : path.basename(runDir);
   await fs.promises.mkdir(runDir, { recursive: true });
-  const lastPath = path.join(runDir, 'last.ckpt');
-  const bestPath = path.join(runDir, 'best.ckpt');
-  const metricsPath = path.join(runDir, 'metrics.jsonl');
+  const lastPath = path.join(runDir, RUN_FILES.last);
+  const bestPath = path.join(runDir, RUN_FILES.best);
+  const metricsPath = path.join(runDir, RUN_FILES.metrics);
 
   const model = resumed ? new CharRnn(modelCfg, resumed.params) : CharRnn.create(modelCfg, trainCfg.seed);
   let optimizer = resumed?.optimizer
@@ -170,7 +154,7 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
     resumedFrom: resumed?.path,
     status: 'running',
   };
-  await writeFileAtomic(path.join(runDir, 'run.json'), JSON.stringify(info, null, 2));
+  await writeFileAtomic(path.join(runDir, RUN_FILES.info), JSON.stringify(info, null, 2));
   emit({ event: 'start', ...info });
 
   const content = (role: 'best' | 'last', seconds: number): CheckpointContent => ({
@@ -373,7 +357,7 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
 async function finishRunInfo(dir: string, info: RunInfo, status: RunInfo['status'], step: number, best: number | null, reason: StopReason, err?: unknown) {
   const next: RunInfo = { ...info, status, step, bestValLoss: best, stopReason: reason, finishedAt: new Date().toISOString() };
   if (err) next.error = err instanceof Error ? err.message : String(err);
-  await writeFileAtomic(path.join(dir, 'run.json'), JSON.stringify(next, null, 2));
+  await writeFileAtomic(path.join(dir, RUN_FILES.info), JSON.stringify(next, null, 2));
 }
 
 /** On resume, drop metric lines written after the checkpoint we continue from. */
@@ -393,18 +377,4 @@ async function truncateMetrics(file: string, step: number): Promise<void> {
     }
   });
   await writeFileAtomic(file, kept.map((l) => l + '\n').join(''));
-}
-
-export async function readMetrics(runDir: string): Promise<EvalRecord[]> {
-  const text = await fs.promises.readFile(path.join(runDir, 'metrics.jsonl'), 'utf8').catch(() => '');
-  const out: EvalRecord[] = [];
-  for (const l of text.split('\n')) {
-    if (!l.trim()) continue;
-    try {
-      out.push(JSON.parse(l));
-    } catch {
-      /* a torn last line after a crash: ignore */
-    }
-  }
-  return out;
 }

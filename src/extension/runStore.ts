@@ -6,21 +6,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { EvalPoint, RunStatus, RunSummary } from './protocol';
+import { readMetrics, readRunInfo, RUN_FILES } from '../engine/runFolder';
+import type { RunSummary } from './protocol';
 
-interface RunJson {
-  runId: string;
-  dir: string;
-  model: { kind: 'lstm' | 'gru' | 'rnn'; layers: number; hidden: number; embedding: number };
-  parameters: number;
-  backend: string;
-  corpus: { root: string };
-  startedAt: string;
-  finishedAt?: string;
-  status: RunStatus;
-  step?: number;
-  bestValLoss?: number | null;
-}
 
 const ACTIVE_KEY = 'lstmLab.activeCheckpoint';
 
@@ -52,9 +40,9 @@ export class RunStore implements vscode.Disposable {
   }
 
   async read(dir: string): Promise<RunSummary> {
-    const info: RunJson = JSON.parse(await fs.promises.readFile(path.join(dir, 'run.json'), 'utf8'));
-    const evals = await readEvals(dir);
-    const last = evals[evals.length - 1] as (EvalPoint & { charsPerSec?: number }) | undefined;
+    const info = await readRunInfo(dir);
+    const evals = await readMetrics(dir);
+    const last = evals[evals.length - 1];
     const end = info.finishedAt ? Date.parse(info.finishedAt) : Date.now();
     let status = info.status;
     // A run.json that says running but whose process is gone (window closed) was interrupted.
@@ -92,7 +80,7 @@ export class RunStore implements vscode.Disposable {
   }
 
   checkpoints(runId: string): { role: 'best' | 'last'; path: string }[] {
-    return (['best', 'last'] as const).map((role) => ({ role, path: path.join(this.dirOf(runId), `${role}.ckpt`) })).filter((c) => fs.existsSync(c.path));
+    return (['best', 'last'] as const).map((role) => ({ role, path: path.join(this.dirOf(runId), RUN_FILES[role]) })).filter((c) => fs.existsSync(c.path));
   }
 
   active(): string | null {
@@ -110,18 +98,4 @@ export class RunStore implements vscode.Disposable {
     this.changed.dispose();
     this.activeChanged.dispose();
   }
-}
-
-async function readEvals(dir: string): Promise<(EvalPoint & { charsPerSec?: number })[]> {
-  const text = await fs.promises.readFile(path.join(dir, 'metrics.jsonl'), 'utf8').catch(() => '');
-  const out: (EvalPoint & { charsPerSec?: number })[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      out.push(JSON.parse(line));
-    } catch {
-      /* torn last line */
-    }
-  }
-  return out;
 }
