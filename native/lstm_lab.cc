@@ -328,6 +328,18 @@ static void RnnBackwardStep(size_t n, const float* __restrict h, const float* __
 // ---------------------------------------------------------------------------------------------
 // Sequence kernels (arguments already validated)
 
+// OpenBLAS's own thread pool is not safe to enter from two threads at once (the extension host's
+// main thread serving completions while a worker trains, both in one process, deadlocked here).
+// With more than one BLAS thread, every BLAS call in the process takes this lock; with one thread
+// (the data-parallel workers set that) OpenBLAS runs in the caller and calls may overlap freely.
+static std::mutex g_blas_mutex;
+struct BlasGuard {
+  std::unique_lock<std::mutex> lock;
+  BlasGuard() : lock(g_blas_mutex, std::defer_lock) {
+    if (g_blas.get_threads == nullptr || g_blas.get_threads() > 1) lock.lock();
+  }
+};
+
 enum Kind { kLstm = 0, kGru = 1, kRnn = 2 };
 static const int kGates[3] = {4, 3, 1};
 
@@ -337,6 +349,7 @@ static const int kGates[3] = {4, 3, 1};
 
 // pre[B, G·H] = h[B, H]·W_h + pre   (beta = 1)
 static void StepHW(int B, int H, int GH, const float* h, const float* wh, float* pre) {
+  BlasGuard guard;
   if (B == 1 && g_blas.sgemv != nullptr) {
     g_blas.sgemv(kCblasRowMajor, kCblasTrans, H, GH, 1.0f, wh, GH, h, 1, 1.0f, pre, 1);
   } else {
@@ -347,6 +360,7 @@ static void StepHW(int B, int H, int GH, const float* h, const float* wh, float*
 
 // dh[B, H] = d[B, G·H]·W_hᵀ + beta·dh   (beta 0 or 1)
 static void StepDWT(int B, int H, int GH, const float* d, const float* wh, float beta, float* dh) {
+  BlasGuard guard;
   if (B == 1 && g_blas.sgemv != nullptr) {
     // Some BLAS scale y by beta=0 as y·0 (NaN-propagating): clear it instead.
     if (beta == 0.0f) memset(dh, 0, (size_t)H * sizeof(float));
@@ -723,6 +737,7 @@ static napi_value Sgemm(napi_env env, napi_callback_info cbinfo) {
       }
     return nullptr;
   }
+  BlasGuard guard;
   g_blas.sgemm(kCblasRowMajor, transA ? kCblasTrans : kCblasNoTrans, transB ? kCblasTrans : kCblasNoTrans,
                (int)M, (int)N, (int)K, (float)alpha, A.data, (int)lda, Bm.data, (int)ldb, (float)beta,
                C.data, (int)ldc);

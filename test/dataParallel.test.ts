@@ -14,7 +14,7 @@ import { ModelConfig, OptimizerKind } from '../src/engine/config';
 import { DataParallelError, DataParallelStepper, streamSlices } from '../src/engine/dataParallel';
 import { CharRnn, disposeState, initialParams, keepState, RecurrentState, stateToArrays } from '../src/engine/model';
 import { nativeStatus } from '../src/engine/native';
-import { clipGradients, globalNorm, Optimizer, OptimizerSnapshot } from '../src/engine/optimizer';
+import { clipScale, globalNorm, Optimizer, OptimizerSnapshot } from '../src/engine/optimizer';
 import { Random } from '../src/engine/random';
 import { Vocabulary } from '../src/engine/vocabulary';
 import { cSource } from './support/fixtures';
@@ -63,10 +63,10 @@ class Reference {
     const prev = this.state;
     const out = tidy(() => {
       const r = this.model.run(batch.inputs, batch.targets, this.T, this.B, prev, true, this.rng);
-      const norm = globalNorm(r.grads!).dataSync()[0];
+      const norm = globalNorm(r.grads!);
       const loss = r.loss.dataSync()[0];
       const grads = new Map(Array.from(r.grads!, ([k, g]) => [k, Float32Array.from(g.dataSync() as Float32Array)]));
-      const next = this.optimizer.apply(this.model.params, clipGradients(r.grads!, norm, this.clip), lr);
+      const next = this.optimizer.apply(this.model.params, r.grads!, lr, clipScale(norm, this.clip));
       return { loss, norm, grads, next, state: keepState(r.state) };
     });
     this.model.setParams(out.next);

@@ -14,7 +14,7 @@ import { ModelConfig } from '../engine/config';
 import { readCorpus } from '../engine/corpus';
 import { InferenceModel } from '../engine/inference';
 import { CharRnn, disposeState, keepState } from '../engine/model';
-import { clipGradients, globalNorm, Optimizer } from '../engine/optimizer';
+import { clipScale, globalNorm, Optimizer } from '../engine/optimizer';
 import { sampleStream } from '../engine/sample';
 import { traceText } from '../engine/trace';
 import { Vocabulary } from '../engine/vocabulary';
@@ -75,9 +75,9 @@ async function measureOurs(cfg: (typeof CONFIGS)['A'], ids: Int32Array, vocab: V
     const prev = state;
     tidy(() => {
       const r = model.run(b.inputs, b.targets, cfg.seq, cfg.batch, prev, true);
-      const norm = globalNorm(r.grads!).dataSync()[0];
+      const norm = globalNorm(r.grads!);
       loss = r.loss.dataSync()[0];
-      model.setParams(opt.apply(model.params, clipGradients(r.grads!, norm, 5), 2e-3));
+      model.setParams(opt.apply(model.params, r.grads!, 2e-3, clipScale(norm, 5)));
       state = keepState(r.state);
     });
     disposeState(prev);

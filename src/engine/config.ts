@@ -45,6 +45,11 @@ export interface TrainConfig {
   sampleChars: number;
   /** Seed for initialisation, dropout and sampling. */
   seed: number;
+  /**
+   * Data-parallel worker threads (1 = train on this thread); each takes a contiguous ~B/W of the
+   * streams (dataParallel.ts). Optional: checkpoints written before it existed lack it (= 1).
+   */
+  workers?: number;
 }
 
 export const DEFAULT_MODEL: Omit<ModelConfig, 'vocabSize'> = {
@@ -69,6 +74,7 @@ export const DEFAULT_TRAIN: TrainConfig = {
   evalChars: 50_000,
   sampleChars: 200,
   seed: 1,
+  workers: 1,
 };
 
 export class ConfigError extends Error {
@@ -111,5 +117,7 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   checkInt('eval-chars', c.evalChars, 0, 1e9);
   checkInt('sample-chars', c.sampleChars, 0, 100_000);
   checkInt('seed', c.seed, 0, 2 ** 31 - 1);
+  checkInt('workers', c.workers ?? 1, 1, 64);
+  if ((c.workers ?? 1) > c.batchSize) throw new ConfigError(`workers (${c.workers}) cannot exceed batch (${c.batchSize}): each worker needs at least one stream.`);
   return c;
 }

@@ -55,7 +55,7 @@ import type { ModelConfig } from './config';
 import { CharRnn, Params, paramSpecs } from './model';
 import { nativeStatus, setNativeThreads } from './native';
 import type { OptimizerKind } from './config';
-import type { OptimizerSnapshot } from './optimizer';
+import { OptimizerSnapshot, updateInPlace } from './optimizer';
 import { Random } from './random';
 
 export class DataParallelError extends Error {
@@ -89,7 +89,7 @@ export interface SharedBuffers {
   params: SharedArrayBuffer;
   /** Float32 [W, P]: worker w's mean gradient over its slice. */
   grads: SharedArrayBuffer;
-  /** Float64 [W]: worker w's mean loss over its slice. */
+  /** Float64 [2W]: worker w's mean loss over its slice at w, the milliseconds its last step took at W + w. */
   loss: SharedArrayBuffer;
   /** Int32 [T, B] (time-major, as BpttBatch). */
   inputs: SharedArrayBuffer;
@@ -195,11 +195,6 @@ interface Layout {
 }
 
 // optimizer.ts's constants (not exported there; the equivalence test checks they agree).
-const ADAM_BETA1 = 0.9;
-const ADAM_BETA2 = 0.999;
-const ADAM_EPS = 1e-8;
-const RMSPROP_DECAY = 0.95;
-const RMSPROP_EPS = 1e-8;
 
 type WaitAsync = (a: Int32Array, index: number, value: number, timeout?: number) => { async: boolean; value: Promise<'ok' | 'not-equal' | 'timed-out'> | 'ok' | 'not-equal' | 'timed-out' };
 
@@ -234,8 +229,11 @@ export class DataParallelStepper {
   private readonly slot2: Float32Array | null;
   private readonly rng: Random | undefined;
   private readonly blas: { during: number; between: number } | null;
-  /** Milliseconds spent so far in each phase of step(): waiting for the workers, summing, updating (optimiser + broadcast). */
-  readonly timings = { steps: 0, workers: 0, reduce: 0, update: 0 };
+  /**
+   * Milliseconds spent so far in step(): waiting for the workers (`workers`; of which the slowest
+   * worker's own compute time, `compute`), summing the gradients, updating (optimiser + broadcast).
+   */
+  readonly timings = { steps: 0, workers: 0, compute: 0, reduce: 0, update: 0 };
   private published: Params | null = null;
   private busy = false;
   private disposed = false;
@@ -314,7 +312,7 @@ export class DataParallelStepper {
       ctrl: new SharedArrayBuffer(4 * (CTRL.STATUS + W)),
       params: new SharedArrayBuffer(4 * P),
       grads: new SharedArrayBuffer(4 * W * P),
-      loss: new SharedArrayBuffer(8 * W),
+      loss: new SharedArrayBuffer(8 * 2 * W),
       inputs: new SharedArrayBuffer(4 * T * B),
       targets: new SharedArrayBuffer(4 * T * B),
       state: new SharedArrayBuffer(4 * stateSlots * B * H),
@@ -442,6 +440,9 @@ export class DataParallelStepper {
       const t2 = performance.now();
       this.timings.steps++;
       this.timings.workers += t1 - t0;
+      let slowest = 0;
+      for (let w = 0; w < W; w++) slowest = Math.max(slowest, this.lossView[W + w]);
+      this.timings.compute += slowest;
       this.timings.reduce += t2 - t1;
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         this.stateView.fill(0);
@@ -582,28 +583,10 @@ export class DataParallelStepper {
     Atomics.add(this.ctrl, CTRL.PARAM_VERSION, 1);
   }
 
-  /** optimizer.ts's update (Adam with bias correction, or RMSProp) on the flat arrays, in place. */
+  /** optimizer.ts's update on the flat arrays, in place. */
   private applyUpdate(lr: number): void {
-    const P = this.P, g = this.summed, p = this.paramsView, s1 = this.slot1;
     const t = ++this.optT;
-    if (this.slot2) {
-      const s2 = this.slot2;
-      const c2 = Math.sqrt(1 - ADAM_BETA2 ** t);
-      const stepSize = (lr * c2) / (1 - ADAM_BETA1 ** t);
-      const eps = ADAM_EPS * c2;
-      for (let i = 0; i < P; i++) {
-        const gi = g[i];
-        const m = (s1[i] = s1[i] * ADAM_BETA1 + gi * (1 - ADAM_BETA1));
-        const v = (s2[i] = s2[i] * ADAM_BETA2 + gi * gi * (1 - ADAM_BETA2));
-        p[i] = p[i] - (m * stepSize) / (Math.sqrt(v) + eps);
-      }
-    } else {
-      for (let i = 0; i < P; i++) {
-        const gi = g[i];
-        const ms = (s1[i] = s1[i] * RMSPROP_DECAY + gi * gi * (1 - RMSPROP_DECAY));
-        p[i] = p[i] - (gi * lr) / (Math.sqrt(ms) + RMSPROP_EPS);
-      }
-    }
+    updateInPlace(this.optKind, this.paramsView, this.summed, this.slot2 ? [this.slot1, this.slot2] : [this.slot1], t, lr);
   }
 
   /** Make the main-thread model's tensors equal to the shared parameters. */

@@ -108,6 +108,7 @@ function serve(init: WorkerInit, model: CharRnn, counters: { go: number; version
     const cmd = Atomics.load(ctrl, CTRL.COMMAND);
     if (cmd === COMMAND_QUIT) return;
     if (cmd !== COMMAND_STEP) continue;
+    const started = performance.now();
     try {
       const v = Atomics.load(ctrl, CTRL.PARAM_VERSION);
       if (v !== version) {
@@ -145,6 +146,7 @@ function serve(init: WorkerInit, model: CharRnn, counters: { go: number; version
       errors.set(text, 4);
       Atomics.store(ctrl, CTRL.STATUS + index, 1);
     }
+    loss[init.workers + index] = performance.now() - started;
     Atomics.add(ctrl, CTRL.DONE, 1);
     Atomics.notify(ctrl, CTRL.DONE);
   }

@@ -21,10 +21,48 @@ export interface OptimizerSnapshot {
   slots: Map<string, Float32Array[]>;
 }
 
+/**
+ * One update of a flat parameter array, in place: Adam with bias correction (slots [m, v]) or
+ * RMSProp (slots [meanSquare]). `t` is the update count including this one; the gradient is
+ * multiplied by `scale` first (gradient clipping). The only implementation of the update rules:
+ * the training loop and the data-parallel stepper both call it.
+ */
+export function updateInPlace(kind: OptimizerKind, p: Float32Array, g: Float32Array, slots: Float32Array[], t: number, lr: number, scale = 1): void {
+  const n = p.length;
+  if (kind === 'adam') {
+    const [m, v] = slots;
+    const c2 = Math.sqrt(1 - ADAM_BETA2 ** t);
+    const stepSize = (lr * c2) / (1 - ADAM_BETA1 ** t);
+    const eps = ADAM_EPS * c2;
+    for (let i = 0; i < n; i++) {
+      const gi = g[i] * scale;
+      const mi = (m[i] = m[i] * ADAM_BETA1 + gi * (1 - ADAM_BETA1));
+      const vi = (v[i] = v[i] * ADAM_BETA2 + gi * gi * (1 - ADAM_BETA2));
+      p[i] -= (mi * stepSize) / (Math.sqrt(vi) + eps);
+    }
+    return;
+  }
+  const [ms] = slots;
+  for (let i = 0; i < n; i++) {
+    const gi = g[i] * scale;
+    const msi = (ms[i] = ms[i] * RMSPROP_DECAY + gi * gi * (1 - RMSPROP_DECAY));
+    p[i] -= (gi * lr) / (Math.sqrt(msi) + RMSPROP_EPS);
+  }
+}
+
+export function slotCount(kind: OptimizerKind): number {
+  return kind === 'adam' ? 2 : 1;
+}
+
+/**
+ * The optimiser of a training run. Its state is plain arrays and the update is one loop over them:
+ * measured on the native backend, the same update as a dozen TF.js ops per parameter took 70–90 ms
+ * of a ~200 ms step; the loop takes ~2 ms.
+ */
 export class Optimizer {
   readonly kind: OptimizerKind;
   t = 0;
-  private slots = new Map<string, tf.Tensor[]>();
+  private slots = new Map<string, Float32Array[]>();
 
   constructor(kind: OptimizerKind) {
     this.kind = kind;
@@ -36,21 +74,27 @@ export class Optimizer {
     for (const [name, arrays] of s.slots) {
       const shape = shapes.get(name);
       if (!shape) throw new Error(`Optimiser state names an unknown parameter ${name}.`);
-      o.slots.set(name, arrays.map((a) => tf.keep(tf.tensor(a, shape))));
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (arrays.length !== slotCount(s.kind) || arrays.some((a) => a.length !== size)) {
+        throw new Error(`Optimiser state for ${name} does not match the parameter's shape.`);
+      }
+      o.slots.set(name, arrays.map((a) => a.slice()));
     }
     return o;
   }
 
   snapshot(): OptimizerSnapshot {
     const slots = new Map<string, Float32Array[]>();
-    for (const [name, ts] of this.slots) slots.set(name, ts.map((t) => Float32Array.from(t.dataSync() as Float32Array)));
+    for (const [name, arrays] of this.slots) slots.set(name, arrays.map((a) => a.slice()));
     return { kind: this.kind, t: this.t, slots };
   }
 
-  /** Apply one update; returns the new parameters (kept). The caller disposes the old ones. */
-  apply(params: Params, grads: Params, lr: number): Params {
+  /**
+   * Apply one update with the gradients scaled by `scale` (see clipScale); returns the new
+   * parameters as kept tensors (callers may run this inside tf.tidy). The caller disposes the old.
+   */
+  apply(params: Params, grads: Params, lr: number, scale = 1): Params {
     this.t += 1;
-    const t = this.t;
     const next: Params = new Map();
     for (const [name, p] of params) {
       const g = grads.get(name);
@@ -58,52 +102,36 @@ export class Optimizer {
         next.set(name, p);
         continue;
       }
-      const old = this.slots.get(name);
-      const [newP, newSlots] = tf.tidy(() => {
-        if (this.kind === 'adam') {
-          const m0 = old?.[0] ?? tf.zerosLike(p);
-          const v0 = old?.[1] ?? tf.zerosLike(p);
-          const m = tf.add(tf.mul(m0, ADAM_BETA1), tf.mul(g, 1 - ADAM_BETA1));
-          const v = tf.add(tf.mul(v0, ADAM_BETA2), tf.mul(tf.square(g), 1 - ADAM_BETA2));
-          const stepSize = (lr * Math.sqrt(1 - ADAM_BETA2 ** t)) / (1 - ADAM_BETA1 ** t);
-          const upd = tf.div(tf.mul(m, stepSize), tf.add(tf.sqrt(v), ADAM_EPS * Math.sqrt(1 - ADAM_BETA2 ** t)));
-          return [tf.sub(p, upd), [m, v]] as [tf.Tensor, tf.Tensor[]];
-        }
-        const ms0 = old?.[0] ?? tf.zerosLike(p);
-        const ms = tf.add(tf.mul(ms0, RMSPROP_DECAY), tf.mul(tf.square(g), 1 - RMSPROP_DECAY));
-        const upd = tf.div(tf.mul(g, lr), tf.add(tf.sqrt(ms), RMSPROP_EPS));
-        return [tf.sub(p, upd), [ms]] as [tf.Tensor, tf.Tensor[]];
-      });
-      // Kept: callers run this inside their own tf.tidy.
-      old?.forEach((s) => s.dispose());
-      this.slots.set(name, newSlots.map((s) => tf.keep(s)));
-      next.set(name, tf.keep(newP));
+      const values = Float32Array.from(p.dataSync() as Float32Array); // never write into a tensor's storage
+      let slots = this.slots.get(name);
+      if (!slots) {
+        slots = Array.from({ length: slotCount(this.kind) }, () => new Float32Array(values.length));
+        this.slots.set(name, slots);
+      }
+      updateInPlace(this.kind, values, g.dataSync() as Float32Array, slots, this.t, lr, scale);
+      next.set(name, tf.keep(tf.tensor(values, p.shape)));
     }
     return next;
   }
 
   dispose(): void {
-    for (const ts of this.slots.values()) ts.forEach((s) => s.dispose());
     this.slots.clear();
   }
 }
 
-/** Global L2 norm of all gradients, as a scalar tensor. */
-export function globalNorm(grads: Params): tf.Scalar {
-  return tf.tidy(() => {
-    let total: tf.Tensor = tf.scalar(0);
-    for (const g of grads.values()) total = tf.add(total, tf.sum(tf.square(g)));
-    return tf.sqrt(total) as tf.Scalar;
-  });
+/** Global L2 norm of all gradients. */
+export function globalNorm(grads: Params): number {
+  let total = 0;
+  for (const g of grads.values()) {
+    const a = g.dataSync() as Float32Array;
+    for (let i = 0; i < a.length; i++) total += a[i] * a[i];
+  }
+  return Math.sqrt(total);
 }
 
-/** Scale every gradient by min(1, maxNorm/norm). `norm` is the already-read global norm. */
-export function clipGradients(grads: Params, norm: number, maxNorm: number): Params {
-  if (!(maxNorm > 0) || norm <= maxNorm) return grads;
-  const scale = maxNorm / norm;
-  const out: Params = new Map();
-  for (const [k, g] of grads) out.set(k, tf.mul(g, scale));
-  return out;
+/** The factor that clips a gradient of global norm `norm` to `maxNorm` (1 when within it or off). */
+export function clipScale(norm: number, maxNorm: number): number {
+  return maxNorm > 0 && norm > maxNorm ? maxNorm / norm : 1;
 }
 
 /** Learning rate at a given step: lr · decay^floor(step / every). */

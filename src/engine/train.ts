@@ -11,14 +11,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { currentBackend, tf, tidy } from './backend';
-import { TruncatedBptt } from './bptt';
+import { BpttBatch, TruncatedBptt } from './bptt';
 import { CheckpointContent, EvalRecord, loadCheckpoint, LoadedCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint';
 import { DEFAULT_MODEL, DEFAULT_TRAIN, ModelConfig, TrainConfig, validateModelConfig, validateTrainConfig } from './config';
 import type { Corpus } from './corpus';
+import { DataParallelStepper } from './dataParallel';
 import { evaluateIds } from './evaluate';
 import { InferenceModel } from './inference';
 import { CharRnn, disposeState, keepState, RecurrentState, stateFromArrays, stateToArrays } from './model';
-import { clipGradients, globalNorm, learningRateAt, Optimizer, OptimizerSnapshot } from './optimizer';
+import { clipScale, globalNorm, learningRateAt, Optimizer, OptimizerSnapshot } from './optimizer';
 import { hashSeed, Random } from './random';
 import { sampleText } from './sample';
 import { RunInfo, RUN_FILES, StopReason } from './runFolder';
@@ -132,6 +133,16 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
     state = model.zeroState(B);
     await writeFileAtomic(metricsPath, '');
   }
+  // workers > 1: forward/backward in worker threads; the stepper then owns the optimiser state and the carried state.
+  const workers = trainCfg.workers ?? 1;
+  const stepper = workers > 1
+    ? await DataParallelStepper.create({
+        model, batchSize: B, seqLength: T, workers, gradClip: trainCfg.gradClip, rng,
+        optimizer: resumed?.optimizer ?? trainCfg.optimizer,
+      })
+    : null;
+  stepper?.restoreState(stateToArrays(state));
+  const optimizerSnapshot = () => (stepper ? stepper.optimizerSnapshot() : optimizer.snapshot());
 
   const corpusSummary = {
     root: corpus.root,
@@ -147,7 +158,7 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
     model: modelCfg,
     train: trainCfg,
     parameters: model.parameterCount,
-    backend: backend.description,
+    backend: stepper ? stepper.description : backend.description,
     corpus: corpusSummary,
     vocabularySize: vocab.size,
     startedAt: new Date().toISOString(),
@@ -177,14 +188,14 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
       corpus: corpusSummary,
     },
     params: model.values(),
-    optimizer: optimizer.snapshot(),
-    state: stateToArrays(state),
+    optimizer: optimizerSnapshot(),
+    state: stepper ? stepper.stateArrays() : stateToArrays(state),
   });
 
   // The last good state, for rolling back after repeated non-finite losses.
   let good: { params: Map<string, Float32Array>; optimizer: OptimizerSnapshot; step: number } = {
     params: model.values(),
-    optimizer: optimizer.snapshot(),
+    optimizer: optimizerSnapshot(),
     step,
   };
   let nanStrikes = 0, rollbacks = 0;
@@ -232,7 +243,7 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
       await saveCheckpoint(bestPath, content('best', seconds()));
       emit({ event: 'checkpoint', step, role: 'best', path: bestPath });
     }
-    good = { params: model.values(), optimizer: optimizer.snapshot(), step };
+    good = { params: model.values(), optimizer: optimizerSnapshot(), step };
     if (trainCfg.sampleChars > 0) {
       const inf = new InferenceModel(modelCfg, vocab, model.values());
       const text = sampleText(inf, { length: trainCfg.sampleChars, temperature: 0.8, seed: hashSeed(trainCfg.seed, step), prime: '' });
@@ -262,15 +273,14 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
       const lr = learningRateAt(trainCfg, step, lrScale);
       const prevState = state;
       attempt++;
-      const outcome = tidy(() => {
+      const outcome = stepper ? await parallelStep(stepper, batch, lr, opts.injectNonFiniteAt?.has(attempt) ?? false) : tidy(() => {
         const r = model.run(batch.inputs, batch.targets, T, B, prevState, true, rng);
         const grads = r.grads!;
-        const norm = globalNorm(grads);
-        let [lossV, normV] = [r.loss.dataSync()[0], norm.dataSync()[0]];
+        const normV = globalNorm(grads);
+        let lossV = r.loss.dataSync()[0];
         if (opts.injectNonFiniteAt?.has(attempt)) lossV = NaN;
         if (!Number.isFinite(lossV) || !Number.isFinite(normV)) return { ok: false as const, lossV, normV };
-        const clipped = clipGradients(grads, normV, trainCfg.gradClip);
-        const next = optimizer.apply(model.params, clipped, lr);
+        const next = optimizer.apply(model.params, grads, lr, clipScale(normV, trainCfg.gradClip));
         return { ok: true as const, lossV, normV, next, state: keepState(r.state) };
       });
       if (!outcome.ok) {
@@ -293,12 +303,13 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
         model.setParams(new Map(Array.from(good.params, ([k, v]) => [k, tf.keep(tf.tensor(v, model.params.get(k)!.shape))])));
         optimizer.dispose();
         optimizer = Optimizer.fromSnapshot(good.optimizer, new Map(Array.from(model.params, ([k, t]) => [k, t.shape])));
+        stepper?.restoreOptimizer(good.optimizer); // (the restored parameters reach the workers at the next step)
         nanStrikes = 0;
         emit({ event: 'nan', step, action: `${NAN_STRIKES} non-finite steps in a row: rolled back to the state of step ${good.step}, learning rate halved` });
         continue;
       }
       nanStrikes = 0;
-      model.setParams(outcome.next);
+      if (outcome.next) model.setParams(outcome.next); // null: the stepper has updated the model
       disposeState(prevState);
       state = outcome.state;
       step++;
@@ -328,6 +339,7 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
     if (lastEval?.step !== step) await evaluateAndSave();
   } catch (e) {
     await finishRunInfo(runDir, info, stopReason === 'diverged' ? 'failed' : 'failed', step, bestValLoss, stopReason, e);
+    await stepper?.dispose();
     disposeState(state);
     optimizer.dispose();
     for (const t of model.params.values()) t.dispose();
@@ -335,6 +347,7 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
   }
   const status = stopReason === 'cancelled' ? 'cancelled' : 'finished';
   await finishRunInfo(runDir, info, status, step, bestValLoss, stopReason);
+  await stepper?.dispose();
   disposeState(state);
   optimizer.dispose();
   for (const t of model.params.values()) t.dispose();
@@ -352,6 +365,13 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
   };
   emit(done);
   return done;
+}
+
+/** A data-parallel step in the shape of the single-thread outcome (the stepper has applied the update and carries the state). */
+async function parallelStep(stepper: DataParallelStepper, batch: BpttBatch, lr: number, injectNaN: boolean) {
+  const r = await stepper.step(batch, lr, injectNaN);
+  if (!r.ok) return { ok: false as const, lossV: r.loss, normV: r.gradNorm };
+  return { ok: true as const, lossV: r.loss, normV: r.gradNorm, next: null, state: { h: [], c: [] } as RecurrentState };
 }
 
 async function finishRunInfo(dir: string, info: RunInfo, status: RunInfo['status'], step: number, best: number | null, reason: StopReason, err?: unknown) {
