@@ -19,6 +19,7 @@ import { train, TrainEvent } from '../engine/train';
 import { runBench } from './bench';
 import { discoverCells } from '../analysis/interpretableCells';
 import { exportLayersModel } from '../engine/export';
+import { completeEvalCommand } from './completeEval';
 
 export interface Command {
   name: string;
@@ -81,6 +82,7 @@ const trainCommand: Command = {
     { name: 'run-id', type: 'string', help: 'name of the run folder (default: time, model and size)' },
     { name: 'resume', type: 'string', help: 'continue a run (its folder or a checkpoint)' },
     { name: 'seed', type: 'int', help: `random seed (default ${DEFAULT_TRAIN.seed})` },
+    { name: 'workers', type: 'int', help: `data-parallel worker threads, each with its own engine and batch/N of the streams (default ${DEFAULT_TRAIN.workers})` },
     BACKEND,
     JSON_OPT,
   ],
@@ -164,6 +166,7 @@ const trainCommand: Command = {
           evalChars: num(o, 'eval-chars'),
           sampleChars: 0, // the evaluation-time samples are for the dashboard; the CLI samples once at the end
           seed: num(o, 'seed'),
+          workers: num(o, 'workers'),
         },
       });
       progress.done();
@@ -446,4 +449,4 @@ const exportCommand: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, cellsCommand, exportCommand, benchCommand];
+export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, cellsCommand, completeEvalCommand, exportCommand, benchCommand];

@@ -32,9 +32,9 @@
  *   temperature 0, beam width W   beam search on the summed log-probability; the W best symbols of
  *                                 each hypothesis are ranked by logits, so width 1 is greedy exactly
  *   temperature T > 0             sampling from softmax(logits / T) with a seeded generator
- * Stopping (`stopAt`): 'line' ends before a line break; 'token' ends at the end of the token the
- * cursor is in (or, at a token boundary, of the next one after optional spaces; see
- * `tokenContinues`); 'none' only at `maxLength`. The stop symbol is not part of the suggestion.
+ * Stopping (`stopAt`): 'line' ends before a line break; 'token' at the end of one token (the rest of
+ * the word the cursor is in, or the next token after optional spaces; see `tokenContinues`);
+ * 'none' only at `maxLength`. The stop symbol is not part of the suggestion.
  *
  * Cancellation and the host's event loop. The work is a generator that pauses after every block of
  * context read and every symbol generated. `complete()` runs it at once; `completeAsync()` yields
@@ -153,28 +153,17 @@ export function isWordChar(ch: string): boolean {
   return WORD.test(ch);
 }
 
-/** The word characters right before `offset` (the part of the token the cursor is inside). */
-export function wordBefore(text: string, offset: number): string {
-  let i = offset;
-  while (i > 0) {
-    const cp = text.codePointAt(i - 2 >= 0 && isLowSurrogate(text.charCodeAt(i - 1)) ? i - 2 : i - 1)!;
-    const ch = String.fromCodePoint(cp);
-    if (!isWordChar(ch)) break;
-    i -= ch.length;
-  }
-  return text.slice(i, offset);
-}
-
 /**
- * Whether `ch` continues the token that `prefix` (the token's text before the cursor) and
- * `generated` (what follows it so far) have begun. A token is a run of word characters
- * (letters, digits, _), or one punctuation character grown into a multi-character operator
- * (`->`, `<<=` …); spaces before a token that has not begun are part of the suggestion; a line break
- * or a space after the token ends it.
+ * Whether `ch` continues the token that the suggestion `generated` has begun. A token is a run of
+ * word characters (letters, digits, _ — the rest of the word when the cursor is inside one), or one
+ * punctuation character grown into a multi-character operator (`->`, `<<=` …); spaces before the
+ * token has begun are part of the suggestion; a line break, or a space after the token, ends it.
+ * (What precedes the cursor does not matter: inside a word, the rest of the word is a run of word
+ * characters; after a word, the next token.)
  */
-export function tokenContinues(prefix: string, generated: string, ch: string): boolean {
+export function tokenContinues(generated: string, ch: string): boolean {
   if (ch === '\n' || ch === '\r') return false;
-  const soFar = (prefix + generated).replace(/^[ \t\f\v\u00a0]+/, '');
+  const soFar = generated.replace(/^[ \t\f\v\u00a0]+/, '');
   if (soFar === '') return true; // leading spaces, or the first character of the token
   if (HSPACE.test(ch)) return false;
   const first = String.fromCodePoint(soFar.codePointAt(0)!);
@@ -185,25 +174,22 @@ export function tokenContinues(prefix: string, generated: string, ch: string): b
 /** The stopping rule of a request: does `ch`, after `generated`, end the suggestion? */
 export type StopRule = (generated: string, ch: string) => boolean;
 
-export function stopRule(stopAt: StopAt, textBefore: string): StopRule {
+export function stopRule(stopAt: StopAt): StopRule {
   switch (stopAt) {
     case 'none':
       return () => false;
     case 'line':
       return (_g, ch) => ch === '\n' || ch === '\r';
-    case 'token': {
-      const prefix = wordBefore(textBefore, textBefore.length);
-      return (g, ch) => !tokenContinues(prefix, g, ch);
-    }
+    case 'token':
+      return (g, ch) => !tokenContinues(g, ch);
   }
 }
 
 /** What the author actually wrote from `offset` to the end of the token (the rule of stopAt 'token'). */
 export function tokenTarget(text: string, offset: number): string {
-  const prefix = wordBefore(text, offset);
   let out = '';
   for (const ch of codePointsFrom(text, offset)) {
-    if (!tokenContinues(prefix, out, ch)) break;
+    if (!tokenContinues(out, ch)) break;
     out += ch;
   }
   return out;
@@ -229,7 +215,7 @@ function* codePointsFrom(text: string, offset: number): Generator<string> {
 // Decoding, shared by both models
 
 /** One model as the decoder sees it: scores for the next symbol, and the state after a symbol. */
-interface Stepper<S> {
+export interface Stepper<S> {
   /** Scores whose softmax is the next-symbol distribution (logits, or log-probabilities). */
   scores(state: S): Float32Array;
   advance(state: S, id: number): S;
@@ -308,6 +294,36 @@ function* decodeBeam<S>({ stepper, vocab, state, opts, stop }: DecodeInput<S>): 
   return beams.length > 0 ? beams[0].text : '';
 }
 
+/**
+ * Run one decoder to the end, at once: 'greedy' (temperature 0; or sampling when opts.temperature > 0)
+ * or 'beam' (beam search of width opts.beamWidth, even 1). For tests and tools; the completers pick
+ * the decoder from the options.
+ */
+export function runDecoder<S>(which: 'greedy' | 'beam', stepper: Stepper<S>, vocab: Vocabulary, state: S, opts: CompletionOptions, stop: StopRule): string {
+  const gen = which === 'beam' ? decodeBeam({ stepper, vocab, state, opts, stop }) : decodeGreedyOrSampled({ stepper, vocab, state, opts, stop });
+  for (;;) {
+    const r = gen.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** The network as a Stepper: logits of a state; one step per symbol. */
+export function networkStepper(model: InferenceModel): Stepper<InferenceState> {
+  return {
+    scores: (s) => model.logits(s),
+    advance: (s, id) => model.run(Int32Array.of(id), s).state,
+  };
+}
+
+/** The n-gram model as a Stepper: the state is the last order − 1 symbols. */
+export function ngramStepper(model: NGramModel): Stepper<number[]> {
+  const keep = model.order - 1;
+  return {
+    scores: (ctx) => logOf(model.probabilities(ctx)),
+    advance: (ctx, id) => (keep === 0 ? [] : ctx.length < keep ? [...ctx, id] : [...ctx.slice(1), id]),
+  };
+}
+
 /** Ids of the k largest scores, largest first, ties by lowest id, `banned` left out. */
 function topIds(scores: Float32Array, k: number, banned: number): number[] {
   const out: number[] = [];
@@ -366,7 +382,8 @@ async function runSliced<T>(work: Generator<void, T>, a: AsyncOptions): Promise<
   }
 }
 
-function resolveOptions(o: Partial<CompletionOptions> | undefined): CompletionOptions {
+/** Options with defaults filled in, checked (RangeError when out of range). */
+export function completionOptions(o: Partial<CompletionOptions> | undefined): CompletionOptions {
   const given = Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined));
   const opts: CompletionOptions = { ...DEFAULT_COMPLETION_OPTIONS, ...given };
   if (!Number.isInteger(opts.maxLength) || opts.maxLength < 0) throw new RangeError(`maxLength must be a whole number ≥ 0, got ${opts.maxLength}`);
@@ -461,22 +478,22 @@ export class CompletionEngine implements Completer {
   }
 
   complete(req: CompletionRequest, o?: Partial<CompletionOptions>, token?: CancellationLike): Completion | null {
-    return runNow(this.work(req, resolveOptions(o), true), token);
+    return runNow(this.work(req, completionOptions(o), true), token);
   }
 
   async completeAsync(req: CompletionRequest, o?: Partial<CompletionOptions>, a: AsyncOptions = {}): Promise<AsyncCompletion> {
-    const r = await runSliced(this.work(req, resolveOptions(o), true), a);
+    const r = await runSliced(this.work(req, completionOptions(o), true), a);
     return { completion: r.value, longestSliceMs: r.longestSliceMs, slices: r.slices };
   }
 
   prime(req: CompletionRequest, o?: Partial<CompletionOptions>): void {
-    runNow(this.work(req, resolveOptions(o), false));
+    runNow(this.work(req, completionOptions(o), false));
   }
 
   /** The hidden state at the cursor (through the cache), for tests and tools. */
   stateAt(req: CompletionRequest, o?: Partial<CompletionOptions>): InferenceState {
     checkRequest(req);
-    const opts = resolveOptions(o);
+    const opts = completionOptions(o);
     const chain = this.chainFor(req, opts);
     const gen = this.read(chain, req.text, alignToCodePoint(req.text, req.offset));
     for (;;) {
@@ -518,12 +535,8 @@ export class CompletionEngine implements Completer {
     const t1 = now();
     let text = '';
     if (decodeToo) {
-      const model = this.model;
-      const stepper: Stepper<InferenceState> = {
-        scores: (s) => model.logits(s),
-        advance: (s, id) => model.run(Int32Array.of(id), s).state,
-      };
-      text = yield* decode({ stepper, vocab: this.vocab, state: mark.state, opts, stop: stopRule(opts.stopAt, req.text.slice(Math.max(0, offset - 256), offset)) });
+      const stepper = networkStepper(this.model);
+      text = yield* decode({ stepper, vocab: this.vocab, state: mark.state, opts, stop: stopRule(opts.stopAt) });
     }
     return { text, symbols: countCodePoints(text), model: 'lstm', contextRead: read, cache, readMs: t1 - t0, decodeMs: now() - t1 };
   }
@@ -626,11 +639,11 @@ export class NGramCompleter implements Completer {
   }
 
   complete(req: CompletionRequest, o?: Partial<CompletionOptions>, token?: CancellationLike): Completion | null {
-    return runNow(this.work(req, resolveOptions(o)), token);
+    return runNow(this.work(req, completionOptions(o)), token);
   }
 
   async completeAsync(req: CompletionRequest, o?: Partial<CompletionOptions>, a: AsyncOptions = {}): Promise<AsyncCompletion> {
-    const r = await runSliced(this.work(req, resolveOptions(o)), a);
+    const r = await runSliced(this.work(req, completionOptions(o)), a);
     return { completion: r.value, longestSliceMs: r.longestSliceMs, slices: r.slices };
   }
 
@@ -647,16 +660,12 @@ export class NGramCompleter implements Completer {
     const offset = alignToCodePoint(req.text, req.offset);
     const t0 = now();
     const keep = this.model.order - 1;
-    const before = req.text.slice(Math.max(0, offset - 2 * keep - 256), offset);
+    const before = req.text.slice(Math.max(0, offset - 2 * keep - 2), offset);
     const all = this.vocab.encode(before);
     const context = Array.from(all.subarray(Math.max(0, all.length - keep)));
     const t1 = now();
-    const model = this.model;
-    const stepper: Stepper<number[]> = {
-      scores: (ctx) => logOf(model.probabilities(ctx)),
-      advance: (ctx, id) => (keep === 0 ? [] : ctx.length < keep ? [...ctx, id] : [...ctx.slice(1), id]),
-    };
-    const text = yield* decode({ stepper, vocab: this.vocab, state: context, opts, stop: stopRule(opts.stopAt, before) });
+    const stepper = ngramStepper(this.model);
+    const text = yield* decode({ stepper, vocab: this.vocab, state: context, opts, stop: stopRule(opts.stopAt) });
     return { text, symbols: countCodePoints(text), model: 'ngram', contextRead: 0, cache: 'none', readMs: t1 - t0, decodeMs: now() - t1 };
   }
 }

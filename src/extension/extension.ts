@@ -6,6 +6,8 @@
 import * as fs from 'fs';
 import * as vscode from 'vscode';
 import { runToCsv } from '../../webview/dashboard/csv';
+import { registerActivations } from './activations/registration';
+import { registerCompletions } from './completions/registerCompletions';
 import { DashboardPanel, RunsSource } from './dashboard/dashboardPanel';
 import { ModelCache } from './modelCache';
 import type { RunSummary } from './protocol';
@@ -23,6 +25,9 @@ export interface LstmLabApi {
 }
 
 export function activate(context: vscode.ExtensionContext): LstmLabApi {
+  // The host forks (git, ripgrep, terminals); OpenBLAS's fork handler deadlocks if its thread pool is
+  // busy. One BLAS thread here means no pool; training runs in its own process with every core.
+  process.env.OPENBLAS_NUM_THREADS = '1';
   const output = vscode.window.createOutputChannel('LSTM Lab');
   const store = new RunStore(context);
   const training = new TrainingController(context.extensionPath, store, output);
@@ -112,8 +117,8 @@ export function activate(context: vscode.ExtensionContext): LstmLabApi {
     }),
   );
   // Features: each registers its own commands, providers and disposables.
-  // (activations: registerActivations(context, { models, store, output }) — issue 4)
-  // (completions: registerCompletions(context, { models, store, output }) — issue 5)
+  registerActivations(context, { models, store, output });
+  registerCompletions(context, { models, store, output });
 
   return { store, training, models };
 }

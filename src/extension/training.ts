@@ -1,5 +1,6 @@
 /**
- * TrainingController: runs one training at a time in a worker thread and shows it — a progress
+ * TrainingController: runs one training at a time in a child process (trainingWorker.ts says why
+ * not a worker thread) and shows it — a progress
  * notification with Cancel, a status bar item, the Output channel, and live messages for the
  * dashboard. It also measures the extension host's event-loop delay while training runs, which is
  * the evidence that training never blocks the editor.
@@ -8,12 +9,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { monitorEventLoopDelay } from 'perf_hooks';
 import * as vscode from 'vscode';
-import { Worker } from 'worker_threads';
+import { ChildProcess, fork } from 'child_process';
 import { describeRejected, HostToDashboard, HostToWorker, isWorkerToHost, ProgressPoint, RunSummary, TrainRequest, WorkerToHost } from './protocol';
 import { RunStore } from './runStore';
 
 interface Session {
-  worker: Worker;
+  worker: ChildProcess;
   request: TrainRequest;
   runId: string | null;
   run: RunSummary | null;
@@ -99,10 +100,11 @@ export class TrainingController implements vscode.Disposable {
       this.onWorkerMessage(session, m);
     });
     worker.on('error', (e) => {
-      this.output.appendLine(`[worker] crashed: ${e.stack ?? e.message}`);
-      void vscode.window.showErrorMessage(`LSTM Lab: the training worker crashed: ${e.message}`);
+      this.output.appendLine(`[worker] failed: ${e.stack ?? e.message}`);
+      void vscode.window.showErrorMessage(`LSTM Lab: the training process failed: ${e.message}`);
     });
-    worker.on('exit', (code) => {
+    worker.stderr?.on('data', (d: Buffer) => this.output.append(`[worker] ${d.toString()}`));
+    worker.on('exit', (code, signal) => {
       delay.disable();
       this.lastEventLoopDelay = {
         p50: delay.percentile(50) / 1e6,
@@ -112,7 +114,7 @@ export class TrainingController implements vscode.Disposable {
       };
       const d = this.lastEventLoopDelay;
       this.output.appendLine(`extension host event-loop delay while training: p50 ${d.p50.toFixed(1)} ms, p99 ${d.p99.toFixed(1)} ms, max ${d.max.toFixed(1)} ms (${d.samples} samples)`);
-      if (code !== 0 && !session.cancelled) this.output.appendLine(`[worker] exited with code ${code}`);
+      if (code !== 0 && !session.cancelled) this.output.appendLine(`[worker] exited with ${signal ?? `code ${code}`}`);
       if (session.runId) this.store.live.delete(session.runId);
       if (this.session === session) this.session = null;
       this.statusBar.hide();
@@ -136,21 +138,23 @@ export class TrainingController implements vscode.Disposable {
     this.post(s.worker, { type: 'cancel' });
     const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), CANCEL_GRACE_MS));
     if ((await Promise.race([s.finished.then(() => 'done' as const), timeout])) === 'timeout') {
-      this.output.appendLine('[host] the worker did not stop in time; terminating it');
-      await s.worker.terminate();
+      this.output.appendLine('[host] the training process did not stop in time; ending it');
+      s.worker.kill();
     }
   }
 
-  private createWorker(): Worker {
+  private createWorker(): ChildProcess {
     const script = path.join(this.extensionPath, 'dist', 'trainingWorker.js');
     const addon = path.join(this.extensionPath, 'native', 'build', 'Release', 'lstm_lab.node');
     const env: NodeJS.ProcessEnv = { ...process.env };
     if (fs.existsSync(addon) && !env.LSTM_LAB_NATIVE) env.LSTM_LAB_NATIVE = addon;
-    return new Worker(script, { env, stdout: false, stderr: false });
+    // The host pins its own BLAS to one thread (extension.ts); training gets every core.
+    delete env.OPENBLAS_NUM_THREADS;
+    return fork(script, [], { env, execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' });
   }
 
-  private post(worker: Worker, m: HostToWorker): void {
-    worker.postMessage(m);
+  private post(worker: ChildProcess, m: HostToWorker): void {
+    if (worker.connected) worker.send(m);
   }
 
   private showProgress(session: Session): void {
@@ -235,7 +239,7 @@ export class TrainingController implements vscode.Disposable {
             if (a === 'Sample from Model') void vscode.commands.executeCommand('lstmLab.sampleFromModel');
           });
         if (s.run) this.posted.fire({ type: 'runUpdated', run: { ...s.run, status: m.status, step: m.step, bestValLoss: m.bestValLoss, durationSeconds: m.seconds } });
-        void s.worker.terminate();
+        s.worker.disconnect();
         break;
       }
       case 'failed':
@@ -243,7 +247,7 @@ export class TrainingController implements vscode.Disposable {
         this.output.show(true);
         void vscode.window.showErrorMessage(`LSTM Lab: ${m.message}`);
         if (s.run) this.posted.fire({ type: 'runUpdated', run: { ...s.run, status: 'failed' } });
-        void s.worker.terminate();
+        s.worker.disconnect();
         break;
     }
   }
@@ -254,7 +258,7 @@ export class TrainingController implements vscode.Disposable {
       // Closing the window: ask the worker to stop and give it a moment to write its checkpoint.
       s.cancelled = true;
       this.post(s.worker, { type: 'cancel' });
-      setTimeout(() => void s.worker.terminate(), 5_000).unref();
+      setTimeout(() => s.worker.kill(), 5_000).unref();
     }
     this.statusBar.dispose();
     this.posted.dispose();

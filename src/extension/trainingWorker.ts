@@ -1,22 +1,33 @@
 /**
- * The training worker: a worker thread that runs the engine's training loop, so the extension host's
+ * The training process: a child process that runs the engine's training loop, so the extension host's
  * event loop never waits on TensorFlow.js. It receives one `train` request, reports everything as
  * protocol messages, and stops after the current step on `cancel`.
+ *
+ * A process, not a worker thread: OpenBLAS's thread pool registers a fork handler that joins its
+ * threads, and the extension host forks (git, ripgrep, terminals) while a training worker thread is
+ * inside a BLAS call — the host deadlocked in blas_thread_shutdown_ (seen in code-server with gdb).
+ * In its own process, training keeps every BLAS thread and nothing forks under it.
  */
 import * as path from 'path';
-import { parentPort } from 'worker_threads';
 import { initBackend, setWasmDirectory } from '../engine/backend';
 import { describeCorpus, mergeCorpora, readCorpus } from '../engine/corpus';
 import { train, TrainEvent } from '../engine/train';
 import { describeRejected, HostToWorker, isHostToWorker, RunSummary, TrainRequest, WorkerToHost } from './protocol';
 
-const port = parentPort;
-if (!port) throw new Error('trainingWorker.ts must run in a worker thread.');
-const post = (m: WorkerToHost) => port.postMessage(m);
+if (!process.send) throw new Error('trainingWorker.js must run as a child process with an IPC channel (child_process.fork).');
+const post = (m: WorkerToHost) => {
+  if (process.connected) process.send!(m);
+};
+// The host going away (window closed, crash) ends the training: stop after the current step and
+// its checkpoint, then exit. The host also disconnects after 'done'.
+process.on('disconnect', () => {
+  controller.abort();
+  if (!busy) process.exit(0);
+});
 const controller = new AbortController();
 let busy = false;
 
-port.on('message', (m: unknown) => {
+process.on('message', (m: unknown) => {
   if (!isHostToWorker(m)) {
     post({ type: 'log', line: `worker ignored a ${describeRejected(m)}` });
     return;
@@ -34,9 +45,14 @@ function handle(m: HostToWorker): void {
     return;
   }
   busy = true;
-  run(m.request).catch((e: unknown) => {
-    post({ type: 'failed', runId: currentRunId, message: e instanceof Error ? e.message : String(e) });
-  });
+  run(m.request)
+    .catch((e: unknown) => {
+      if (process.connected) post({ type: 'failed', runId: currentRunId, message: e instanceof Error ? e.message : String(e) });
+    })
+    .finally(() => {
+      busy = false;
+      if (!process.connected) process.exit(0);
+    });
 }
 
 let currentRunId: string | null = null;

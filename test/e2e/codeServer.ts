@@ -112,8 +112,31 @@ export function ensureCodeServer(): string {
   const marker = path.join(dir, `.installed-${CODE_SERVER_VERSION}`);
   if (fs.existsSync(marker) && fs.existsSync(codeServerBin(dir))) return codeServerBin(dir);
 
-  const started = Date.now();
+  // One install at a time (the e2e and integration runs share the cache): a lock folder.
   fs.mkdirSync(root, { recursive: true });
+  const lock = path.join(root, 'install.lock');
+  const lockDeadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch {
+      if (fs.existsSync(marker) && fs.existsSync(codeServerBin(dir))) return codeServerBin(dir);
+      const age = Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? 0);
+      if (age > 10 * 60_000 || Date.now() > lockDeadline) fs.rmSync(lock, { recursive: true, force: true }); // stale
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    }
+  }
+  try {
+    if (fs.existsSync(marker) && fs.existsSync(codeServerBin(dir))) return codeServerBin(dir);
+    return installCodeServer(root, dir, marker);
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function installCodeServer(root: string, dir: string, marker: string): string {
+  const started = Date.now();
   const staging = `${dir}.staging-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
   const tmp = path.join(staging, 'tmp');
@@ -281,8 +304,12 @@ export async function startCodeServer(opts: CodeServerOptions, entry = ensureCod
   let exited: string | null = null;
   child.on('exit', (code, signal) => { exited = `exit ${code ?? signal}`; });
   const killGroup = (sig: NodeJS.Signals) => { try { process.kill(-pgid, sig); } catch { /* gone */ } };
+  // Never leave a server behind: on exit, and on Ctrl+C or kill of this process.
   const onExit = () => killGroup('SIGKILL');
+  const onSignal = (sig: NodeJS.Signals) => { killGroup('SIGKILL'); process.exit(sig === 'SIGINT' ? 130 : 143); };
   process.on('exit', onExit);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
 
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
@@ -315,6 +342,8 @@ export async function startCodeServer(opts: CodeServerOptions, entry = ensureCod
       for (let i = 0; i < 50 && !exited; i++) await sleep(100);
       killGroup('SIGKILL');
       process.removeListener('exit', onExit);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
       const logs = path.join(userDataDir, 'logs');
       if (fs.existsSync(logs)) {
         const dest = path.join(path.dirname(logFile), 'code-server-logs');
@@ -367,6 +396,7 @@ export const SEL = {
   quickInputBox: '.quick-input-widget .quick-input-box input',
   quickInputRows: '.quick-input-widget .quick-input-list .monaco-list-row',
   notifications: '.notifications-toasts .notification-toast .notification-list-item-message',
+  dialog: '.monaco-dialog-box',
   ghostText: '.monaco-editor .ghost-text-decoration',
   activeEditorLines: '.editor-group-container.active .monaco-editor .view-lines',
   webviewOuter: 'iframe.webview.ready',
@@ -415,6 +445,19 @@ export async function paletteHasCommand(page: Page, title: string): Promise<bool
   }
 }
 
+/**
+ * Waits until the palette lists a command: an extension's contributions appear some seconds after
+ * the workbench does. Returns false when it never does within `timeoutMs`.
+ */
+export async function waitForCommand(page: Page, title: string, timeoutMs = 30_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await paletteHasCommand(page, title)) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(1000);
+  }
+}
+
 async function findPaletteRow(page: Page, title: string): Promise<number> {
   await page.locator(SEL.quickInputBox).fill(`>${title}`);
   const deadline = Date.now() + 4000;
@@ -439,11 +482,29 @@ export async function runCommand(page: Page, title: string): Promise<void> {
     throw new CommandNotFound(title, 'the palette does not list it');
   }
   await page.locator(SEL.quickInputRows).nth(i).click();
-  // An unregistered command fails at once with a notification.
-  await sleep(400);
-  const fresh = (await notificationTexts(page)).filter((t) => !before.includes(t));
-  const notFound = fresh.find((t) => /command '.*' not found/i.test(t));
-  if (notFound) throw new CommandNotFound(title, notFound);
+  // A declared but unregistered command fails at once, in a dialog (1.100, from the palette) or a toast.
+  const deadline = Date.now() + 1500;
+  while (Date.now() < deadline) {
+    const fresh = [...(await notificationTexts(page)).filter((t) => !before.includes(t)), await dialogText(page)];
+    const notFound = fresh.find((t) => /command '.*' not found/i.test(t));
+    if (notFound) {
+      await dismissDialog(page);
+      throw new CommandNotFound(title, notFound.replace(/\s+/g, ' ').trim());
+    }
+    await sleep(250);
+  }
+}
+
+/** The text of a modal dialog (e.g. "Command … resulted in an error"), or '' when none shows. */
+export async function dialogText(page: Page): Promise<string> {
+  const box = page.locator(SEL.dialog);
+  if ((await box.count()) === 0 || !(await box.first().isVisible())) return '';
+  return ((await box.first().textContent()) ?? '').trim();
+}
+
+/** Closes a modal dialog if one shows. */
+export async function dismissDialog(page: Page): Promise<void> {
+  if (await dialogText(page)) await page.keyboard.press('Escape');
 }
 
 /** Texts of the visible notification toasts. */
@@ -483,10 +544,14 @@ export async function openFile(page: Page, relPath: string): Promise<void> {
   await page.locator(`${SEL.activeEditorLines} .view-line`).first().waitFor({ timeout: 10_000 });
 }
 
-/** The text of the active editor's visible lines. */
+/** The text of the active editor's visible lines, without ghost text (inline suggestions). */
 export async function activeEditorText(page: Page): Promise<string> {
   const lines = await page.locator(`${SEL.activeEditorLines} .view-line`).evaluateAll((els: any[]) =>
-    els.map((e) => ({ top: parseFloat(e.style.top) || 0, text: String(e.textContent ?? '').replace(/\u00a0/g, ' ') })));
+    els.map((e) => {
+      const copy = e.cloneNode(true);
+      for (const g of copy.querySelectorAll('[class*="ghost-text"], .suggest-preview-text')) g.remove();
+      return { top: parseFloat(e.style.top) || 0, text: String(copy.textContent ?? '').replace(/\u00a0/g, ' ') };
+    }));
   return lines.sort((a, b) => a.top - b.top).map((l) => l.text).join('\n');
 }
 

@@ -1,0 +1,406 @@
+/**
+ * `lstm-lab complete-eval CHECKPOINT PATH`: how useful the model's completions are, against the
+ * character n-gram baseline, at the same cursor positions.
+ *
+ * Positions: sampled (seeded) in the held-out files of PATH — half at the start of a token, half
+ * inside a word token (see `tokenContinues` in src/engine/completion.ts for what a token is). When
+ * PATH is the checkpoint's training corpus, its validation files are used; otherwise any file of
+ * PATH whose text is also a training file is left out.
+ * At each position both models complete greedily to the end of the token and to the end of the line,
+ * and the report gives, per model:
+ *   next-token exact match   the token suggestion equals the rest of the token the author wrote
+ *   next-line exact match    the line suggestion equals the rest of the line
+ *   chars saved/suggestion   mean common prefix (code points) of the line suggestion and the rest
+ *                            of the line: what accepting it, word by word or whole, keeps
+ *   latency warm             one completion of exactly `--latency-length` characters, the state cache
+ *                            holding the state one character before the cursor (one typed character)
+ *   latency cold             the same with no cache and exactly `--cold-context` characters of
+ *                            context (the text is cut there, so the network reads all of it)
+ * The n-gram baseline (interpolated modified Kneser-Ney, src/engine/ngram.ts) is built from the
+ * training text of the checkpoint's corpus (header.corpus.root, read with the same defaults and so
+ * the same train/validation split as training) or of `--corpus`, in the checkpoint's vocabulary.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { OptionSpec, ParsedOptions, UsageError } from './args';
+import type { Command } from './commands';
+import { BackendPreference, initBackend } from '../engine/backend';
+import { loadCheckpoint } from '../engine/checkpoint';
+import { Completer, CompletionEngine, CompletionOptions, isWordChar, lineTarget, NGramCompleter, tokenContinues, tokenTarget } from '../engine/completion';
+import { Corpus, CorpusError, CorpusFile, mergeCorpora, readCorpus } from '../engine/corpus';
+import { InferenceModel } from '../engine/inference';
+import { NGRAM_DEFAULT_ORDER, NGRAM_MAX_ORDER, NGramModel } from '../engine/ngram';
+import { Random } from '../engine/random';
+
+// ---------------------------------------------------------------------------------------------
+// Positions
+
+export type PositionKind = 'start' | 'inside';
+
+export interface EvalPosition {
+  file: number;
+  offset: number;
+  kind: PositionKind;
+}
+
+/**
+ * Token starts and positions inside word tokens of a text, by the completion engine's token rule:
+ * a token starts at a character that is not a space and does not continue the token before it.
+ */
+export function tokenPositions(text: string): { starts: number[]; inside: number[] } {
+  const starts: number[] = [];
+  const inside: number[] = [];
+  let token = '';
+  for (let i = 0; i < text.length; ) {
+    const ch = String.fromCodePoint(text.codePointAt(i)!);
+    if (token !== '' && tokenContinues(token, ch)) {
+      if (isWordChar(ch)) inside.push(i);
+      token += ch;
+    } else if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r' || ch === '\f' || ch === '\v' || ch === '\u00a0') {
+      token = '';
+    } else {
+      starts.push(i);
+      token = ch;
+    }
+    i += ch.length;
+  }
+  return { starts, inside };
+}
+
+/** `count` positions, half at token starts and half inside tokens, seeded, in file order. */
+export function samplePositions(texts: readonly string[], count: number, seed: number): EvalPosition[] {
+  const rng = new Random(seed);
+  const pools: Record<PositionKind, EvalPosition[]> = { start: [], inside: [] };
+  texts.forEach((t, file) => {
+    const p = tokenPositions(t);
+    for (const offset of p.starts) pools.start.push({ file, offset, kind: 'start' });
+    for (const offset of p.inside) pools.inside.push({ file, offset, kind: 'inside' });
+  });
+  const pick = (pool: EvalPosition[], n: number): EvalPosition[] => {
+    // Partial Fisher–Yates: the first n of a seeded shuffle.
+    const a = pool.slice();
+    const m = Math.min(n, a.length);
+    for (let i = 0; i < m; i++) {
+      const j = i + Math.floor(rng.next() * (a.length - i));
+      [a[i], a[j]] = [a[j], a[i]];
+    }
+    return a.slice(0, m);
+  };
+  const half = Math.ceil(count / 2);
+  const chosen = [...pick(pools.start, half), ...pick(pools.inside, count - half)];
+  return chosen.sort((a, b) => a.file - b.file || a.offset - b.offset);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics
+
+export interface ModelScores {
+  model: 'lstm' | 'ngram';
+  positions: number;
+  /** Fractions in [0, 1]. */
+  tokenExact: number;
+  tokenExactAtStart: number;
+  tokenExactInside: number;
+  lineExact: number;
+  /** Mean code points of the line suggestion that match the text (common prefix). */
+  charsSavedPerSuggestion: number;
+  /** Mean length of the line suggestions (code points). */
+  meanLineSuggestion: number;
+}
+
+export interface Latency {
+  samples: number;
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+export interface SuggestionRecord {
+  position: EvalPosition;
+  token: { target: string; suggestion: string };
+  line: { target: string; suggestion: string };
+}
+
+/** Code points in the longest common prefix of a and b. */
+export function commonPrefixCodePoints(a: string, b: string): number {
+  let n = 0;
+  let i = 0;
+  while (i < a.length && i < b.length) {
+    const ca = a.codePointAt(i)!;
+    if (ca !== b.codePointAt(i)) break;
+    const w = ca > 0xffff ? 2 : 1;
+    i += w;
+    n++;
+  }
+  return n;
+}
+
+const codePoints = (s: string) => Array.from(s).length;
+
+/** The scores of one model from its suggestions. */
+export function scoreSuggestions(model: 'lstm' | 'ngram', records: readonly SuggestionRecord[]): ModelScores {
+  const frac = (xs: readonly SuggestionRecord[], f: (r: SuggestionRecord) => boolean) => (xs.length === 0 ? 0 : xs.filter(f).length / xs.length);
+  const tokenHit = (r: SuggestionRecord) => r.token.suggestion === r.token.target;
+  const mean = (f: (r: SuggestionRecord) => number) => (records.length === 0 ? 0 : records.reduce((s, r) => s + f(r), 0) / records.length);
+  return {
+    model,
+    positions: records.length,
+    tokenExact: frac(records, tokenHit),
+    tokenExactAtStart: frac(records.filter((r) => r.position.kind === 'start'), tokenHit),
+    tokenExactInside: frac(records.filter((r) => r.position.kind === 'inside'), tokenHit),
+    lineExact: frac(records, (r) => r.line.suggestion === r.line.target),
+    charsSavedPerSuggestion: mean((r) => commonPrefixCodePoints(r.line.suggestion, r.line.target)),
+    meanLineSuggestion: mean((r) => codePoints(r.line.suggestion)),
+  };
+}
+
+/** Nearest-rank percentile of unsorted samples. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return NaN;
+  const s = samples.slice().sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * s.length);
+  return s[Math.min(s.length, Math.max(1, rank)) - 1];
+}
+
+function latencyOf(samples: readonly number[]): Latency {
+  return { samples: samples.length, p50: percentile(samples, 50), p95: percentile(samples, 95), max: samples.length ? Math.max(...samples) : NaN };
+}
+
+export interface SuggestOptions {
+  contextChars: number;
+  maxTokenLength: number;
+  maxLineLength: number;
+}
+
+/** Both suggestions of one completer at every position (the completer's cache keyed by file). */
+export function suggestAll(c: Completer, texts: readonly string[], positions: readonly EvalPosition[], o: SuggestOptions, onProgress?: (done: number) => void): SuggestionRecord[] {
+  const base: Partial<CompletionOptions> = { temperature: 0, beamWidth: 1, contextChars: o.contextChars };
+  const out: SuggestionRecord[] = [];
+  positions.forEach((p, i) => {
+    const req = { key: `eval:${p.file}`, text: texts[p.file], offset: p.offset };
+    const tok = c.complete(req, { ...base, stopAt: 'token', maxLength: o.maxTokenLength })!;
+    const line = c.complete(req, { ...base, stopAt: 'line', maxLength: o.maxLineLength })!;
+    out.push({
+      position: p,
+      token: { target: tokenTarget(texts[p.file], p.offset), suggestion: tok.text },
+      line: { target: lineTarget(texts[p.file], p.offset), suggestion: line.text },
+    });
+    onProgress?.(i + 1);
+  });
+  for (let f = 0; f < texts.length; f++) c.forget(`eval:${f}`);
+  return out;
+}
+
+export interface LatencyOptions {
+  length: number;
+  coldContext: number;
+  contextChars: number;
+}
+
+/**
+ * Latency of a `length`-character suggestion (stopAt none), warm (cache at offset − 1) and cold
+ * (no cache, exactly `coldContext` characters of text before the cursor). Milliseconds.
+ */
+export function measureLatency(c: Completer, texts: readonly string[], positions: readonly EvalPosition[], o: LatencyOptions): { warm: number[]; cold: number[] } {
+  const warm: number[] = [];
+  const cold: number[] = [];
+  const opts: Partial<CompletionOptions> = { stopAt: 'none', maxLength: o.length, temperature: 0, beamWidth: 1, contextChars: o.contextChars };
+  for (const p of positions) {
+    const text = texts[p.file];
+    const key = `latency:${p.file}`;
+    c.prime({ key, text, offset: p.offset - 1 }, opts);
+    let t = performance.now();
+    c.complete({ key, text, offset: p.offset }, opts);
+    warm.push(performance.now() - t);
+    const cut = text.slice(p.offset - o.coldContext, p.offset);
+    t = performance.now();
+    c.complete({ text: cut, offset: cut.length }, { ...opts, contextChars: o.coldContext });
+    cold.push(performance.now() - t);
+  }
+  for (let f = 0; f < texts.length; f++) c.forget(`latency:${f}`);
+  return { warm, cold };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command
+
+const str = (o: ParsedOptions, k: string) => o[k] as string | undefined;
+const num = (o: ParsedOptions, k: string) => o[k] as number;
+
+function out(line: string): void {
+  process.stdout.write(line + '\n');
+}
+
+const OPTIONS: OptionSpec[] = [
+  { name: 'positions', type: 'int', help: 'cursor positions sampled (half at a token start, half inside a token)', default: 1000 },
+  { name: 'seed', type: 'int', help: 'random seed of the positions', default: 1 },
+  { name: 'ngram-order', type: 'int', help: `n-gram order of the baseline (1–${NGRAM_MAX_ORDER})`, default: NGRAM_DEFAULT_ORDER },
+  { name: 'corpus', type: 'string', help: 'build the baseline from this corpus (default: the one in the checkpoint header)' },
+  { name: 'context', type: 'int', help: 'characters before the cursor the network reads (at least)', default: 2000 },
+  { name: 'max-token', type: 'int', help: 'longest token suggestion', default: 40 },
+  { name: 'max-line', type: 'int', help: 'longest line suggestion', default: 120 },
+  { name: 'latency-positions', type: 'int', help: 'positions timed (among those with enough context)', default: 200 },
+  { name: 'latency-length', type: 'int', help: 'characters generated per timed suggestion', default: 40 },
+  { name: 'cold-context', type: 'int', help: 'characters of context of a cold (uncached) suggestion', default: 2000 },
+  { name: 'backend', type: 'string', help: 'TF.js backend', default: 'auto', choices: ['auto', 'native', 'node', 'wasm', 'cpu'] },
+  { name: 'json', type: 'bool', help: 'print one JSON object' },
+];
+
+/** The training corpus of a checkpoint: `--corpus`, else header.corpus.root (each root of a multi-root workspace). */
+async function trainingCorpus(header: { corpus: { root: string } | null }, explicit: string | undefined, checkpoint: string): Promise<Corpus> {
+  if (explicit) return readCorpus(explicit);
+  const root = header.corpus?.root;
+  if (!root) throw new Error(`${checkpoint} does not say which corpus it was trained on; give it with --corpus PATH.`);
+  const roots = fs.existsSync(root) ? [root] : root.split(', ');
+  const missing = roots.filter((r) => !fs.existsSync(r));
+  if (missing.length > 0) throw new Error(`The training corpus of ${checkpoint} (${root}) is not there any more; give it with --corpus PATH.`);
+  return mergeCorpora(await Promise.all(roots.map((r) => readCorpus(r))));
+}
+
+/** The held-out files of PATH: the corpus's validation files when PATH is its root, else PATH's files that are not training files. */
+async function heldOutFiles(target: string, corpus: Corpus): Promise<{ files: CorpusFile[]; note: string }> {
+  const resolved = path.resolve(target);
+  if (corpus.root.split(', ').includes(resolved)) {
+    if (corpus.validationFiles.length === 0) throw new Error(`${resolved} has no held-out files (${corpus.splitNote ?? 'no validation split'}).`);
+    return { files: corpus.validationFiles, note: `the ${corpus.validationFiles.length} validation file(s) of the training corpus` };
+  }
+  let read: Corpus;
+  try {
+    read = await readCorpus(target, { validationFraction: 0 });
+  } catch (e) {
+    if (e instanceof CorpusError && (e.code === 'empty' || e.code === 'not-found')) {
+      throw new Error(`No text files to evaluate in ${resolved}: ${e.message.replace(/^No text files to train on in [^:]*: /, '')}`);
+    }
+    throw e;
+  }
+  const training = new Set(corpus.trainFiles.map((f) => f.text));
+  const files = read.files.filter((f) => !training.has(f.text));
+  const left = read.files.length - files.length;
+  if (files.length === 0) throw new Error(`Every file in ${resolved} is a training file of the checkpoint's corpus: nothing is held out.`);
+  return { files, note: `${files.length} file(s) of ${resolved}${left ? ` (${left} training file(s) left out)` : ''}` };
+}
+
+export const completeEvalCommand: Command = {
+  name: 'complete-eval',
+  summary: 'completions at sampled cursor positions: LSTM against the n-gram baseline (exact match, characters saved, latency)',
+  usage: 'lstm-lab complete-eval CHECKPOINT PATH [--json] [--positions N] [--seed N] [--ngram-order N] [--corpus PATH]',
+  positionals: [{ name: 'checkpoint', required: true }, { name: 'path', required: true }],
+  options: OPTIONS,
+  async run(pos, o) {
+    const json = o.json === true;
+    for (const k of ['positions', 'context', 'max-token', 'max-line', 'latency-length', 'cold-context']) {
+      if (num(o, k) < 1) throw new UsageError(`--${k} must be at least 1`);
+    }
+    if (num(o, 'latency-positions') < 0) throw new UsageError('--latency-positions cannot be negative');
+    const order = num(o, 'ngram-order');
+    if (order < 1 || order > NGRAM_MAX_ORDER) throw new UsageError(`--ngram-order must be from 1 to ${NGRAM_MAX_ORDER}`);
+    const log = (line: string) => {
+      if (!json) process.stderr.write(line + '\n');
+    };
+
+    const ckpt = await loadCheckpoint(pos.checkpoint!);
+    const corpus = await trainingCorpus(ckpt.header, str(o, 'corpus'), ckpt.path);
+    const { files, note } = await heldOutFiles(pos.path!, corpus);
+    const info = await initBackend(str(o, 'backend') as BackendPreference);
+    const inference = new InferenceModel(ckpt.header.model, ckpt.vocabulary, ckpt.params);
+
+    const coverage = ckpt.vocabulary.coverage(corpus.trainText);
+    if (coverage < 0.9) log(`warning: the checkpoint's vocabulary covers only ${(coverage * 100).toFixed(1)} % of ${corpus.root}: is it the corpus the model was trained on?`);
+    log(`building the ${order}-gram baseline from ${corpus.trainFiles.length} training files (${corpus.trainText.length.toLocaleString('en-US')} characters)…`);
+    let t = performance.now();
+    const ngram = NGramModel.build(ckpt.vocabulary.encode(corpus.trainText), ckpt.vocabulary.size, order);
+    const ngramSeconds = (performance.now() - t) / 1000;
+
+    const texts = files.map((f) => f.text);
+    const positions = samplePositions(texts, num(o, 'positions'), num(o, 'seed'));
+    if (positions.length === 0) throw new Error(`No cursor positions to sample in ${note}.`);
+    const lstm = new CompletionEngine(inference);
+    const baseline = new NGramCompleter(ngram, ckpt.vocabulary);
+    const so: SuggestOptions = { contextChars: num(o, 'context'), maxTokenLength: num(o, 'max-token'), maxLineLength: num(o, 'max-line') };
+    log(`completing at ${positions.length} positions in ${note}…`);
+    t = performance.now();
+    const lstmRecords = suggestAll(lstm, texts, positions, so);
+    const lstmSeconds = (performance.now() - t) / 1000;
+    const ngramRecords = suggestAll(baseline, texts, positions, so);
+
+    // Latency: positions with enough text before them for a cold read, interleaving the models.
+    const coldContext = num(o, 'cold-context');
+    const eligible = positions.filter((p) => p.offset >= coldContext + 1);
+    const step = Math.max(1, eligible.length / Math.max(1, num(o, 'latency-positions')));
+    const timed: EvalPosition[] = [];
+    for (let i = 0; i < eligible.length && timed.length < num(o, 'latency-positions'); i += step) timed.push(eligible[Math.floor(i)]);
+    log(`timing ${timed.length} suggestions of ${num(o, 'latency-length')} characters per model, warm and cold…`);
+    const lo: LatencyOptions = { length: num(o, 'latency-length'), coldContext, contextChars: num(o, 'context') };
+    const lstmLat = { warm: [] as number[], cold: [] as number[] };
+    const ngramLat = { warm: [] as number[], cold: [] as number[] };
+    for (const p of timed) {
+      const a = measureLatency(lstm, texts, [p], lo);
+      const b = measureLatency(baseline, texts, [p], lo);
+      lstmLat.warm.push(...a.warm);
+      lstmLat.cold.push(...a.cold);
+      ngramLat.warm.push(...b.warm);
+      ngramLat.cold.push(...b.cold);
+    }
+
+    const h = ckpt.header;
+    const report = {
+      event: 'complete-eval',
+      checkpoint: ckpt.path,
+      model: { kind: h.model.kind, layers: h.model.layers, hidden: h.model.hidden, step: h.step, validationLoss: h.lastEval?.valLoss ?? h.bestValLoss ?? null },
+      backend: info.name,
+      kernels: inference.kernelName,
+      heldOut: { note, files: files.length, chars: texts.reduce((s, x) => s + x.length, 0) },
+      positions: { total: positions.length, atStart: positions.filter((p) => p.kind === 'start').length, inside: positions.filter((p) => p.kind === 'inside').length, seed: num(o, 'seed') },
+      settings: { contextChars: so.contextChars, maxTokenLength: so.maxTokenLength, maxLineLength: so.maxLineLength, latencyLength: lo.length, coldContext },
+      ngram: { order, corpus: corpus.root, trainFiles: corpus.trainFiles.length, trainChars: corpus.trainText.length, distinctNgrams: ngram.size, buildSeconds: ngramSeconds },
+      lstm: { ...scoreSuggestions('lstm', lstmRecords), latencyMs: { warm: latencyOf(lstmLat.warm), cold: latencyOf(lstmLat.cold) }, seconds: lstmSeconds },
+      baseline: { ...scoreSuggestions('ngram', ngramRecords), latencyMs: { warm: latencyOf(ngramLat.warm), cold: latencyOf(ngramLat.cold) } },
+    };
+    if (json) {
+      out(JSON.stringify(report));
+      return 0;
+    }
+    out(formatReport(report));
+    return 0;
+  },
+};
+
+type Report = {
+  checkpoint: string;
+  model: { kind: string; layers: number; hidden: number; step: number; validationLoss: number | null };
+  backend: string;
+  kernels: string;
+  heldOut: { note: string; chars: number };
+  positions: { total: number; atStart: number; inside: number; seed: number };
+  settings: { latencyLength: number; coldContext: number; contextChars: number };
+  ngram: { order: number; trainFiles: number; trainChars: number; buildSeconds: number };
+  lstm: ModelScores & { latencyMs: { warm: Latency; cold: Latency } };
+  baseline: ModelScores & { latencyMs: { warm: Latency; cold: Latency } };
+};
+
+export function formatReport(r: Report): string {
+  const pc = (x: number) => `${(x * 100).toFixed(1)} %`;
+  const ms = (l: Latency) => (l.samples ? `${l.p50.toFixed(1)} / ${l.p95.toFixed(1)}` : '–');
+  const rows: [string, string, string][] = [
+    ['next-token exact match', pc(r.lstm.tokenExact), pc(r.baseline.tokenExact)],
+    [`  at a token start (${r.positions.atStart})`, pc(r.lstm.tokenExactAtStart), pc(r.baseline.tokenExactAtStart)],
+    [`  inside a token (${r.positions.inside})`, pc(r.lstm.tokenExactInside), pc(r.baseline.tokenExactInside)],
+    ['next-line exact match', pc(r.lstm.lineExact), pc(r.baseline.lineExact)],
+    ['chars saved per suggestion', r.lstm.charsSavedPerSuggestion.toFixed(2), r.baseline.charsSavedPerSuggestion.toFixed(2)],
+    ['mean line suggestion (chars)', r.lstm.meanLineSuggestion.toFixed(1), r.baseline.meanLineSuggestion.toFixed(1)],
+    [`latency warm p50 / p95 (ms)`, ms(r.lstm.latencyMs.warm), ms(r.baseline.latencyMs.warm)],
+    [`latency cold p50 / p95 (ms)`, ms(r.lstm.latencyMs.cold), ms(r.baseline.latencyMs.cold)],
+  ];
+  const w0 = Math.max(...rows.map((x) => x[0].length));
+  const w1 = Math.max(12, ...rows.map((x) => x[1].length));
+  const m = r.model;
+  return [
+    `LSTM    ${m.kind} ${m.layers}×${m.hidden}, step ${m.step}${m.validationLoss !== null ? `, validation ${m.validationLoss.toFixed(3)} nats/char` : ''} (${r.checkpoint}); backend ${r.backend}, ${r.kernels} kernels`,
+    `n-gram  order ${r.ngram.order}, interpolated Kneser-Ney, ${r.ngram.trainFiles} training files (${r.ngram.trainChars.toLocaleString('en-US')} characters), built in ${r.ngram.buildSeconds.toFixed(1)} s`,
+    `held out: ${r.heldOut.note}, ${r.heldOut.chars.toLocaleString('en-US')} characters; ${r.positions.total} positions (seed ${r.positions.seed}); greedy; the network reads ≥ ${r.settings.contextChars} characters of context`,
+    `latency: ${r.lstm.latencyMs.warm.samples} suggestions of ${r.settings.latencyLength} characters; warm = cache one character behind; cold = no cache, ${r.settings.coldContext} characters of context`,
+    '',
+    `${''.padEnd(w0)}  ${'LSTM'.padStart(w1)}  ${'n-gram'.padStart(w1)}`,
+    ...rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c.padStart(w1)}`),
+  ].join('\n');
+}

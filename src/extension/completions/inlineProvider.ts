@@ -1,0 +1,175 @@
+/**
+ * The inline completion provider: ghost text at the cursor from the active model — the network, run
+ * in the extension host through the engine's CompletionEngine (per-document state cache, work cut
+ * into slices of a few milliseconds with the event loop served in between, stopped as soon as VS Code
+ * cancels the request), or the n-gram baseline, served by its worker.
+ *
+ * Every call is timed; the time and its parts go to the completions log at debug level, and the last
+ * calls' p50/p95 are shown in the status bar item's tooltip and logged every LOG_EVERY calls.
+ */
+import * as vscode from 'vscode';
+import { AsyncCompletion, CompletionEngine, CompletionOptions } from '../../engine/completion';
+import type { InferenceModel } from '../../engine/inference';
+import type { ModelCache } from '../modelCache';
+import { completionSettings, languageEnabled } from './completionSettings';
+import type { NGramService } from './ngramService';
+
+/** Longest stretch of network work before the host's event loop gets a turn (ms). */
+const SLICE_MS = 8;
+/** Calls kept for the latency figures. */
+const WINDOW = 200;
+const LOG_EVERY = 50;
+
+export interface CallTiming {
+  /** From the call to the answer (ms). */
+  totalMs: number;
+  model: 'lstm' | 'ngram';
+  /** Longest synchronous stretch in the host (ms); for the n-gram, 0 (it runs in its worker). */
+  longestSliceMs: number;
+  cancelled: boolean;
+}
+
+export interface LatencySummary {
+  calls: number;
+  p50: number;
+  p95: number;
+  max: number;
+  longestSliceP95: number;
+  cancelled: number;
+}
+
+export class ModelCompletionProvider implements vscode.InlineCompletionItemProvider, vscode.Disposable {
+  private engine: { model: InferenceModel; engine: CompletionEngine } | null = null;
+  private readonly timings: CallTiming[] = [];
+  private calls = 0;
+  private readonly changed = new vscode.EventEmitter<void>();
+  /** A call finished (the latency figures changed). */
+  readonly onDidComplete = this.changed.event;
+  private readonly subs: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly models: ModelCache,
+    private readonly ngram: NGramService,
+    private readonly debugLog: vscode.LogOutputChannel,
+    private readonly log: (line: string) => void,
+  ) {
+    this.subs.push(
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (!this.engine || e.contentChanges.length === 0) return;
+        const from = Math.min(...e.contentChanges.map((c) => c.rangeOffset));
+        this.engine.engine.invalidate(e.document.uri.toString(), from);
+      }),
+      vscode.workspace.onDidCloseTextDocument((d) => this.engine?.engine.forget(d.uri.toString())),
+    );
+  }
+
+  /** The network's engine for the loaded model (a new one, with an empty cache, when the model changed). */
+  private engineFor(model: InferenceModel): CompletionEngine {
+    if (this.engine?.model !== model) this.engine = { model, engine: new CompletionEngine(model) };
+    return this.engine.engine;
+  }
+
+  async provideInlineCompletionItems(
+    document: vscode.TextDocument,
+    position: vscode.Position,
+    context: vscode.InlineCompletionContext,
+    token: vscode.CancellationToken,
+  ): Promise<vscode.InlineCompletionList | undefined> {
+    const t0 = performance.now();
+    const s = completionSettings(document);
+    if (!s.enabled || !languageEnabled(s, document.languageId) || context.selectedCompletionInfo) return undefined;
+    const checkpoint = this.models.activeCheckpoint();
+    if (!checkpoint) return undefined;
+    const text = document.getText();
+    const offset = document.offsetAt(position);
+    const opts: Partial<CompletionOptions> = {
+      maxLength: s.maxLength,
+      stopAt: s.stopAt,
+      temperature: s.temperature,
+      beamWidth: s.beamWidth,
+      contextChars: s.contextChars,
+      seed: 1,
+    };
+    const where = `${vscode.workspace.asRelativePath(document.uri)}:${position.line + 1}:${position.character + 1}`;
+    try {
+      const r = s.model === 'ngram' ? await this.fromNGram(text, offset, opts, token) : await this.fromNetwork(document, text, offset, opts, token);
+      const totalMs = performance.now() - t0;
+      const cancelled = r === null || r.completion === null;
+      this.record({ totalMs, model: s.model, longestSliceMs: r?.longestSliceMs ?? 0, cancelled });
+      if (r === null) {
+        this.debugLog.debug(`${where}: no suggestion (${s.model} not ready) after ${totalMs.toFixed(1)} ms`);
+        return undefined;
+      }
+      const c = r.completion;
+      if (!c) {
+        this.debugLog.debug(`${where}: cancelled after ${totalMs.toFixed(1)} ms (longest slice ${r.longestSliceMs.toFixed(1)} ms)`);
+        return undefined;
+      }
+      this.debugLog.debug(
+        `${where}: ${totalMs.toFixed(1)} ms, ${c.model}` +
+          (c.model === 'lstm' ? ` (read ${c.contextRead} chars from ${c.cache} in ${c.readMs.toFixed(1)} ms, ${r.slices} slice(s), longest ${r.longestSliceMs.toFixed(1)} ms, ${this.engine?.model.kernelName} kernels)` : ' (in its worker)') +
+          ` decode ${c.decodeMs.toFixed(1)} ms → ${JSON.stringify(c.text)}`,
+      );
+      // Spaces alone are no help as ghost text (and hard to see).
+      if (c.text.trim() === '' || token.isCancellationRequested) return undefined;
+      return { items: [new vscode.InlineCompletionItem(c.text, new vscode.Range(position, position))] };
+    } catch (e) {
+      this.log(`completion at ${where} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      return undefined;
+    }
+  }
+
+  private async fromNetwork(document: vscode.TextDocument, text: string, offset: number, opts: Partial<CompletionOptions>, token: vscode.CancellationToken): Promise<AsyncCompletion | null> {
+    const loaded = await this.models.load();
+    if (token.isCancellationRequested) return { completion: null, longestSliceMs: 0, slices: 0 };
+    const engine = this.engineFor(loaded.inference);
+    return engine.completeAsync({ key: document.uri.toString(), text, offset }, opts, { token, sliceMs: SLICE_MS });
+  }
+
+  private async fromNGram(text: string, offset: number, opts: Partial<CompletionOptions>, token: vscode.CancellationToken): Promise<AsyncCompletion | null> {
+    if (!this.ngram.ready) return null;
+    const r = await this.ngram.complete(text, offset, opts, token);
+    if (r === null) return { completion: null, longestSliceMs: 0, slices: 0 };
+    return { completion: r.completion, longestSliceMs: 0, slices: 1 };
+  }
+
+  private record(t: CallTiming): void {
+    this.timings.push(t);
+    if (this.timings.length > WINDOW) this.timings.shift();
+    this.calls++;
+    if (this.calls % LOG_EVERY === 0) {
+      const l = this.latency();
+      if (l) this.log(`completions: last ${l.calls} calls ${l.p50.toFixed(1)} ms p50, ${l.p95.toFixed(1)} ms p95, ${l.max.toFixed(1)} ms max; longest host slice p95 ${l.longestSliceP95.toFixed(1)} ms; ${l.cancelled} cancelled`);
+    }
+    this.changed.fire();
+  }
+
+  /** Latency of the last calls that produced an answer (null before the first). */
+  latency(): LatencySummary | null {
+    const done = this.timings.filter((t) => !t.cancelled);
+    if (done.length === 0) return null;
+    const q = (xs: number[], p: number) => {
+      const s = xs.slice().sort((a, b) => a - b);
+      return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+    };
+    const total = done.map((t) => t.totalMs);
+    return {
+      calls: done.length,
+      p50: q(total, 50),
+      p95: q(total, 95),
+      max: Math.max(...total),
+      longestSliceP95: q(this.timings.map((t) => t.longestSliceMs), 95),
+      cancelled: this.timings.length - done.length,
+    };
+  }
+
+  /** Drop the network's cache (the active model changed). */
+  reset(): void {
+    this.engine = null;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+    for (const d of this.subs) d.dispose();
+  }
+}

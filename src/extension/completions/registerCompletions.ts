@@ -1,0 +1,115 @@
+/**
+ * Inline completions from the active model: registers the provider (all files; the languages setting
+ * filters), the status bar item that says whether completions are on and which model serves them,
+ * the command `lstmLab.toggleCompletions`, and the n-gram baseline's worker when the `model` setting
+ * asks for it. Everything is disposed through context.subscriptions.
+ */
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { NGRAM_DEFAULT_ORDER } from '../../engine/ngram';
+import type { ModelCache } from '../modelCache';
+import type { RunStore } from '../runStore';
+import { trainingSettings } from '../settings';
+import { completionSettings, toggleEnabled } from './completionSettings';
+import { ModelCompletionProvider } from './inlineProvider';
+import { NGramService, NGramStatus } from './ngramService';
+
+export interface CompletionsDeps {
+  models: ModelCache;
+  store: RunStore;
+  output: vscode.OutputChannel;
+}
+
+export interface CompletionsFeature {
+  provider: ModelCompletionProvider;
+  ngram: NGramService;
+  statusBar: vscode.StatusBarItem;
+}
+
+export function registerCompletions(context: vscode.ExtensionContext, deps: CompletionsDeps): CompletionsFeature {
+  const log = (line: string) => deps.output.appendLine(line);
+  const debugLog = vscode.window.createOutputChannel('LSTM Lab: Completions', { log: true });
+  const statusBar = vscode.window.createStatusBarItem('lstmLab.completions', vscode.StatusBarAlignment.Right, 100);
+  statusBar.name = 'LSTM Lab completions';
+  statusBar.command = 'lstmLab.toggleCompletions';
+
+  let ngramStatus: NGramStatus = { state: 'idle' };
+  const ngram = new NGramService(context.extensionPath, log, (s) => {
+    ngramStatus = s;
+    updateStatus();
+  });
+  const provider = new ModelCompletionProvider(deps.models, ngram, debugLog, log);
+
+  /** Build or load the baseline when it is the model asked for; stop its worker otherwise. */
+  const syncNGram = () => {
+    const checkpoint = deps.models.activeCheckpoint();
+    if (!checkpoint || completionSettings().model !== 'ngram' || !completionSettings().enabled) return ngram.stop();
+    const t = trainingSettings();
+    ngram.ensure({
+      checkpoint,
+      corpusPaths: [],
+      corpusOptions: { ...(t.include.length ? { include: t.include } : {}), exclude: t.exclude, maxFileBytes: t.maxFileBytes, maxTotalBytes: t.maxTotalBytes },
+      order: NGRAM_DEFAULT_ORDER,
+      cachePath: path.join(path.dirname(checkpoint), 'ngram.json'),
+    });
+  };
+
+  function updateStatus(): void {
+    const checkpoint = deps.models.activeCheckpoint();
+    if (!checkpoint) {
+      statusBar.hide();
+      return;
+    }
+    const s = completionSettings();
+    const run = path.basename(path.dirname(checkpoint));
+    const file = path.basename(checkpoint);
+    const served = s.model === 'ngram' ? 'n-gram' : 'LSTM';
+    const lat = provider.latency();
+    const md = new vscode.MarkdownString(undefined, true);
+    if (!s.enabled) {
+      statusBar.text = `$(circle-slash) ${served}`;
+      md.appendMarkdown(`**LSTM Lab completions are off.** Click to turn them on.\n\nModel: ${served} from run \`${run}\` (\`${file}\`)`);
+    } else if (s.model === 'ngram' && ngramStatus.state !== 'ready') {
+      statusBar.text = ngramStatus.state === 'failed' ? `$(error) n-gram` : `$(sync~spin) n-gram ${ngramStatus.state === 'loading' ? `${Math.round(ngramStatus.fraction * 100)} %` : ''}`.trimEnd();
+      md.appendMarkdown(
+        ngramStatus.state === 'failed'
+          ? `**The n-gram baseline is not available:** ${ngramStatus.message}`
+          : `Preparing the n-gram baseline of run \`${run}\` (${ngramStatus.state === 'loading' ? ngramStatus.phase : 'waiting'})…`,
+      );
+    } else {
+      statusBar.text = `$(sparkle) ${served}`;
+      md.appendMarkdown(`**LSTM Lab completions are on**, from the ${served === 'LSTM' ? 'network' : 'n-gram baseline'} of run \`${run}\` (\`${file}\`). Click to turn them off.`);
+      if (ngramStatus.state === 'ready' && s.model === 'ngram') md.appendMarkdown(`\n\nOrder ${ngramStatus.info.order}, ${ngramStatus.info.distinctNgrams.toLocaleString('en-US')} n-grams.`);
+    }
+    if (lat) md.appendMarkdown(`\n\nLast ${lat.calls} suggestions: ${lat.p50.toFixed(0)} ms p50, ${lat.p95.toFixed(0)} ms p95; the editor was never held more than ${lat.longestSliceP95.toFixed(0)} ms at a time (p95).`);
+    statusBar.tooltip = md;
+    statusBar.accessibilityInformation = { label: `LSTM Lab completions: ${!s.enabled ? 'off' : s.model === 'ngram' && ngramStatus.state !== 'ready' ? `n-gram ${ngramStatus.state}` : `on, ${served}`}` };
+    statusBar.show();
+  }
+
+  context.subscriptions.push(
+    debugLog,
+    statusBar,
+    ngram,
+    provider,
+    vscode.languages.registerInlineCompletionItemProvider([{ scheme: 'file' }, { scheme: 'untitled' }], provider),
+    vscode.commands.registerCommand('lstmLab.toggleCompletions', async () => {
+      const on = await toggleEnabled();
+      void vscode.window.setStatusBarMessage(`LSTM Lab: completions ${on ? 'on' : 'off'}`, 2000);
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration('lstmLab.completions')) return;
+      syncNGram();
+      updateStatus();
+    }),
+    deps.store.onDidChangeActive(() => {
+      provider.reset();
+      syncNGram();
+      updateStatus();
+    }),
+    provider.onDidComplete(() => updateStatus()),
+  );
+  syncNGram();
+  updateStatus();
+  return { provider, ngram, statusBar };
+}
