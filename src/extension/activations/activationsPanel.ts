@@ -9,8 +9,8 @@
  * view, document, values, overlay, busy and each result) and replays them, in that order, whenever
  * the page (re)loads and says `ready`. Messages are posted only while the panel is visible.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { renderWebviewPage, webviewOptions } from '../webviewPage';
 import { ActivationsTab, ActivationsToHost, describeRejected, HostToActivations, isActivationsToHost } from '../protocol';
 
 /** What the panel asks of the activations controller. */
@@ -49,7 +49,7 @@ export class ActivationsPanel implements vscode.Disposable {
       ActivationsPanel.viewType,
       'LSTM Lab: Activations',
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
-      ActivationsPanel.webviewOptions(extensionUri),
+      webviewOptions(extensionUri),
     );
     return (ActivationsPanel.current = new ActivationsPanel(panel, extensionUri, host, log));
   }
@@ -62,17 +62,10 @@ export class ActivationsPanel implements vscode.Disposable {
           panel.dispose();
           return;
         }
-        panel.webview.options = ActivationsPanel.webviewOptions(extensionUri);
+        panel.webview.options = webviewOptions(extensionUri);
         ActivationsPanel.current = new ActivationsPanel(panel, extensionUri, host, log);
       },
     });
-  }
-
-  private static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-    return {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')],
-    };
   }
 
   private constructor(
@@ -124,32 +117,7 @@ export class ActivationsPanel implements vscode.Disposable {
 
   /** Strict CSP with a fresh nonce; the bundle and its stylesheet from dist/webview. */
   private render(): void {
-    const webview = this.panel.webview;
-    const nonce = randomBytes(18).toString('base64');
-    const root = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'activations.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'activations.css'));
-    const csp = [
-      "default-src 'none'",
-      `img-src ${webview.cspSource} data:`,
-      `style-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-      `font-src ${webview.cspSource}`,
-    ].join('; ');
-    webview.html = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
-<title>LSTM Lab: Activations</title>
-</head>
-<body>
-<div id="app"></div>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+    renderWebviewPage(this.panel.webview, this.extensionUri, 'activations', 'LSTM Lab: Activations');
   }
 
   private async onMessage(raw: unknown): Promise<void> {

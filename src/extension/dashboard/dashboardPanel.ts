@@ -17,8 +17,8 @@
  * loading is covered by the resync its `ready` triggers. The page applies every message
  * idempotently (points are keyed by step), so what a resync repeats does no harm.
  */
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
+import { renderWebviewPage, webviewOptions } from '../webviewPage';
 import { thin } from '../../../webview/dashboard/csv';
 import { describeRejected, isDashboardToHost, type DashboardToHost, type EvalPoint, type HostToDashboard, type ProgressPoint, type RunSummary } from '../protocol';
 
@@ -86,7 +86,7 @@ export class DashboardPanel implements vscode.Disposable {
       DashboardPanel.viewType,
       'LSTM Lab: Training',
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-      DashboardPanel.webviewOptions(context.extensionUri),
+      webviewOptions(context.extensionUri),
     );
     return (DashboardPanel.current = new DashboardPanel(panel, context.extensionUri, source, log));
   }
@@ -100,7 +100,7 @@ export class DashboardPanel implements vscode.Disposable {
           panel.dispose();
           return;
         }
-        panel.webview.options = DashboardPanel.webviewOptions(context.extensionUri);
+        panel.webview.options = webviewOptions(context.extensionUri);
         DashboardPanel.current = new DashboardPanel(panel, context.extensionUri, source, log);
       },
     });
@@ -109,13 +109,6 @@ export class DashboardPanel implements vscode.Disposable {
   /** Live progress readings the open dashboard has recorded for a run (empty without a dashboard). */
   static progressOf(runId: string): readonly ProgressPoint[] {
     return DashboardPanel.current?.records.get(runId)?.progress.map((m) => m.point) ?? [];
-  }
-
-  private static webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
-    return {
-      enableScripts: true,
-      localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')],
-    };
   }
 
   private constructor(
@@ -147,32 +140,7 @@ export class DashboardPanel implements vscode.Disposable {
 
   /** Set the page's HTML: strict CSP with a fresh nonce, the bundle and its stylesheet from dist/webview. */
   private render(): void {
-    const webview = this.panel.webview;
-    const nonce = randomBytes(18).toString('base64');
-    const root = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'dashboard.js'));
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'dashboard.css'));
-    const csp = [
-      "default-src 'none'",
-      `img-src ${webview.cspSource} data:`,
-      `style-src ${webview.cspSource}`,
-      `script-src 'nonce-${nonce}'`,
-      `font-src ${webview.cspSource}`,
-    ].join('; ');
-    webview.html = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
-<title>LSTM Lab: Training</title>
-</head>
-<body>
-<div id="app"></div>
-<script nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+    renderWebviewPage(this.panel.webview, this.extensionUri, 'dashboard', 'LSTM Lab: Training');
   }
 
   private post(message: HostToDashboard): void {
