@@ -5,7 +5,8 @@
  * call per layer for a whole chunk of text; the input projections of upper layers for a chunk are one
  * matrix product (TF.js for long chunks, a plain loop for a few characters).
  */
-import { fusedKernels, tf, tidy } from './backend';
+import { currentBackend, fusedKernels, tf, tidy } from './backend';
+import { nativeAddon } from './native';
 import { ModelConfig } from './config';
 import { jsKernels } from './jsKernels';
 import { GATES, RecurrenceKernels } from './kernels';
@@ -158,8 +159,15 @@ export class InferenceModel {
     const w = this.p.get(wName)!;
     const b = this.p.get(bName)!;
     if (rows < SMALL_PRODUCT_ROWS) {
+      // Row by row, so any split of the rows gives the same floats (completion.ts relies on it).
       const out = new Float32Array(rows * N);
+      const blas = currentBackend().name === 'native' ? nativeAddon() : null;
       for (let r = 0; r < rows; r++) {
+        if (blas) {
+          out.set(b, r * N);
+          blas.sgemm(false, false, 1, N, K, 1, a.subarray(r * K, (r + 1) * K), K, w, N, 1, out.subarray(r * N, (r + 1) * N), N);
+          continue;
+        }
         const o = r * N;
         out.set(b, o);
         for (let k = 0; k < K; k++) {
