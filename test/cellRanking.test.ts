@@ -15,18 +15,10 @@ import {
   type ActivationSet,
 } from '../src/analysis/cellRanking';
 import { gateSaturation, gateSaturationClouds } from '../src/analysis/gateSaturation';
+import { uniform } from './support/fixtures';
 
 /** Deterministic uniform [0, 1) generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = uniform;
 
 /** Build a row-major [n, units] matrix from per-unit columns. */
 function matrix(columns: ArrayLike<number>[]): Float32Array {

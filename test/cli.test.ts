@@ -5,56 +5,43 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { cSource, tempDir, writeTree } from './support/fixtures';
+import { assertCleanError, runCli } from './support/cli';
 
-const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
 
-function run(args: string[], cwd?: string) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', cwd, timeout: 240_000, maxBuffer: 256 * 1024 * 1024 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function assertCleanError(r: { code: number | null; stderr: string }, code: number, pattern: RegExp) {
-  assert.equal(r.code, code, r.stderr);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line of error, got:\n${r.stderr}`);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(r.stderr, /\bat .*\.js:\d+/, 'no stack trace');
-}
 
 test('usage errors: unknown command, unknown flag, bad number, missing argument', () => {
-  assertCleanError(run(['fly']), 2, /unknown command "fly"/);
-  assertCleanError(run(['train', '--wings', '2']), 2, /unknown option --wings/);
-  assertCleanError(run(['train', '--layers', 'two']), 2, /--layers needs a number/);
-  assertCleanError(run(['train', '--layers', '1.5']), 2, /--layers needs a whole number/);
-  assertCleanError(run(['eval']), 2, /missing CHECKPOINT/);
-  assertCleanError(run(['train', '--model', 'transformer']), 2, /--model must be one of lstm, gru, rnn/);
+  assertCleanError(runCli(['fly']), 2, /unknown command "fly"/);
+  assertCleanError(runCli(['train', '--wings', '2']), 2, /unknown option --wings/);
+  assertCleanError(runCli(['train', '--layers', 'two']), 2, /--layers needs a number/);
+  assertCleanError(runCli(['train', '--layers', '1.5']), 2, /--layers needs a whole number/);
+  assertCleanError(runCli(['eval']), 2, /missing CHECKPOINT/);
+  assertCleanError(runCli(['train', '--model', 'transformer']), 2, /--model must be one of lstm, gru, rnn/);
 });
 
 test('bad input: empty folder, binary folder, too-short corpus, bad config, missing checkpoint', () => {
   const empty = tempDir();
-  assertCleanError(run(['train', empty, '--steps', '1']), 1, /No text files to train on/);
+  assertCleanError(runCli(['train', empty, '--steps', '1']), 1, /No text files to train on/);
   const bin = tempDir();
   writeTree(bin, { 'a.c': Buffer.from([0, 1, 2, 3, 0, 255]), 'b.h': Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0]) });
-  assertCleanError(run(['train', bin, '--steps', '1']), 1, /binary: 2/);
+  assertCleanError(runCli(['train', bin, '--steps', '1']), 1, /binary: 2/);
   const tiny = tempDir();
   writeTree(tiny, { 'a.c': 'int x;\n', 'b.c': 'int y;\n' });
-  assertCleanError(run(['train', tiny, '--steps', '1']), 1, /one batch needs at least/);
-  assertCleanError(run(['train', tiny, '--layers', '9', '--steps', '1']), 1, /layers must be a whole number from 1 to 4/);
-  assertCleanError(run(['sample', path.join(empty, 'nope.ckpt')]), 1, /No checkpoint at/);
+  assertCleanError(runCli(['train', tiny, '--steps', '1']), 1, /one batch needs at least/);
+  assertCleanError(runCli(['train', tiny, '--layers', '9', '--steps', '1']), 1, /layers must be a whole number from 1 to 4/);
+  assertCleanError(runCli(['sample', path.join(empty, 'nope.ckpt')]), 1, /No checkpoint at/);
   const foreign = path.join(empty, 'foreign.ckpt');
   fs.writeFileSync(foreign, 'PK\u0003\u0004 definitely a zip file');
-  assertCleanError(run(['eval', foreign, tiny]), 1, /not an LSTM Lab checkpoint/);
+  assertCleanError(runCli(['eval', foreign, tiny]), 1, /not an LSTM Lab checkpoint/);
 });
 
 test('train --json, then eval, sample and trace on the checkpoint', () => {
   const corpus = tempDir();
   writeTree(corpus, { 'src/a.c': cSource(20), 'src/b.c': cSource(15), 'include/c.h': cSource(10), 'build/skip.c': cSource(50), 'img.png': Buffer.from([137, 80, 78, 71, 0, 0]) });
   const out = tempDir();
-  const r = run(['train', corpus, '--steps', '12', '--eval-every', '6', '--hidden', '16', '--seq', '16', '--batch', '4', '--out', out, '--json', '--run-id', 'r1']);
+  const r = runCli(['train', corpus, '--steps', '12', '--eval-every', '6', '--hidden', '16', '--seq', '16', '--batch', '4', '--out', out, '--json', '--run-id', 'r1']);
   assert.equal(r.code, 0, r.stderr);
   const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   const evals = events.filter((e) => e.event === 'eval');
@@ -72,22 +59,22 @@ test('train --json, then eval, sample and trace on the checkpoint', () => {
   const start = events.find((e) => e.event === 'start');
   assert.equal(start.corpus.trainFiles + start.corpus.validationFiles, 3, 'build/ and the binary are skipped');
 
-  const ev = run(['eval', done.checkpoint, path.join(corpus, 'src', 'a.c'), '--json']);
+  const ev = runCli(['eval', done.checkpoint, path.join(corpus, 'src', 'a.c'), '--json']);
   assert.equal(ev.code, 0, ev.stderr);
   const m = JSON.parse(ev.stdout);
   assert.ok(m.natsPerChar > 0 && m.natsPerChar < 6);
   assert.ok(Math.abs(m.bitsPerChar - m.natsPerChar / Math.LN2) < 1e-9);
   assert.equal(m.chars, Array.from(cSource(20)).length - 1 + (cSource(20).endsWith('\n') ? 0 : 1));
 
-  const s = run(['sample', done.checkpoint, '--prime', 'static ', '--length', '50', '--seed', '3']);
+  const s = runCli(['sample', done.checkpoint, '--prime', 'static ', '--length', '50', '--seed', '3']);
   assert.equal(s.code, 0, s.stderr);
   assert.ok(s.stdout.startsWith('static '));
   assert.equal(Array.from(s.stdout.trimEnd()).length >= 7, true);
-  const s2 = run(['sample', done.checkpoint, '--prime', 'static ', '--length', '50', '--seed', '3']);
+  const s2 = runCli(['sample', done.checkpoint, '--prime', 'static ', '--length', '50', '--seed', '3']);
   assert.equal(s2.stdout, s.stdout, 'seeded sampling is reproducible');
 
   const file = path.join(corpus, 'include', 'c.h');
-  const tr = run(['trace', done.checkpoint, file, '--json']);
+  const tr = runCli(['trace', done.checkpoint, file, '--json']);
   assert.equal(tr.code, 0, tr.stderr);
   const lines = tr.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(lines[0].event, 'trace');

@@ -7,7 +7,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from '../src/engine/backend';
@@ -37,8 +36,8 @@ import { Random } from '../src/engine/random';
 import { Vocabulary } from '../src/engine/vocabulary';
 import { commonPrefixCodePoints, percentile, samplePositions, scoreSuggestions, SuggestionRecord, suggestAll, tokenPositions } from '../src/cli/completeEval';
 import { cSource, tempDir, writeTree } from './support/fixtures';
+import { assertCleanError, runCli } from './support/cli';
 
-const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
 
 /** Text with accents, CJK, an astral emoji (a surrogate pair) and C, long enough for several anchors. */
 function mixedText(lines: number): string {
@@ -339,36 +338,25 @@ test('complete-eval metrics: positions, exact match, characters saved and percen
   assert.equal(sc.charsSavedPerSuggestion, (3 + 3 + 0) / 3);
 });
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 240_000, maxBuffer: 64 * 1024 * 1024 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function assertCleanError(r: { code: number | null; stderr: string }, code: number, pattern: RegExp) {
-  assert.equal(r.code, code, r.stderr);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `one line of error, got:\n${r.stderr}`);
-  assert.match(lines[0], pattern);
-}
 
 test('lstm-lab complete-eval: --json on a tiny trained model, and its error paths', () => {
   const empty = tempDir();
-  assertCleanError(run(['complete-eval', path.join(empty, 'nope.ckpt'), empty]), 1, /No checkpoint at/);
-  assertCleanError(run(['complete-eval', path.join(empty, 'nope.ckpt')]), 2, /missing PATH/);
+  assertCleanError(runCli(['complete-eval', path.join(empty, 'nope.ckpt'), empty]), 1, /No checkpoint at/);
+  assertCleanError(runCli(['complete-eval', path.join(empty, 'nope.ckpt')]), 2, /missing PATH/);
 
   const corpus = tempDir();
   writeTree(corpus, { 'a.c': cSource(30), 'b.c': cSource(25), 'c.c': cSource(20), 'd.c': cSource(12) });
   const out = tempDir();
-  const tr = run(['train', corpus, '--steps', '4', '--eval-every', '4', '--hidden', '16', '--seq', '16', '--batch', '4', '--out', out, '--run-id', 'r', '--json']);
+  const tr = runCli(['train', corpus, '--steps', '4', '--eval-every', '4', '--hidden', '16', '--seq', '16', '--batch', '4', '--out', out, '--run-id', 'r', '--json']);
   assert.equal(tr.code, 0, tr.stderr);
   const ckpt = path.join(out, 'r', 'best.ckpt');
   assert.ok(fs.existsSync(ckpt));
 
-  assertCleanError(run(['complete-eval', ckpt, empty]), 1, /No text files to evaluate in/);
-  assertCleanError(run(['complete-eval', ckpt, corpus, '--ngram-order', '40']), 1, /--ngram-order must be from 1 to 16/);
-  assertCleanError(run(['complete-eval', ckpt, path.join(corpus, 'a.c'), '--corpus', path.join(empty, 'gone')]), 1, /No such file or folder/);
+  assertCleanError(runCli(['complete-eval', ckpt, empty]), 1, /No text files to evaluate in/);
+  assertCleanError(runCli(['complete-eval', ckpt, corpus, '--ngram-order', '40']), 1, /--ngram-order must be from 1 to 16/);
+  assertCleanError(runCli(['complete-eval', ckpt, path.join(corpus, 'a.c'), '--corpus', path.join(empty, 'gone')]), 1, /No such file or folder/);
 
-  const r = run(['complete-eval', ckpt, corpus, '--json', '--positions', '40', '--latency-positions', '3', '--cold-context', '200', '--ngram-order', '5']);
+  const r = runCli(['complete-eval', ckpt, corpus, '--json', '--positions', '40', '--latency-positions', '3', '--cold-context', '200', '--ngram-order', '5']);
   assert.equal(r.code, 0, r.stderr);
   const rep = JSON.parse(r.stdout);
   assert.equal(rep.event, 'complete-eval');
@@ -381,11 +369,11 @@ test('lstm-lab complete-eval: --json on a tiny trained model, and its error path
     assert.ok(m.latencyMs.cold.p95 >= m.latencyMs.cold.p50);
   }
   // The same positions and suggestions again (latency aside).
-  const again = JSON.parse(run(['complete-eval', ckpt, corpus, '--json', '--positions', '40', '--latency-positions', '0', '--ngram-order', '5']).stdout);
+  const again = JSON.parse(runCli(['complete-eval', ckpt, corpus, '--json', '--positions', '40', '--latency-positions', '0', '--ngram-order', '5']).stdout);
   assert.equal(again.lstm.tokenExact, rep.lstm.tokenExact);
   assert.equal(again.baseline.charsSavedPerSuggestion, rep.baseline.charsSavedPerSuggestion);
 
   // A file of the corpus given as PATH is a training file unless held out.
-  const text = run(['complete-eval', ckpt, path.join(corpus, 'a.c'), '--positions', '10', '--latency-positions', '0']);
+  const text = runCli(['complete-eval', ckpt, path.join(corpus, 'a.c'), '--positions', '10', '--latency-positions', '0']);
   assert.ok(text.code === 0 || /nothing is held out/.test(text.stderr), text.stderr);
 });

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { CellKind, GATES, SeqBackwardOutput, SeqForwardInput } from '../src/engine/kernels';
 import { jsKernels } from '../src/engine/jsKernels';
 import { nativeAddon, nativeKernels, nativeStatus, registerNativeBackend } from '../src/engine/native';
+import { uniform as uniformSource } from './support/fixtures';
 
 const KINDS: CellKind[] = ['lstm', 'gru', 'rnn'];
 
@@ -22,17 +23,7 @@ else console.log(`# kernels.test: native addon loaded (BLAS ${status.blas}, open
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-function rng(seed: number): () => number {
-  // mulberry32, uniform in [0, 1)
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = uniformSource;
 
 function uniform(r: () => number, n: number, scale: number): Float32Array {
   const a = new Float32Array(n);

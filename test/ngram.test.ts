@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NGramModel, estimateDiscounts } from '../src/engine/ngram';
+import { uniform } from './support/fixtures';
 
 /** Map characters to ids through a fixed alphabet (the tests' stand-in for Vocabulary). */
 function encoder(alphabet: string): (text: string) => Int32Array {
@@ -20,16 +21,7 @@ function encoder(alphabet: string): (text: string) => Int32Array {
 }
 
 /** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = uniform;
 
 /** English-like sentences: a small grammar over a few word lists, with random variation. */
 function sentences(count: number, seed: number): string {

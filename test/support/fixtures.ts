@@ -2,6 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Random } from '../../src/engine/random';
 
 export function tempDir(prefix = 'lstm-lab-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -31,4 +32,10 @@ export function writeTree(root: string, files: Record<string, string | Buffer>):
     fs.mkdirSync(path.dirname(p), { recursive: true });
     fs.writeFileSync(p, content);
   }
+}
+
+/** Uniform numbers in [0, 1) from the engine's seedable generator. */
+export function uniform(seed: number): () => number {
+  const r = new Random(seed);
+  return () => r.next();
 }
