@@ -17,7 +17,7 @@ import * as http from 'http';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import type { BrowserContext, Frame, FrameLocator, Page } from 'playwright-core';
+import type { BrowserContext, Frame, FrameLocator, Locator, Page } from 'playwright-core';
 
 export const CODE_SERVER_VERSION = '4.100.3';
 /** The version of @vscode/ripgrep that code-server 4.100.3 pulls in, and the rg build it downloads. */
@@ -593,4 +593,96 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(artifactsDir(), `${String(++shotCounter).padStart(2, '0')}-${name.replace(/[^\w.-]+/g, '-')}.png`);
   await page.screenshot({ path: file });
   return file;
+}
+
+/** Buttons of a modal dialog (e.g. "Stop It and Start"). */
+export async function dialogButtons(page: Page): Promise<string[]> {
+  if (!(await dialogText(page))) return [];
+  return (await page.locator(`${SEL.dialog} .dialog-buttons .monaco-button`).allTextContents()).map((t) => t.trim());
+}
+
+/** Clicks the button labelled `label` of the modal dialog showing now. */
+export async function clickDialogButton(page: Page, label: string | RegExp): Promise<void> {
+  const button = page.locator(`${SEL.dialog} .dialog-buttons .monaco-button`, { hasText: label }).first();
+  await button.click({ timeout: 5000 });
+  await page.locator(SEL.dialog).first().waitFor({ state: 'hidden', timeout: 10_000 });
+}
+
+/**
+ * Clicks the action button `action` (e.g. "Cancel") of the notification whose text matches
+ * `message`: on its toast when it shows, else in the notification centre (toasts hide after a
+ * while). Returns the notification's text at the time of the click.
+ */
+export async function clickNotificationAction(page: Page, message: RegExp, action: string, timeout = 15_000): Promise<string> {
+  const item = (container: string) => page.locator(`${container} .notification-list-item`)
+    .filter({ has: page.locator('.notification-list-item-message', { hasText: message }) })
+    .filter({ has: page.locator('.notification-list-item-buttons-container .monaco-button', { hasText: action }) });
+  const deadline = Date.now() + timeout;
+  let openedCentre = false;
+  for (;;) {
+    for (const container of ['.notifications-toasts', '.notifications-center']) {
+      const candidates = item(container);
+      const n = await candidates.count();
+      for (let i = n - 1; i >= 0; i--) {
+        const it = candidates.nth(i);
+        if (!(await it.isVisible().catch(() => false))) continue;
+        const text = ((await it.locator('.notification-list-item-message').textContent().catch(() => '')) ?? '').trim();
+        await it.locator('.notification-list-item-buttons-container .monaco-button', { hasText: action }).first().click({ timeout: 5000 });
+        if (openedCentre) await page.keyboard.press('Escape').catch(() => undefined);
+        return text;
+      }
+    }
+    if (Date.now() > deadline) {
+      const texts = await page.locator('.notification-list-item-message').allTextContents();
+      throw new Error(`no notification matching ${message} with a "${action}" button within ${timeout / 1000} s (notifications: ${texts.join(' | ') || 'none'})`);
+    }
+    // Not on a toast after a few seconds: look in the notification centre.
+    if (!openedCentre && Date.now() > deadline - timeout / 2) {
+      openedCentre = true;
+      await runCommand(page, 'Notifications: Show Notifications').catch(() => undefined);
+    }
+    await sleep(250);
+  }
+}
+
+/** Hides every notification (so that screenshots show the product, not the toasts). */
+export async function clearNotifications(page: Page): Promise<void> {
+  await runCommand(page, 'Notifications: Clear All Notifications').catch(() => undefined);
+  await page.locator('.notifications-toasts .notification-toast').first().waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
+}
+
+/**
+ * Opens a view container of the activity bar by its title (e.g. "LSTM Lab"), unless the side bar
+ * shows it already; waits for the side bar's title to name it. Returns the side bar locator.
+ */
+export async function openViewContainer(page: Page, title: string, timeout = 15_000): Promise<Locator> {
+  const sidebar = page.locator('.part.sidebar');
+  const header = sidebar.locator('.composite.title, .title-label').first();
+  const showing = async () => (await sidebar.isVisible().catch(() => false))
+    && ((await header.textContent().catch(() => '')) ?? '').toLowerCase().includes(title.toLowerCase());
+  if (await showing()) return sidebar;
+  const icon = page.locator(`.part.activitybar .action-item:is([aria-label="${title}"], [aria-label^="${title} "], [aria-label^="${title}("]), .part.activitybar .action-label:is([aria-label="${title}"], [aria-label^="${title} "])`).first();
+  await icon.click({ timeout });
+  const deadline = Date.now() + timeout;
+  while (!(await showing())) {
+    if (Date.now() > deadline) throw new Error(`the side bar did not show "${title}" after clicking its activity-bar icon (side bar title: ${JSON.stringify((await header.textContent().catch(() => '')) ?? '')})`);
+    await sleep(200);
+  }
+  return sidebar;
+}
+
+/** Clicks the item `label` of the context menu showing now (menus may live in a shadow root; locators pierce it). */
+export async function clickContextMenuItem(page: Page, label: string, timeout = 10_000): Promise<void> {
+  const item = page.locator('.context-view .monaco-menu .action-item:not(.disabled)').filter({ has: page.locator('.action-label', { hasText: label }) }).first();
+  await item.waitFor({ state: 'visible', timeout });
+  // A menu item listens for the mouse only 100 ms after it is shown: a quicker click is lost.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await sleep(300);
+    await item.click();
+    try {
+      await item.waitFor({ state: 'hidden', timeout: 2000 });
+      return;
+    } catch { /* still open: click again */ }
+  }
+  throw new Error(`the context menu stayed open after clicking "${label}" three times`);
 }

@@ -2,8 +2,12 @@
  * End to end, as a person uses LSTM Lab: in code-server (a real VS Code) driven by headless Chromium,
  * open a workspace of C files, train the smallest preset from the command palette, watch the
  * dashboard finish the run, colour a file with activations, see the overlay, accept a ghost-text
- * completion with Tab, sample into an editor. Every step asserts on the DOM and leaves a screenshot
- * in test-results/e2e/.
+ * completion with Tab, sample into an editor; then start a longer training ("char-rnn default") and
+ * watch its curve grow (the chart's data-points), press Cancel on the progress notification (the run
+ * is "cancelled" and keeps last.ckpt in the Runs view), resume it from the Runs view's context menu
+ * (the same run continues past the step it stopped at) and cancel it again. Every step asserts on
+ * the DOM and leaves a screenshot in test-results/e2e/; `node out/test/e2e/screenshots.js` then
+ * copies the README's pictures from them into media/screenshots/.
  *
  * `npm run test:e2e` runs it with LSTM_LAB_E2E=1; without that variable it does nothing (it is also
  * loaded by `node --test out/test/`). Environment:
@@ -22,9 +26,10 @@ import * as os from 'os';
 import * as path from 'path';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
 import {
-  activeEditorText, artifactsDir, CommandNotFound, dialogText, ensureCodeServer, installExtension, launchBrowser, log,
-  notificationTexts, openFile, paletteHasCommand, pickQuickItem, quickInputLabels, quickInputVisible, repoRoot,
-  runCommand, screenshot, SEL, startCodeServer, waitForCommand, waitForWorkbench,
+  activeEditorText, artifactsDir, clearNotifications, clickContextMenuItem, clickDialogButton, clickNotificationAction,
+  CommandNotFound, dialogText, ensureCodeServer, installExtension, launchBrowser, log, notificationTexts, openFile,
+  openViewContainer, paletteHasCommand, pickQuickItem, quickInputLabels, quickInputVisible, repoRoot, runCommand,
+  screenshot, SEL, startCodeServer, waitForCommand, waitForWorkbench,
 } from './codeServer';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,15 +66,27 @@ static ${t} ${name}(struct node_${seed} *head, int key)
   return out.join('\n');
 }
 
-export function writeFixture(dir: string): void {
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
+/** The first training's length: a few seconds with the smallest preset. */
+const FIRST_STEPS = 400;
+/** Steps between evaluations (each one plots a validation point and writes the checkpoints). */
+const EVAL_EVERY = 100;
+/** The second training's length: far more than it gets before the test cancels it. */
+const LONG_STEPS = 20_000;
+
+/** Writes the fixture's .vscode/settings.json (the workbench picks up a change within a second or so). */
+export function writeFixtureSettings(dir: string, steps: number): void {
   fs.writeFileSync(path.join(dir, '.vscode', 'settings.json'), JSON.stringify({
-    'lstmLab.train.steps': 400,
-    'lstmLab.train.evalEvery': 100,
+    'lstmLab.train.steps': steps,
+    'lstmLab.train.evalEvery': EVAL_EVERY,
     'lstmLab.train.minutes': 0,
     ...(process.env.LSTM_LAB_E2E_SETTINGS ? JSON.parse(process.env.LSTM_LAB_E2E_SETTINGS) as Record<string, unknown> : {}),
   }, null, 2) + '\n');
+}
+
+export function writeFixture(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(path.join(dir, '.vscode'), { recursive: true });
+  writeFixtureSettings(dir, FIRST_STEPS);
   // Every file a few KB, so the one the corpus holds out for validation is a real sample.
   const prototypes = Array.from({ length: 40 }, (_, i) => `int ${['count', 'find', 'sum', 'push', 'pop', 'check'][i % 6]}_${i}(struct node *head, int key);\n`).join('');
   fs.writeFileSync(path.join(dir, 'util.h'), `#ifndef UTIL_H\n#define UTIL_H\n\n#define MAX(a, b) ((a) > (b) ? (a) : (b))\n#define MIN(a, b) ((a) < (b) ? (a) : (b))\n\nstruct node;\nint util_clamp(int v, int lo, int hi);\n${prototypes}\n#endif\n`);
@@ -89,8 +106,12 @@ interface StepResult { name: string; outcome: Outcome; seconds: number; detail: 
 
 interface Context {
   page: Page;
+  /** The fixture folder the workbench has open. */
+  workspace: string;
   /** The dashboard webview, once found. */
   dashboard?: FrameLocator;
+  /** The second (long, cancelled, resumed) training. */
+  longRun?: { runId: string; cancelledAt?: number };
 }
 
 /** Skips (never passes) a step whose command the palette does not list. */
@@ -155,6 +176,96 @@ async function errorNotifications(page: Page): Promise<string> {
   const dialog = await dialogText(page);
   return (texts.length ? ` (notifications: ${texts.join(' | ')})` : '') + (dialog ? ` (dialog: ${dialog.replace(/\s+/g, ' ')})` : '');
 }
+
+/** What the dashboard shows, read in one go (it is re-found each time: a hidden panel reloads when shown). */
+interface DashboardRun { runId: string; model: string; status: string; lastX: number | null; text: string }
+interface DashboardState { points: number | null; runs: DashboardRun[] }
+
+async function readDashboard(page: Page, timeoutMs = 10_000): Promise<DashboardState> {
+  const dash = await webviewWith(page, '.chart[data-points], table.runs', timeoutMs);
+  return dash.locator('body').evaluate((body: any) => {
+    const chart = body.querySelector('[data-points]');
+    const points = chart ? Number(chart.getAttribute('data-points')) : null;
+    const legend: string[] = Array.from(body.querySelectorAll('.legend-item') as ArrayLike<any>).map((li) => String(li.textContent ?? ''));
+    const rows = Array.from(body.querySelectorAll('table.runs tbody tr') as ArrayLike<any>).filter((tr) => !tr.classList.contains('empty-row'));
+    const runs = rows.map((tr) => {
+      const cells: string[] = Array.from((tr.cells ?? tr.children) as ArrayLike<any>).map((c) => String(c.textContent ?? '').replace(/\s+/g, ' ').trim());
+      const text = cells.join(' | ');
+      const runId = String(tr.querySelector('.run-name')?.textContent ?? tr.cells?.[0]?.textContent ?? '').trim();
+      const status = /\b(running(?: \d+%)?|finished|cancelled|failed)(?!\w)/.exec(text)?.[1] ?? '';
+      const model = /\b(lstm|gru|rnn) \d+×\d+/.exec(text)?.[0] ?? '';
+      // The legend shows each run's latest values: "train 1.549 · val 1.752 · @ 400" (x axis: steps).
+      const at = /@ ([\d,.]+)\s*([kKmM]?)/.exec(legend.find((t) => runId && t.includes(runId)) ?? '');
+      const x = at ? Number(at[1].replace(/,/g, '')) * (({ '': 1, k: 1e3, m: 1e6 } as Record<string, number>)[at[2].toLowerCase()] ?? 1) : NaN;
+      const lastX = Number.isFinite(x) ? x : null;
+      return { runId, model, status, lastX, text };
+    });
+    return { points, runs };
+  });
+}
+
+/** Polls the dashboard until `test` returns a value (not undefined), or throws `why()` after `timeoutMs`. */
+async function waitForDashboard<T>(page: Page, timeoutMs: number, test: (d: DashboardState) => T | undefined, why: (d: DashboardState | null) => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: DashboardState | null = null;
+  for (;;) {
+    last = await readDashboard(page, 5000).catch(() => last);
+    const value = last ? test(last) : undefined;
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${why(last)}${await errorNotifications(page)}`);
+    await sleep(400);
+  }
+}
+
+const describeRuns = (d: DashboardState | null) => (d ? d.runs.map((r) => `${r.runId} ${r.model} ${r.status}${r.lastX === null ? '' : ` @${r.lastX}`}`).join('; ') || 'no rows' : 'dashboard not found');
+
+/** After starting a training: answers "LSTM Lab is already training… Stop that training?" when it shows. */
+async function stopRunningTrainingIfAsked(page: Page, waitMs = 2500): Promise<string> {
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline) {
+    const text = await dialogText(page);
+    if (/already training/i.test(text)) {
+      await clickDialogButton(page, /Stop It and Start/i);
+      return 'answered "already training" with "Stop It and Start"; ';
+    }
+    if (text) throw new Error(`unexpected dialog: ${text.replace(/\s+/g, ' ')}`);
+    await sleep(250);
+  }
+  return '';
+}
+
+/** The Runs view's row of a run (matched by its model and status texts), in the LSTM Lab side bar. */
+async function runsViewRow(page: Page, model: string, status: RegExp, timeoutMs = 20_000): Promise<{ row: Locator; text: string }> {
+  const sidebar = await openViewContainer(page, 'LSTM Lab');
+  const row = sidebar.locator('.monaco-list-row').filter({ hasText: model }).filter({ hasText: status }).first();
+  try {
+    await row.waitFor({ state: 'visible', timeout: timeoutMs });
+  } catch {
+    const rows = await sidebar.locator('.monaco-list-row').allTextContents();
+    throw new Error(`the Runs view shows no "${model}" run that is ${status} within ${timeoutMs / 1000} s (rows: ${rows.map((r) => r.trim()).join(' | ') || 'none'})`);
+  }
+  return { row, text: ((await row.textContent()) ?? '').replace(/\s+/g, ' ').trim() };
+}
+
+/**
+ * The first training step the workbench reports: the progress notification ("LSTM Lab: 3% · step
+ * 650 · loss …") or the status bar item ("LSTM Lab: step 650 · …").
+ */
+async function firstReportedStep(page: Page, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const texts = [...(await notificationTexts(page)), ...(await page.locator('.part.statusbar .statusbar-item').allTextContents())];
+    for (const t of texts) {
+      const m = /LSTM Lab:.*\bstep (\d+) · /.exec(t.replace(/\s+/g, ' '));
+      if (m) return Number(m[1]);
+    }
+    if (Date.now() > deadline) throw new Error(`no training step reported (progress notification, status bar) within ${timeoutMs / 1000} s${await errorNotifications(page)}`);
+    await sleep(200);
+  }
+}
+
+/** The model of the second training: the "char-rnn default" preset. */
+const LONG_MODEL = '2×128';
 
 const TRAIN = 'LSTM Lab: Train on Workspace';
 const trainTimeoutS = Number(process.env.LSTM_LAB_E2E_TRAIN_TIMEOUT_S || 600);
@@ -223,6 +334,7 @@ const STEPS: { name: string; fn: (ctx: Context) => Promise<string> }[] = [
     name: 'activations panel colours the open file',
     fn: async ({ page }) => {
       await requireCommand(page, 'LSTM Lab: Show Activations');
+      await clearNotifications(page); // "training finished…" would cover the panel in the screenshots
       await openFile(page, 'list.c');
       await run(page, 'LSTM Lab: Show Activations');
       await acceptPrompts(page);
@@ -309,6 +421,131 @@ const STEPS: { name: string; fn: (ctx: Context) => Promise<string> }[] = [
       return `${prompts.length ? `accepted ${prompts.join('; ')}; ` : ''}sample: ${JSON.stringify(text.slice(0, 80))}`;
     },
   },
+  {
+    name: 'a longer training: the dashboard curves grow',
+    fn: async (ctx) => {
+      const { page } = ctx;
+      await clearNotifications(page);
+      // Long enough never to finish before the test cancels it.
+      writeFixtureSettings(ctx.workspace, LONG_STEPS);
+      const want = `${LONG_STEPS} steps`;
+      const deadline = Date.now() + 30_000;
+      let picked = '';
+      for (;;) {
+        await runCommand(page, TRAIN);
+        await page.locator(SEL.quickInputRows).first().waitFor({ state: 'visible', timeout: 15_000 });
+        const label = (await quickInputLabels(page)).find((l) => /char-rnn/i.test(l));
+        if (!label) throw new Error(`no "char-rnn default" preset; items: ${(await quickInputLabels(page)).join(' | ')}`);
+        if (label.includes(want)) {
+          picked = await pickQuickItem(page, /char-rnn/i);
+          break;
+        }
+        // The workbench has not read the new .vscode/settings.json yet.
+        await page.keyboard.press('Escape');
+        if (Date.now() > deadline) throw new Error(`the presets never showed "${want}" after .vscode/settings.json changed: ${label}`);
+        await sleep(1000);
+      }
+      const answered = await stopRunningTrainingIfAsked(page);
+      // First reading: once the new run is running and has points of its own.
+      const first = await waitForDashboard(page, 90_000,
+        (d) => {
+          const r = d.runs.find((x) => x.status.startsWith('running') && x.model.includes(LONG_MODEL));
+          return r && r.lastX !== null && d.points ? { run: r, points: d.points } : undefined;
+        },
+        (d) => `the dashboard shows no running ${LONG_MODEL} run with points within 90 s (data-points ${d?.points ?? '–'}; runs: ${describeRuns(d)})`);
+      ctx.longRun = { runId: first.run.runId };
+      // Second reading: more points, and past the first evaluation (a validation point, a checkpoint).
+      const second = await waitForDashboard(page, 90_000,
+        (d) => {
+          const r = d.runs.find((x) => x.runId === first.run.runId);
+          return d.points !== null && d.points > first.points && r && r.lastX !== null && r.lastX > EVAL_EVERY ? { run: r, points: d.points } : undefined;
+        },
+        (d) => `the chart did not grow past step ${EVAL_EVERY} within 90 s: data-points ${first.points} → ${d?.points ?? '–'} (runs: ${describeRuns(d)})`);
+      return `${answered}picked "${picked.split(',')[0]}"; run ${first.run.runId}: data-points ${first.points} → ${second.points}, step ${first.run.lastX} → ${second.run.lastX} (${second.run.status})`;
+    },
+  },
+  {
+    name: 'Cancel in the progress notification stops the run and keeps a checkpoint',
+    fn: async (ctx) => {
+      const { page } = ctx;
+      const runId = ctx.longRun?.runId;
+      if (!runId) throw new Error('no long training to cancel (the previous step failed)');
+      const clicked = await clickNotificationAction(page, /LSTM Lab/, 'Cancel', 20_000);
+      const cancelled = await waitForDashboard(page, 90_000,
+        (d) => {
+          const r = d.runs.find((x) => x.runId === runId);
+          if (r && /finished|failed/.test(r.status)) throw new Error(`run ${runId} ended "${r.status}", not "cancelled"`);
+          return r?.status === 'cancelled' ? r : undefined;
+        },
+        (d) => `run ${runId} did not become "cancelled" within 90 s of pressing Cancel (runs: ${describeRuns(d)})`);
+      await page.mouse.move(1, 1); // keep the pointer off the chart: the legend would show the hovered values
+      const { row, text } = await runsViewRow(page, LONG_MODEL, /cancelled/);
+      const step = Number(/step (\d+)/.exec(text)?.[1]);
+      if (!(step > 0)) throw new Error(`the Runs view does not say at which step the run stopped: "${text}"`);
+      ctx.longRun = { runId, cancelledAt: step };
+      // Expand the run: its checkpoints are its children.
+      if ((await row.getAttribute('aria-expanded')) !== 'true') await row.locator('.monaco-tl-twistie').click();
+      const sidebar = page.locator('.part.sidebar');
+      const last = sidebar.locator('.monaco-list-row', { hasText: /last\.ckpt/ }).first();
+      try {
+        await last.waitFor({ state: 'visible', timeout: 15_000 });
+      } catch {
+        throw new Error(`the cancelled run has no last.ckpt in the Runs view (rows: ${(await sidebar.locator('.monaco-list-row').allTextContents()).map((t) => t.trim()).join(' | ')})`);
+      }
+      const ckpts = (await sidebar.locator('.monaco-list-row', { hasText: /\.ckpt/ }).allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim());
+      const stopped = (await notificationTexts(page)).find((t) => /training stopped at step/.test(t));
+      return `pressed Cancel on "${clicked.slice(0, 80)}"; dashboard: ${cancelled.runId} ${cancelled.status} @${cancelled.lastX}; Runs view: "${text}", checkpoints: ${ckpts.join(', ')}${stopped ? `; "${stopped.replace(/\s+/g, ' ').slice(0, 80)}"` : ''}`;
+    },
+  },
+  {
+    name: 'Resume Training from the Runs view continues the cancelled run',
+    fn: async (ctx) => {
+      const { page } = ctx;
+      const { runId, cancelledAt } = ctx.longRun ?? {};
+      if (!runId || !cancelledAt) throw new Error('no cancelled run to resume (the previous step failed)');
+      await clearNotifications(page);
+      const { row } = await runsViewRow(page, LONG_MODEL, /cancelled/);
+      await row.click({ button: 'right' });
+      await clickContextMenuItem(page, 'Resume Training');
+      const answered = await stopRunningTrainingIfAsked(page, 1000);
+      await page.mouse.move(1, 1);
+      // The first step the workbench reports (progress notification, status bar) continues the
+      // cancelled run: a run started afresh would report a handful of steps.
+      const firstStep = await firstReportedStep(page, 60_000);
+      if (firstStep <= cancelledAt) throw new Error(`the resumed training reported step ${firstStep} first: it did not continue from step ${cancelledAt}`);
+      // Let it run to its next evaluation (a validation point and checkpoints after the resume).
+      const nextEval = (Math.floor(cancelledAt / EVAL_EVERY) + 1) * EVAL_EVERY;
+      const resumed = await waitForDashboard(page, 120_000,
+        (d) => {
+          const r = d.runs.find((x) => x.runId === runId);
+          if (r?.status === 'failed') throw new Error(`the resumed run ${runId} failed`);
+          const running = d.runs.filter((x) => x.status.startsWith('running'));
+          if (running.some((x) => x.runId !== runId)) throw new Error(`resuming started another run: ${running.map((x) => x.runId).join(', ')} (expected ${runId} to continue)`);
+          return r && r.status.startsWith('running') && r.lastX !== null && r.lastX >= nextEval ? r : undefined;
+        },
+        (d) => `run ${runId} did not run again from step ${cancelledAt} to ${nextEval} within 120 s (runs: ${describeRuns(d)})`);
+      const runsRunning = (await runsViewRow(page, LONG_MODEL, /running/, 10_000)).text;
+      await screenshot(page, 'resumed-run-running');
+      // Cancel again: the resumed run stops later than the first time, with its checkpoint.
+      await clickNotificationAction(page, /LSTM Lab/, 'Cancel', 20_000);
+      const again = await waitForDashboard(page, 90_000,
+        (d) => {
+          const r = d.runs.find((x) => x.runId === runId);
+          return r?.status === 'cancelled' ? r : undefined;
+        },
+        (d) => `the resumed run ${runId} did not become "cancelled" within 90 s (runs: ${describeRuns(d)})`);
+      const { text } = await runsViewRow(page, LONG_MODEL, /cancelled/);
+      const step = Number(/step (\d+)/.exec(text)?.[1]);
+      if (!(step > cancelledAt)) throw new Error(`the resumed run stopped at step ${step}, not after ${cancelledAt}: "${text}"`);
+      // The picture of the dashboard for the README: both runs, the Runs view beside it.
+      await clearNotifications(page);
+      await runCommand(page, 'LSTM Lab: Show Training Dashboard').catch(() => undefined);
+      await runCommand(page, 'View: Toggle Maximize Editor Group').catch(() => undefined);
+      await page.mouse.move(1, 1);
+      await sleep(500);
+      return `${answered}${runId} resumed: first reported step ${firstStep} (cancelled at ${cancelledAt}), dashboard "${resumed.status}" @${resumed.lastX}; Runs view: "${runsRunning}"; cancelled again: dashboard @${again.lastX}, Runs view "${text}"`;
+    },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -369,7 +606,7 @@ async function main(): Promise<number> {
     await waitForWorkbench(page);
     mark('workbench ready', t);
     log(`workbench ready (${mode} mode, ${server.url})`);
-    const ctx: Context = { page };
+    const ctx: Context = { page, workspace };
     let failed = false;
     for (const step of STEPS) {
       if (failed) {
@@ -392,6 +629,8 @@ async function main(): Promise<number> {
           failed = true;
           results.push({ name: step.name, outcome: 'failed', seconds: (Date.now() - s) / 1000, detail: `${message} [${path.basename(shot)}]` });
           if (!(err instanceof Skip) && err instanceof Error && err.stack) fs.writeFileSync(path.join(artifacts, 'failure.txt'), `${step.name}\n${err.stack}\n`);
+          // The workbench's DOM at the failure, to see what a selector missed (webviews are iframes: not in it).
+          await page.content().then((html) => fs.writeFileSync(path.join(artifacts, 'failure.html'), html)).catch(() => undefined);
         }
       }
       const r = results[results.length - 1];

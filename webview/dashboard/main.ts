@@ -788,6 +788,8 @@ function makeChart(cs: Curve[], data: uPlot.AlignedData): uPlot {
 function renderChart(structure: boolean): void {
   curves = buildCurves();
   const points = curves.reduce((n, c) => n + c.trainX.length + c.valX.length, 0);
+  // For tests (the curves are drawn on a canvas): how many train + validation points are plotted.
+  chartBox.setAttribute('data-points', String(points));
   const message =
     runs.size === 0 ? 'No runs yet.' : curves.length === 0 ? 'All runs are hidden: tick one in the legend above.' : points === 0 ? 'Waiting for the first readings…' : '';
   chartEmpty.textContent = message;
