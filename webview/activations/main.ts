@@ -16,6 +16,7 @@
  * ignored. Colours come from `--vscode-*` variables, except the activation scale itself (blue … red).
  */
 
+import '../shared/controls.css';
 import './activations.css';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
@@ -39,20 +40,14 @@ import {
   type ShownDocument,
 } from '../../src/extension/protocol';
 import { colourOf, formatValue, normalise, quantitiesOf } from '../../src/extension/activations/colourScale';
+import { connectToHost } from '../shared/hostBridge';
 
 // ---------------------------------------------------------------------------------------------
 // Host bridge
 
-interface VsCodeApi {
-  postMessage(message: ActivationsToHost): void;
-  getState(): unknown;
-  setState(state: unknown): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
-const post = (message: ActivationsToHost): void => vscode.postMessage(message);
-const reportError = (message: string): void => post({ type: 'log', level: 'error', message: `activations: ${message}` });
+const host = connectToHost<ActivationsToHost>('activations', (level, message) => ({ type: 'log', level, message }));
+const post = host.post;
+const reportError = host.reportError;
 
 const TABS: readonly ActivationsTab[] = ['text', 'cells', 'here', 'saturation'];
 const TAB_TITLES: Record<ActivationsTab, string> = { text: 'Text', cells: 'Interpretable cells', here: 'Cells here', saturation: 'Gate saturation' };
@@ -68,8 +63,8 @@ function restoreState(raw: unknown): UiState {
   const s = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
   return { tab: TABS.includes(s.tab as ActivationsTab) ? (s.tab as ActivationsTab) : 'text' };
 }
-const ui = restoreState(vscode.getState());
-const saveState = (): void => vscode.setState(ui);
+const ui = restoreState(host.getState());
+const saveState = (): void => host.setState(ui);
 
 // ---------------------------------------------------------------------------------------------
 // Data from the host

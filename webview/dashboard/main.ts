@@ -14,6 +14,7 @@
 
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import '../shared/controls.css';
 import './dashboard.css';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
@@ -34,20 +35,14 @@ import {
   type XAxis,
 } from '../../src/extension/protocol';
 import { mergeCurve, metricLabel, smooth, thin, toMetric } from './csv';
+import { connectToHost } from '../shared/hostBridge';
 
 // ---------------------------------------------------------------------------------------------
 // Host bridge
 
-interface VsCodeApi {
-  postMessage(message: DashboardToHost): void;
-  getState(): unknown;
-  setState(state: unknown): void;
-}
-declare function acquireVsCodeApi(): VsCodeApi;
-
-const vscode = acquireVsCodeApi();
-const post = (message: DashboardToHost): void => vscode.postMessage(message);
-const reportError = (message: string): void => post({ type: 'log', level: 'error', message: `dashboard: ${message}` });
+const host = connectToHost<DashboardToHost>('dashboard', (level, message) => ({ type: 'log', level, message }));
+const post = host.post;
+const reportError = host.reportError;
 
 // ---------------------------------------------------------------------------------------------
 // UI state (persisted)
@@ -87,8 +82,8 @@ function restoreState(raw: unknown): UiState {
   };
 }
 
-const ui: UiState = restoreState(vscode.getState());
-const saveState = (): void => vscode.setState(ui);
+const ui: UiState = restoreState(host.getState());
+const saveState = (): void => host.setState(ui);
 
 // ---------------------------------------------------------------------------------------------
 // Run data (from the host; rebuilt after every reload)
