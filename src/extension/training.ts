@@ -218,6 +218,7 @@ export class TrainingController implements vscode.Disposable {
           s.run = { ...s.run, evals: [...s.run.evals, m.point], bestValLoss: s.run.bestValLoss === null ? m.point.valLoss : Math.min(s.run.bestValLoss, m.point.valLoss) };
         }
         this.posted.fire({ type: 'eval', runId: m.runId, point: m.point });
+        this.store.fire(); // the Runs view shows the step and best loss of each evaluation
         break;
       case 'sample':
         this.lastSample.set(m.runId, m.text);
