@@ -16,7 +16,7 @@
  * ignored. Colours come from `--vscode-*` variables, except the activation scale itself (blue … red).
  */
 
-import '../shared/controls.css';
+import '../shared/page.css';
 import './activations.css';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
