@@ -84,3 +84,21 @@ test('train --json, then eval, sample and trace on the checkpoint', () => {
   assert.deepEqual(Object.keys(lines[1].layers[0].gates), ['i', 'f', 'g', 'o']);
   assert.equal(lines[1].top.length, 5);
 });
+
+test('train --resume without a FOLDER continues on the corpus the run recorded; a vanished corpus is a clean error', () => {
+  const corpus = tempDir();
+  writeTree(corpus, { 'a.c': cSource(20), 'b.c': cSource(15), 'c.h': cSource(10) });
+  const out = tempDir();
+  const first = runCli(['train', corpus, '--steps', '4', '--eval-every', '4', '--hidden', '16', '--seq', '16', '--batch', '4', '--out', out, '--run-id', 'r', '--json', '--sample-chars', '0']);
+  assert.equal(first.code, 0, first.stderr);
+  const run = path.join(out, 'r');
+  // Run from another folder: the default corpus (LSTM Lab's sources) must not be read instead.
+  const again = runCli(['train', '--resume', run, '--steps', '8', '--eval-every', '4', '--json', '--sample-chars', '0'], tempDir());
+  assert.equal(again.code, 0, again.stderr);
+  const events = again.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(events.find((e) => e.event === 'start').corpus.root, corpus);
+  assert.deepEqual(events.filter((e) => e.event === 'eval').map((e) => e.step), [8]);
+
+  fs.rmSync(corpus, { recursive: true, force: true });
+  assertCleanError(runCli(['train', '--resume', run, '--steps', '12']), 1, /is not there any more/);
+});

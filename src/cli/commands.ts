@@ -9,7 +9,7 @@ import { ProgressLine } from './progress';
 import { BackendPreference, initBackend } from '../engine/backend';
 import { loadCheckpoint } from '../engine/checkpoint';
 import { DEFAULT_MODEL, DEFAULT_TRAIN } from '../engine/config';
-import { readCorpus, describeCorpus } from '../engine/corpus';
+import { readCorpus, readRecordedCorpus, describeCorpus } from '../engine/corpus';
 import { evaluateIds } from '../engine/evaluate';
 import { InferenceModel } from '../engine/inference';
 import { CharRnn } from '../engine/model';
@@ -88,21 +88,23 @@ const trainCommand: Command = {
   ],
   async run(pos, o) {
     const json = bool(o, 'json');
-    const folder = pos.folder ?? PACKAGE_ROOT;
+    // Resuming without a FOLDER reads the corpus the run was trained on, not the default.
+    const resumedRoot = pos.folder === undefined && str(o, 'resume') ? (await loadCheckpoint(str(o, 'resume')!, 'last')).header.corpus?.root : undefined;
+    const folder = pos.folder ?? resumedRoot ?? PACKAGE_ROOT;
     const steps = num(o, 'steps') ?? 0;
     let minutes = num(o, 'minutes') ?? 0;
     if (num(o, 'steps') === undefined && num(o, 'minutes') === undefined) minutes = 3;
     if (steps < 0 || minutes < 0) throw new UsageError('--steps and --minutes cannot be negative');
     const info = await initBackend(str(o, 'backend') as BackendPreference);
     const list = (k: string) => str(o, k)?.split(',').map((s) => s.trim()).filter(Boolean);
-    const corpus = await readCorpus(folder, {
+    const corpus = await (resumedRoot ? readRecordedCorpus : readCorpus)(folder, {
       ...(list('include') ? { include: list('include')! } : {}),
       ...(list('exclude') ? { exclude: list('exclude')! } : {}),
       maxFileBytes: num(o, 'max-file-kb')! * 1024,
       maxTotalBytes: Math.round(num(o, 'max-total-mb')! * 1e6),
     });
     if (!json) {
-      out(`corpus: ${pos.folder ? folder : `${folder} (LSTM Lab's own sources, the default)`}`);
+      out(`corpus: ${pos.folder ? folder : resumedRoot ? `${folder} (the run's own corpus)` : `${folder} (LSTM Lab's own sources, the default)`}`);
       out(describeCorpus(corpus).split('\n').map((l) => '  ' + l).join('\n'));
       out(`backend: ${info.description}`);
     }

@@ -30,7 +30,7 @@
  * `splitNote`.
  */
 
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import * as nodePath from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import picomatch from 'picomatch';
@@ -664,6 +664,17 @@ function errorCode(err: unknown): string | undefined {
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CorpusError('aborted', 'Reading the corpus was cancelled.');
+}
+
+/**
+ * Read again the corpus a run was trained on, from the `root` its run and checkpoints record (the
+ * roots of a merged corpus are joined with ', '). A CorpusError ('not-found') when it is gone.
+ */
+export async function readRecordedCorpus(root: string, opts: Partial<CorpusOptions> = {}): Promise<Corpus> {
+  const roots = existsSync(root) ? [root] : root.split(', ');
+  const missing = roots.filter((r) => !existsSync(r));
+  if (missing.length > 0) throw new CorpusError('not-found', `The corpus the run was trained on (${root}) is not there any more.`);
+  return mergeCorpora(await Promise.all(roots.map((r) => readCorpus(r, opts))));
 }
 
 /**
