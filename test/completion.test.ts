@@ -330,7 +330,7 @@ test('complete-eval metrics: positions, exact match, characters saved and percen
     forget: () => undefined,
   };
   const doc = ['foo(x);\nfoo(\n'];
-  const recs = suggestAll(fixed, doc, [{ file: 0, offset: 1, kind: 'inside' }, { file: 0, offset: 9, kind: 'inside' }, { file: 0, offset: 3, kind: 'start' }], { contextChars: 100, maxTokenLength: 10, maxLineLength: 10 });
+  const recs = suggestAll(fixed, doc, [{ file: 0, offset: 1, kind: 'inside' }, { file: 0, offset: 9, kind: 'inside' }, { file: 0, offset: 3, kind: 'start' }], { contextChars: 100, beamWidth: 1, maxTokenLength: 10, maxLineLength: 10 });
   assert.deepEqual(recs.map((r) => [r.token.target, r.line.target]), [['oo', 'oo(x);'], ['oo', 'oo('], ['(', '(x);']]);
   const sc = scoreSuggestions('ngram', recs);
   assert.equal(sc.tokenExact, 2 / 3);
@@ -365,6 +365,7 @@ test('lstm-lab complete-eval: --json on a tiny trained model, and its error path
   for (const m of [rep.lstm, rep.baseline]) {
     for (const k of ['tokenExact', 'tokenExactAtStart', 'tokenExactInside', 'lineExact']) assert.ok(m[k] >= 0 && m[k] <= 1, k);
     assert.ok(m.charsSavedPerSuggestion >= 0);
+    assert.ok(Number.isFinite(m.heldOutNatsPerChar) && m.heldOutNatsPerChar > 0);
     assert.equal(m.latencyMs.warm.samples, 3);
     assert.ok(m.latencyMs.cold.p95 >= m.latencyMs.cold.p50);
   }
@@ -372,6 +373,12 @@ test('lstm-lab complete-eval: --json on a tiny trained model, and its error path
   const again = JSON.parse(runCli(['complete-eval', ckpt, corpus, '--json', '--positions', '40', '--latency-positions', '0', '--ngram-order', '5']).stdout);
   assert.equal(again.lstm.tokenExact, rep.lstm.tokenExact);
   assert.equal(again.baseline.charsSavedPerSuggestion, rep.baseline.charsSavedPerSuggestion);
+  assert.equal(again.lstm.heldOutNatsPerChar, rep.lstm.heldOutNatsPerChar);
+  // Beam search for both models: reported, and the same cross-entropy (decoding does not change the models).
+  const beam = JSON.parse(runCli(['complete-eval', ckpt, corpus, '--json', '--positions', '40', '--latency-positions', '0', '--ngram-order', '5', '--beam', '3']).stdout);
+  assert.equal(beam.settings.beamWidth, 3);
+  assert.equal(beam.baseline.heldOutNatsPerChar, rep.baseline.heldOutNatsPerChar);
+  assertCleanError(runCli(['complete-eval', ckpt, corpus, '--beam', '0']), 1, /--beam must be at least 1/);
 
   // A file of the corpus given as PATH is a training file unless held out.
   const text = runCli(['complete-eval', ckpt, path.join(corpus, 'a.c'), '--positions', '10', '--latency-positions', '0']);

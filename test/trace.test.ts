@@ -120,3 +120,26 @@ test('sampling is seeded, honours the prime text, and argmax is deterministic', 
   const g2 = sampleText(model, { length: 20, temperature: 0, seed: 99 });
   assert.equal(g1, g2);
 });
+
+test('crossEntropy of a text equals −ln P summed symbol by symbol, across the 4,096-row chunks', async () => {
+  await initBackend('auto');
+  const base = 'static int f(void)\n{\n\treturn "x";\n}\n';
+  const text = base.repeat(Math.ceil(4500 / base.length)) + 'é';
+  const vocab = Vocabulary.fromText(text, 64);
+  const cfg: ModelConfig = { kind: 'lstm', layers: 2, hidden: 12, embedding: 0, dropout: 0, vocabSize: vocab.size };
+  const params = initialParams(cfg, 7);
+  const rng = new Random(3);
+  for (const v of params.values()) for (let i = 0; i < v.length; i++) v[i] += (rng.next() - 0.5) * 0.8;
+  const model = new InferenceModel(cfg, vocab, params);
+  const ids = vocab.encode(text);
+  assert.ok(ids.length > 4096);
+  let expected = 0;
+  let state = model.zeroState();
+  for (const id of ids) {
+    expected -= Math.log(softmax(model.logits(state), 1)[id]);
+    state = model.run(Int32Array.of(id), state).state;
+  }
+  const got = model.crossEntropy(ids);
+  assert.equal(got.chars, ids.length);
+  assert.ok(Math.abs(got.nats - expected) / expected < 1e-4, `${got.nats} vs ${expected}`);
+});

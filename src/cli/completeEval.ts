@@ -6,8 +6,8 @@
  * inside a word token (see `tokenContinues` in src/engine/completion.ts for what a token is). When
  * PATH is the checkpoint's training corpus, its validation files are used; otherwise any file of
  * PATH whose text is also a training file is left out.
- * At each position both models complete greedily to the end of the token and to the end of the line,
- * and the report gives, per model:
+ * At each position both models complete to the end of the token and to the end of the line, with the
+ * same decoder (greedy, or beam search of width `--beam`), and the report gives, per model:
  *   next-token exact match   the token suggestion equals the rest of the token the author wrote
  *   next-line exact match    the line suggestion equals the rest of the line
  *   chars saved/suggestion   mean common prefix (code points) of the line suggestion and the rest
@@ -16,6 +16,8 @@
  *                            holding the state one character before the cursor (one typed character)
  *   latency cold             the same with no cache and exactly `--cold-context` characters of
  *                            context (the text is cut there, so the network reads all of it)
+ *   held-out cross-entropy   nats/char of each model over the held-out files (each file read from
+ *                            the start, as the completer reads it): how good a language model each is
  * The n-gram baseline (interpolated modified Kneser-Ney, src/engine/ngram.ts) is built from the
  * training text of the checkpoint's corpus (header.corpus.root, read with the same defaults and so
  * the same train/validation split as training) or of `--corpus`, in the checkpoint's vocabulary.
@@ -27,7 +29,7 @@ import type { Command } from './commands';
 import { BackendPreference, initBackend } from '../engine/backend';
 import { loadCheckpoint } from '../engine/checkpoint';
 import { Completer, CompletionEngine, CompletionOptions, isWordChar, lineTarget, NGramCompleter, tokenContinues, tokenTarget } from '../engine/completion';
-import { Corpus, CorpusError, CorpusFile, mergeCorpora, readCorpus } from '../engine/corpus';
+import { Corpus, CorpusError, CorpusFile, readCorpus, readRecordedCorpus } from '../engine/corpus';
 import { InferenceModel } from '../engine/inference';
 import { NGRAM_DEFAULT_ORDER, NGRAM_MAX_ORDER, NGramModel } from '../engine/ngram';
 import { Random } from '../engine/random';
@@ -168,13 +170,15 @@ function latencyOf(samples: readonly number[]): Latency {
 
 export interface SuggestOptions {
   contextChars: number;
+  /** Beam width (1 = greedy). */
+  beamWidth: number;
   maxTokenLength: number;
   maxLineLength: number;
 }
 
 /** Both suggestions of one completer at every position (the completer's cache keyed by file). */
 export function suggestAll(c: Completer, texts: readonly string[], positions: readonly EvalPosition[], o: SuggestOptions, onProgress?: (done: number) => void): SuggestionRecord[] {
-  const base: Partial<CompletionOptions> = { temperature: 0, beamWidth: 1, contextChars: o.contextChars };
+  const base: Partial<CompletionOptions> = { temperature: 0, beamWidth: o.beamWidth, contextChars: o.contextChars };
   const out: SuggestionRecord[] = [];
   positions.forEach((p, i) => {
     const req = { key: `eval:${p.file}`, text: texts[p.file], offset: p.offset };
@@ -193,6 +197,7 @@ export function suggestAll(c: Completer, texts: readonly string[], positions: re
 
 export interface LatencyOptions {
   length: number;
+  beamWidth: number;
   coldContext: number;
   contextChars: number;
 }
@@ -204,7 +209,7 @@ export interface LatencyOptions {
 export function measureLatency(c: Completer, texts: readonly string[], positions: readonly EvalPosition[], o: LatencyOptions): { warm: number[]; cold: number[] } {
   const warm: number[] = [];
   const cold: number[] = [];
-  const opts: Partial<CompletionOptions> = { stopAt: 'none', maxLength: o.length, temperature: 0, beamWidth: 1, contextChars: o.contextChars };
+  const opts: Partial<CompletionOptions> = { stopAt: 'none', maxLength: o.length, temperature: 0, beamWidth: o.beamWidth, contextChars: o.contextChars };
   for (const p of positions) {
     const text = texts[p.file];
     const key = `latency:${p.file}`;
@@ -237,6 +242,7 @@ const OPTIONS: OptionSpec[] = [
   { name: 'ngram-order', type: 'int', help: `n-gram order of the baseline (1–${NGRAM_MAX_ORDER})`, default: NGRAM_DEFAULT_ORDER },
   { name: 'corpus', type: 'string', help: 'build the baseline from this corpus (default: the one in the checkpoint header)' },
   { name: 'context', type: 'int', help: 'characters before the cursor the network reads (at least)', default: 2000 },
+  { name: 'beam', type: 'int', help: 'beam width of both models (1 = greedy)', default: 1 },
   { name: 'max-token', type: 'int', help: 'longest token suggestion', default: 40 },
   { name: 'max-line', type: 'int', help: 'longest line suggestion', default: 120 },
   { name: 'latency-positions', type: 'int', help: 'positions timed (among those with enough context)', default: 200 },
@@ -246,15 +252,17 @@ const OPTIONS: OptionSpec[] = [
   { name: 'json', type: 'bool', help: 'print one JSON object' },
 ];
 
-/** The training corpus of a checkpoint: `--corpus`, else header.corpus.root (each root of a multi-root workspace). */
+/** The training corpus of a checkpoint: `--corpus`, else the one its header records. */
 async function trainingCorpus(header: { corpus: { root: string } | null }, explicit: string | undefined, checkpoint: string): Promise<Corpus> {
   if (explicit) return readCorpus(explicit);
   const root = header.corpus?.root;
   if (!root) throw new Error(`${checkpoint} does not say which corpus it was trained on; give it with --corpus PATH.`);
-  const roots = fs.existsSync(root) ? [root] : root.split(', ');
-  const missing = roots.filter((r) => !fs.existsSync(r));
-  if (missing.length > 0) throw new Error(`The training corpus of ${checkpoint} (${root}) is not there any more; give it with --corpus PATH.`);
-  return mergeCorpora(await Promise.all(roots.map((r) => readCorpus(r))));
+  try {
+    return await readRecordedCorpus(root);
+  } catch (e) {
+    if (e instanceof CorpusError && e.code === 'not-found') throw new Error(`The training corpus of ${checkpoint} (${root}) is not there any more; give it with --corpus PATH.`);
+    throw e;
+  }
 }
 
 /** The held-out files of PATH: the corpus's validation files when PATH is its root, else PATH's files that are not training files. */
@@ -288,7 +296,7 @@ export const completeEvalCommand: Command = {
   options: OPTIONS,
   async run(pos, o) {
     const json = o.json === true;
-    for (const k of ['positions', 'context', 'max-token', 'max-line', 'latency-length', 'cold-context']) {
+    for (const k of ['positions', 'beam', 'context', 'max-token', 'max-line', 'latency-length', 'cold-context']) {
       if (num(o, k) < 1) throw new UsageError(`--${k} must be at least 1`);
     }
     if (num(o, 'latency-positions') < 0) throw new UsageError('--latency-positions cannot be negative');
@@ -316,7 +324,7 @@ export const completeEvalCommand: Command = {
     if (positions.length === 0) throw new Error(`No cursor positions to sample in ${note}.`);
     const lstm = new CompletionEngine(inference);
     const baseline = new NGramCompleter(ngram, ckpt.vocabulary);
-    const so: SuggestOptions = { contextChars: num(o, 'context'), maxTokenLength: num(o, 'max-token'), maxLineLength: num(o, 'max-line') };
+    const so: SuggestOptions = { contextChars: num(o, 'context'), beamWidth: num(o, 'beam'), maxTokenLength: num(o, 'max-token'), maxLineLength: num(o, 'max-line') };
     log(`completing at ${positions.length} positions in ${note}…`);
     t = performance.now();
     const lstmRecords = suggestAll(lstm, texts, positions, so);
@@ -330,7 +338,7 @@ export const completeEvalCommand: Command = {
     const timed: EvalPosition[] = [];
     for (let i = 0; i < eligible.length && timed.length < num(o, 'latency-positions'); i += step) timed.push(eligible[Math.floor(i)]);
     log(`timing ${timed.length} suggestions of ${num(o, 'latency-length')} characters per model, warm and cold…`);
-    const lo: LatencyOptions = { length: num(o, 'latency-length'), coldContext, contextChars: num(o, 'context') };
+    const lo: LatencyOptions = { length: num(o, 'latency-length'), beamWidth: so.beamWidth, coldContext, contextChars: num(o, 'context') };
     const lstmLat = { warm: [] as number[], cold: [] as number[] };
     const ngramLat = { warm: [] as number[], cold: [] as number[] };
     for (const p of timed) {
@@ -342,6 +350,17 @@ export const completeEvalCommand: Command = {
       ngramLat.cold.push(...b.cold);
     }
 
+    log('held-out cross-entropy of both models…');
+    const crossEntropy = { lstm: 0, ngram: 0, chars: 0 };
+    for (const text of texts) {
+      const ids = ckpt.vocabulary.encode(text);
+      if (ids.length === 0) continue;
+      crossEntropy.lstm += inference.crossEntropy(ids).nats;
+      const e = ngram.evaluate(ids);
+      crossEntropy.ngram += e.natsPerChar * e.chars;
+      crossEntropy.chars += ids.length;
+    }
+
     const h = ckpt.header;
     const report = {
       event: 'complete-eval',
@@ -351,10 +370,10 @@ export const completeEvalCommand: Command = {
       kernels: inference.kernelName,
       heldOut: { note, files: files.length, chars: texts.reduce((s, x) => s + x.length, 0) },
       positions: { total: positions.length, atStart: positions.filter((p) => p.kind === 'start').length, inside: positions.filter((p) => p.kind === 'inside').length, seed: num(o, 'seed') },
-      settings: { contextChars: so.contextChars, maxTokenLength: so.maxTokenLength, maxLineLength: so.maxLineLength, latencyLength: lo.length, coldContext },
+      settings: { contextChars: so.contextChars, beamWidth: so.beamWidth, maxTokenLength: so.maxTokenLength, maxLineLength: so.maxLineLength, latencyLength: lo.length, coldContext },
       ngram: { order, corpus: corpus.root, trainFiles: corpus.trainFiles.length, trainChars: corpus.trainText.length, distinctNgrams: ngram.size, buildSeconds: ngramSeconds },
-      lstm: { ...scoreSuggestions('lstm', lstmRecords), latencyMs: { warm: latencyOf(lstmLat.warm), cold: latencyOf(lstmLat.cold) }, seconds: lstmSeconds },
-      baseline: { ...scoreSuggestions('ngram', ngramRecords), latencyMs: { warm: latencyOf(ngramLat.warm), cold: latencyOf(ngramLat.cold) } },
+      lstm: { ...scoreSuggestions('lstm', lstmRecords), heldOutNatsPerChar: crossEntropy.lstm / crossEntropy.chars, latencyMs: { warm: latencyOf(lstmLat.warm), cold: latencyOf(lstmLat.cold) }, seconds: lstmSeconds },
+      baseline: { ...scoreSuggestions('ngram', ngramRecords), heldOutNatsPerChar: crossEntropy.ngram / crossEntropy.chars, latencyMs: { warm: latencyOf(ngramLat.warm), cold: latencyOf(ngramLat.cold) } },
     };
     if (json) {
       out(JSON.stringify(report));
@@ -372,16 +391,17 @@ type Report = {
   kernels: string;
   heldOut: { note: string; chars: number };
   positions: { total: number; atStart: number; inside: number; seed: number };
-  settings: { latencyLength: number; coldContext: number; contextChars: number };
+  settings: { latencyLength: number; coldContext: number; contextChars: number; beamWidth: number };
   ngram: { order: number; trainFiles: number; trainChars: number; buildSeconds: number };
-  lstm: ModelScores & { latencyMs: { warm: Latency; cold: Latency } };
-  baseline: ModelScores & { latencyMs: { warm: Latency; cold: Latency } };
+  lstm: ModelScores & { heldOutNatsPerChar: number; latencyMs: { warm: Latency; cold: Latency } };
+  baseline: ModelScores & { heldOutNatsPerChar: number; latencyMs: { warm: Latency; cold: Latency } };
 };
 
 export function formatReport(r: Report): string {
   const pc = (x: number) => `${(x * 100).toFixed(1)} %`;
   const ms = (l: Latency) => (l.samples ? `${l.p50.toFixed(1)} / ${l.p95.toFixed(1)}` : '–');
   const rows: [string, string, string][] = [
+    ['held-out cross-entropy (nats/char)', r.lstm.heldOutNatsPerChar.toFixed(3), r.baseline.heldOutNatsPerChar.toFixed(3)],
     ['next-token exact match', pc(r.lstm.tokenExact), pc(r.baseline.tokenExact)],
     [`  at a token start (${r.positions.atStart})`, pc(r.lstm.tokenExactAtStart), pc(r.baseline.tokenExactAtStart)],
     [`  inside a token (${r.positions.inside})`, pc(r.lstm.tokenExactInside), pc(r.baseline.tokenExactInside)],
@@ -397,7 +417,7 @@ export function formatReport(r: Report): string {
   return [
     `LSTM    ${m.kind} ${m.layers}×${m.hidden}, step ${m.step}${m.validationLoss !== null ? `, validation ${m.validationLoss.toFixed(3)} nats/char` : ''} (${r.checkpoint}); backend ${r.backend}, ${r.kernels} kernels`,
     `n-gram  order ${r.ngram.order}, interpolated Kneser-Ney, ${r.ngram.trainFiles} training files (${r.ngram.trainChars.toLocaleString('en-US')} characters), built in ${r.ngram.buildSeconds.toFixed(1)} s`,
-    `held out: ${r.heldOut.note}, ${r.heldOut.chars.toLocaleString('en-US')} characters; ${r.positions.total} positions (seed ${r.positions.seed}); greedy; the network reads ≥ ${r.settings.contextChars} characters of context`,
+    `held out: ${r.heldOut.note}, ${r.heldOut.chars.toLocaleString('en-US')} characters; ${r.positions.total} positions (seed ${r.positions.seed}); ${r.settings.beamWidth > 1 ? `beam search, width ${r.settings.beamWidth}` : 'greedy'}; the network reads ≥ ${r.settings.contextChars} characters of context`,
     `latency: ${r.lstm.latencyMs.warm.samples} suggestions of ${r.settings.latencyLength} characters; warm = cache one character behind; cold = no cache, ${r.settings.coldContext} characters of context`,
     '',
     `${''.padEnd(w0)}  ${'LSTM'.padStart(w1)}  ${'n-gram'.padStart(w1)}`,

@@ -120,6 +120,37 @@ export class InferenceModel {
     return this.project(hs, rows, 'out.w', 'out.b', this.config.hidden, this.config.vocabSize);
   }
 
+  /**
+   * Total −ln P(ids[i] | ids[<i]) of a text read from the zero state (ids[0] predicted from the zero
+   * state itself): the same cross-entropy the n-gram's `evaluate` computes, for side-by-side figures.
+   */
+  crossEntropy(ids: Int32Array): { nats: number; chars: number } {
+    const { layers: L, hidden: H, vocabSize: V } = this.config;
+    let nats = 0;
+    let state = this.zeroState();
+    for (let start = 0; start < ids.length; start += CHUNK) {
+      const chunk = ids.subarray(start, Math.min(ids.length, start + CHUNK));
+      const n = chunk.length;
+      // Rows of top-layer h that predict chunk[0..n): the state before the chunk, then h after each of its first n − 1 symbols.
+      const before = state.h[L - 1];
+      const r = this.run(chunk, state, { record: true });
+      const hs = new Float32Array(n * H);
+      hs.set(before, 0);
+      hs.set(r.layers![L - 1].hs.subarray(0, (n - 1) * H), H);
+      const logits = this.logitsForRows(hs, n);
+      for (let t = 0; t < n; t++) {
+        const row = logits.subarray(t * V, (t + 1) * V);
+        let max = -Infinity;
+        for (let v = 0; v < V; v++) if (row[v] > max) max = row[v];
+        let sum = 0;
+        for (let v = 0; v < V; v++) sum += Math.exp(row[v] - max);
+        nats += max + Math.log(sum) - row[chunk[t]];
+      }
+      state = r.state;
+    }
+    return { nats, chars: ids.length };
+  }
+
   /** Next-symbol probabilities at a temperature (softmax of logits / temperature). */
   probabilities(state: InferenceState, temperature = 1): Float32Array {
     return softmax(this.logits(state), temperature);
