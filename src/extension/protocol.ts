@@ -62,7 +62,8 @@ export interface TrainRequest {
   corpusPaths: string[];
   corpusOptions: { include?: string[]; exclude?: string[]; maxFileBytes?: number; maxTotalBytes?: number };
   model: ModelSummary & { dropout: number };
-  train: { seqLength: number; batchSize: number; learningRate: number; steps: number; minutes: number; evalEvery: number; sampleChars: number; seed: number };
+  /** workers: data-parallel threads, 0 = automatic (see trainingWorker.ts). */
+  train: { seqLength: number; batchSize: number; learningRate: number; steps: number; minutes: number; evalEvery: number; sampleChars: number; seed: number; workers: number };
   outDir: string;
   runId?: string;
   /** Continue this run folder instead of starting one. */
@@ -365,7 +366,7 @@ const trainRequest = shape({
   corpusPaths: arr(str),
   corpusOptions: shape({ include: opt(arr(str)), exclude: opt(arr(str)), maxFileBytes: opt(num), maxTotalBytes: opt(num) }),
   model: shape({ kind: oneOf('lstm', 'gru', 'rnn'), layers: num, hidden: num, embedding: num, dropout: num }),
-  train: shape({ seqLength: num, batchSize: num, learningRate: num, steps: num, minutes: num, evalEvery: num, sampleChars: num, seed: num }),
+  train: shape({ seqLength: num, batchSize: num, learningRate: num, steps: num, minutes: num, evalEvery: num, sampleChars: num, seed: num, workers: num }),
   outDir: str, runId: opt(str), resume: opt(str), backend: oneOf('auto', 'native', 'node', 'wasm', 'cpu'),
 });
 

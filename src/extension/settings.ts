@@ -12,6 +12,8 @@ export interface TrainingSettings {
   minutes: number;
   steps: number;
   evalEvery: number;
+  /** Data-parallel worker threads (0 = automatic, decided by the training process). */
+  workers: number;
   backend: 'auto' | 'native' | 'node' | 'wasm' | 'cpu';
   include: string[];
   exclude: string[];
@@ -32,6 +34,7 @@ export function trainingSettings(scope?: vscode.Uri): TrainingSettings {
     minutes: c.get('train.minutes', 10),
     steps: c.get('train.steps', 0),
     evalEvery: c.get('train.evalEvery', 100),
+    workers: c.get('train.workers', 0),
     backend: c.get('train.backend', 'auto'),
     include: c.get<string[]>('corpus.include', []),
     // files.exclude entries set to true are skipped too

@@ -72,7 +72,7 @@ export async function trainOnWorkspace(training: TrainingController, store: RunS
     corpusPaths: targets.map((f) => f.uri.fsPath),
     corpusOptions: { include: s.include.length ? s.include : undefined, exclude: s.exclude, maxFileBytes: s.maxFileBytes, maxTotalBytes: s.maxTotalBytes },
     model: { ...model!, embedding: 0, dropout: 0 },
-    train: { seqLength, batchSize: s.batchSize, learningRate: s.learningRate, steps, minutes, evalEvery: s.evalEvery, sampleChars: 300, seed: 1 },
+    train: { seqLength, batchSize: s.batchSize, learningRate: s.learningRate, steps, minutes, evalEvery: s.evalEvery, sampleChars: 300, seed: 1, workers: s.workers },
     outDir: store.root,
     backend: s.backend,
   };
@@ -88,7 +88,7 @@ export async function resumeRun(training: TrainingController, store: RunStore, r
     corpusOptions: { include: s.include.length ? s.include : undefined, exclude: s.exclude, maxFileBytes: s.maxFileBytes, maxTotalBytes: s.maxTotalBytes },
     model: { ...run.model, dropout: 0 },
     // steps are absolute: continue for as long again as configured
-    train: { seqLength: s.seqLength, batchSize: s.batchSize, learningRate: s.learningRate, steps: s.steps > 0 ? run.step + s.steps : 0, minutes: s.steps > 0 ? 0 : s.minutes, evalEvery: s.evalEvery, sampleChars: 300, seed: 1 },
+    train: { seqLength: s.seqLength, batchSize: s.batchSize, learningRate: s.learningRate, steps: s.steps > 0 ? run.step + s.steps : 0, minutes: s.steps > 0 ? 0 : s.minutes, evalEvery: s.evalEvery, sampleChars: 300, seed: 1, workers: s.workers },
     outDir: store.root,
     resume: run.dir,
     backend: s.backend,

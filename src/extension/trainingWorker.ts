@@ -8,9 +8,11 @@
  * inside a BLAS call — the host deadlocked in blas_thread_shutdown_ (seen in code-server with gdb).
  * In its own process, training keeps every BLAS thread and nothing forks under it.
  */
+import * as os from 'os';
 import * as path from 'path';
 import { initBackend, setWasmDirectory } from '../engine/backend';
 import { describeCorpus, mergeCorpora, readCorpus } from '../engine/corpus';
+import { readRunInfo } from '../engine/runFolder';
 import { train, TrainEvent } from '../engine/train';
 import { describeRejected, HostToWorker, isHostToWorker, RunSummary, TrainRequest, WorkerToHost } from './protocol';
 
@@ -115,6 +117,13 @@ async function run(req: TrainRequest): Promise<void> {
         break;
     }
   };
+  // Data-parallel threads: on the native backend both cores pay (about 2× on 2 cores, measured with
+  // `lstm-lab train --workers 2`); on wasm a second worker only helps when a core is idle.
+  const cores = os.availableParallelism();
+  // A resumed run keeps its batch (the checkpoint's); a worker needs at least one of its streams.
+  const batch = req.resume ? await readRunInfo(req.resume).then((i) => i.train.batchSize, () => req.train.batchSize) : req.train.batchSize;
+  const workers = req.train.workers > 0 ? req.train.workers : Math.min(batch, backend.name === 'native' && cores >= 2 ? 2 : 1);
+  post({ type: 'log', line: `training on ${workers} worker thread${workers === 1 ? '' : 's'}${req.train.workers > 0 ? '' : ` (automatic: ${backend.name} backend, ${cores} cores)`}` });
   await train(corpus, {
     outDir: req.outDir,
     runId: req.runId,
@@ -124,7 +133,7 @@ async function run(req: TrainRequest): Promise<void> {
     progressEveryMs: 500,
     model: { ...req.model },
     // On resume, batch and sequence length come from the checkpoint.
-    train: { ...req.train, evalChars: 50_000, ...(req.resume ? { seqLength: undefined, batchSize: undefined } : {}) },
+    train: { ...req.train, workers, evalChars: 50_000, ...(req.resume ? { seqLength: undefined, batchSize: undefined } : {}) },
   });
   void run;
 }
