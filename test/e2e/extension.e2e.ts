@@ -358,9 +358,32 @@ const STEPS: { name: string; fn: (ctx: Context) => Promise<string> }[] = [
       await decorations.first().waitFor({ timeout: 30_000 });
       const n = await decorations.count();
       await screenshot(page, 'overlay-on');
+      // Hovering a coloured character shows the cell's value, its gates and the next-character predictions.
+      const hover = page.locator('.monaco-hover', { hasText: 'LSTM Lab' });
+      // (Background decorations are drawn in a layer under the text: hover the text's own tokens.)
+      const inText = page.locator('.editor-group-container.active .monaco-editor .view-lines .view-line span > span');
+      const m = await inText.count();
+      let hoverText = '';
+      for (let k = 0; k < 6 && !hoverText; k++) {
+        await page.mouse.move(0, 0);
+        try {
+          await inText.nth(Math.min(m - 1, 10 + k * 9)).hover({ timeout: 5_000 });
+        } catch {
+          continue; // scrolled out of sight: another one
+        }
+        try {
+          await hover.first().waitFor({ timeout: 5_000 });
+          hoverText = ((await hover.first().textContent()) ?? '').replace(/\s+/g, ' ');
+        } catch {
+          // a hover can be dismissed by a repaint; try another character
+        }
+      }
+      if (!/layer \d+, cell \d+/.test(hoverText) || !/next/.test(hoverText)) throw new Error(`no LSTM Lab hover over the coloured text (got ${JSON.stringify(hoverText.slice(0, 200))})`);
+      await screenshot(page, 'overlay-hover');
+      await page.keyboard.press('Escape');
       // Toggle back so the next steps see a plain editor.
       await run(page, 'LSTM Lab: Toggle Activation Overlay');
-      return `${n} decorations`;
+      return `${n} decorations; hover: ${hoverText.slice(0, 140)}`;
     },
   },
   {

@@ -18,7 +18,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ModelCache } from '../modelCache';
 import type {
-  ActivationsToHost, ActivationView, DiscoveryResult, HostToActivations, InferenceModelInfo, RegexConceptSpec, ShownDocument, SourceFile, SpanCellResult,
+  ActivationsToHost, ActivationView, DiscoveryResult, HostToActivations, InferenceModelInfo, PositionProbe, RegexConceptSpec, ShownDocument, SourceFile, SpanCellResult,
 } from '../protocol';
 import type { RunStore } from '../runStore';
 import { ActivationsPanel, ActivationsPanelHost } from './activationsPanel';
@@ -111,7 +111,26 @@ export function registerActivations(context: vscode.ExtensionContext, deps: Acti
     command('lstmLab.findCellsActiveHere', () => controller.findCellsActiveHere()),
     command('lstmLab.findSimilarSpans', () => controller.findSimilarSpans()),
     command('lstmLab.showGateSaturation', () => controller.showGateSaturation()),
+    vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }], { provideHover: (d, p, t) => controller.provideHover(d, p, t) }),
   );
+}
+
+/** A character as it reads in a hover: visible whitespace, escaped for Markdown code. */
+function shownSymbol(ch: string): string {
+  const named: Record<string, string> = { '\n': '↵', '\r': '␍', '\t': '⇥', ' ': '␣' };
+  return named[ch] ?? ch;
+}
+
+/** The editor hover's text for one probe: the shown quantity first, then every quantity and the predictions. */
+export function probeMarkdown(p: PositionProbe, shown: string, ch: string): vscode.MarkdownString {
+  const fmt = (v: number) => (v >= 0 ? ' ' : '') + v.toFixed(3);
+  const md = new vscode.MarkdownString();
+  md.appendMarkdown(`**LSTM Lab** · layer ${p.layer}, cell ${p.cell}, at `).appendText(`“${shownSymbol(ch)}”`).appendMarkdown('\n\n');
+  const rows = Object.entries(p.values).sort(([a], [b]) => (a === shown ? -1 : b === shown ? 1 : 0));
+  md.appendCodeblock(rows.map(([k, v]) => `${k.padEnd(8)}${fmt(v)}`).join('\n'), 'text');
+  const top = p.top.map((x) => `${shownSymbol(x.symbol)} ${(x.prob * 100).toFixed(1)} %`).join('   ');
+  md.appendCodeblock(`next     ${top}${p.next ? `\nactual   ${shownSymbol(p.next.symbol)} ${(p.next.prob * 100).toFixed(1)} %` : ''}`, 'text');
+  return md;
 }
 
 export class ActivationsController implements ActivationsPanelHost, vscode.Disposable {
@@ -129,7 +148,8 @@ export class ActivationsController implements ActivationsPanelHost, vscode.Dispo
   private editTimer: NodeJS.Timeout | null = null;
   private lastChangeAt: number | null = null;
   private scrollTimer: NodeJS.Timeout | null = null;
-  private probeWanted: { uri: string; version: number; position: number } | null = null;
+  /** The latest probe asked for (position relative to the shown range); `reply` for an editor hover, else the panel gets it. */
+  private probeWanted: { uri: string; version: number; position: number; reply?: (p: PositionProbe | null) => void } | null = null;
   private probing = false;
   /** Resolves when the pending probes are answered; null when there are none. */
   private probeGate: Promise<void> | null = null;
@@ -576,8 +596,7 @@ export class ActivationsController implements ActivationsPanelHost, vscode.Dispo
         await this.setView(m.view);
         break;
       case 'probe':
-        this.probeWanted = { uri: m.uri, version: m.version, position: m.position };
-        void this.runProbes();
+        this.wantProbe({ uri: m.uri, version: m.version, position: m.position });
         break;
       case 'viewport': {
         this.panelViewport = { uri: m.uri, firstLine: m.firstLine, lastLine: m.lastLine };
@@ -651,6 +670,31 @@ export class ActivationsController implements ActivationsPanelHost, vscode.Dispo
     }
   }
 
+  /** Ask for a probe; one asked earlier and not started yet is dropped (an editor hover gets null). */
+  private wantProbe(want: NonNullable<ActivationsController['probeWanted']>): void {
+    this.probeWanted?.reply?.(null);
+    this.probeWanted = want;
+    void this.runProbes();
+  }
+
+  /**
+   * Hover in the editor while the overlay colours it: the shown cell's value there, every
+   * quantity of that cell, and the model's top next characters (the panel's hover, in the editor).
+   */
+  async provideHover(doc: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
+    const t = this.followedTrace();
+    if (!this.overlayOn || !t || t.doc !== doc || t.version !== doc.version || !this.model) return undefined;
+    const cache = t.trace.cache;
+    const cp = cpOfUnit(cache.unitOfCp, doc.offsetAt(position));
+    const { start, end } = this.shownRange(t);
+    if (cp < start || cp >= end || cp >= cache.length) return undefined;
+    const probe = await new Promise<PositionProbe | null>((reply) => this.wantProbe({ uri: this.followed!.uri, version: t.version, position: cp - start, reply }));
+    if (!probe || token.isCancellationRequested) return undefined;
+    const at = doc.positionAt(cache.unitOfCp[cp]);
+    const range = new vscode.Range(at, doc.positionAt(cache.unitOfCp[cp + 1]));
+    return new vscode.Hover(probeMarkdown(probe, this.view.quantity, cache.text.slice(cache.unitOfCp[cp], cache.unitOfCp[cp + 1])), range);
+  }
+
   /** Hover: answer the latest request; requests made while one runs are coalesced. */
   private async runProbes(): Promise<void> {
     if (this.probing) return;
@@ -662,17 +706,21 @@ export class ActivationsController implements ActivationsPanelHost, vscode.Dispo
         const want = this.probeWanted;
         this.probeWanted = null;
         const t = this.followedTrace();
-        if (!t || this.followed?.uri !== want.uri || t.version !== want.version) continue;
+        const cp = t ? this.shownRange(t).start + want.position : 0;
+        if (!t || this.followed?.uri !== want.uri || t.version !== want.version || cp >= t.trace.cache.length) {
+          want.reply?.(null);
+          continue;
+        }
         const cache = t.trace.cache;
-        const cp = this.shownRange(t).start + want.position;
-        if (cp >= cache.length) continue;
         const anchor = cache.anchorBefore(cp);
         const text = cache.text.slice(cache.unitOfCp[anchor.at], cache.unitOfCp[cp + 1]);
         const next = cp + 1 < cache.length ? cache.text.slice(cache.unitOfCp[cp + 1], cache.unitOfCp[cp + 2]) : null;
         try {
           const r = await this.interactive.request({ type: 'probe', text, state: anchor.state, layer: this.view.layer, cell: this.view.cell, topK: 5, next }, [], REQUEST_TIMEOUT_MS);
-          this.post({ type: 'probe', uri: want.uri, version: want.version, position: want.position, probe: r.probe });
+          if (want.reply) want.reply(r.probe);
+          else this.post({ type: 'probe', uri: want.uri, version: want.version, position: want.position, probe: r.probe });
         } catch (e) {
+          want.reply?.(null);
           this.log(`activations: probe failed: ${errorMessage(e)}`);
         }
       }
