@@ -19,7 +19,7 @@ import { artifactsDir, launchBrowser, log, repoRoot, type Browser } from './code
 export const PICTURES: { name: string; from: RegExp; what: string }[] = [
   { name: 'dashboard.png', from: /^Resume-Training-from-the-Runs-view-continues-the-cancelled-run\.png$/, what: 'the dashboard: two runs overlaid (one cancelled, resumed), the Runs view' },
   { name: 'activations-panel.png', from: /^activations-panel-colours-the-open-file\.png$/, what: 'the activations panel colouring list.c by one cell' },
-  { name: 'overlay.png', from: /^overlay-on\.png$/, what: 'the activation overlay on C code in the editor' },
+  { name: 'overlay.png', from: /^overlay-hover\.png$/, what: 'the activation overlay on C code in the editor, with the hover of one character' },
   { name: 'ghost-text.png', from: /^ghost-text\.png$/, what: 'a completion from the model as ghost text' },
 ];
 
