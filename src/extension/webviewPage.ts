@@ -44,3 +44,53 @@ export function renderWebviewPage(webview: vscode.Webview, extensionUri: vscode.
 </body>
 </html>`;
 }
+
+/**
+ * The one panel of a kind (the dashboard, the activations panel): `show` reveals it, or creates it
+ * beside the active editor; `registerSerializer` revives it after a window reload, closing a second
+ * revived one. `make` wraps a new webview panel into the panel object; the object calls `release`
+ * when it is disposed.
+ */
+export class PanelSlot<T extends { readonly panel: vscode.WebviewPanel }> {
+  private current: T | undefined;
+
+  constructor(
+    private readonly viewType: string,
+    private readonly title: string,
+  ) {}
+
+  get instance(): T | undefined {
+    return this.current;
+  }
+
+  show(extensionUri: vscode.Uri, make: (panel: vscode.WebviewPanel) => T, preserveFocus = true): T {
+    if (this.current) {
+      this.current.panel.reveal(undefined, preserveFocus);
+      return this.current;
+    }
+    const panel = vscode.window.createWebviewPanel(this.viewType, this.title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, webviewOptions(extensionUri));
+    return this.adopt(panel, extensionUri, make);
+  }
+
+  registerSerializer(extensionUri: vscode.Uri, make: (panel: vscode.WebviewPanel) => T): vscode.Disposable {
+    return vscode.window.registerWebviewPanelSerializer(this.viewType, {
+      deserializeWebviewPanel: async (panel: vscode.WebviewPanel): Promise<void> => {
+        if (this.current) {
+          panel.dispose(); // one of each kind: a second revived panel would show the same thing
+          return;
+        }
+        panel.webview.options = webviewOptions(extensionUri);
+        this.adopt(panel, extensionUri, make);
+      },
+    });
+  }
+
+  release(t: T): void {
+    if (this.current === t) this.current = undefined;
+  }
+
+  private adopt(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, make: (panel: vscode.WebviewPanel) => T): T {
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'lstm.svg');
+    return (this.current = make(panel));
+  }
+}

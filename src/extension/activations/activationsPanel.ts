@@ -10,7 +10,7 @@
  * the page (re)loads and says `ready`. Messages are posted only while the panel is visible.
  */
 import * as vscode from 'vscode';
-import { renderWebviewPage, webviewOptions } from '../webviewPage';
+import { PanelSlot, renderWebviewPage } from '../webviewPage';
 import { ActivationsTab, ActivationsToHost, describeRejected, HostToActivations, isActivationsToHost } from '../protocol';
 
 /** What the panel asks of the activations controller. */
@@ -26,7 +26,7 @@ const REPLAYED: HostToActivations['type'][] = ['model', 'font', 'view', 'documen
 
 export class ActivationsPanel implements vscode.Disposable {
   static readonly viewType = 'lstmLab.activations';
-  private static current: ActivationsPanel | undefined;
+  private static readonly slot = new PanelSlot<ActivationsPanel>(ActivationsPanel.viewType, 'LSTM Lab: Activations');
 
   private readonly disposables: vscode.Disposable[] = [];
   private readonly latest = new Map<HostToActivations['type'], HostToActivations>();
@@ -35,46 +35,25 @@ export class ActivationsPanel implements vscode.Disposable {
   private disposed = false;
 
   static get instance(): ActivationsPanel | undefined {
-    return ActivationsPanel.current;
+    return ActivationsPanel.slot.instance;
   }
 
   /** Reveal the panel beside the active editor, creating it if needed. */
   static show(extensionUri: vscode.Uri, host: ActivationsPanelHost, log: (line: string) => void, preserveFocus = true): ActivationsPanel {
-    const existing = ActivationsPanel.current;
-    if (existing) {
-      existing.panel.reveal(undefined, preserveFocus);
-      return existing;
-    }
-    const panel = vscode.window.createWebviewPanel(
-      ActivationsPanel.viewType,
-      'LSTM Lab: Activations',
-      { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
-      webviewOptions(extensionUri),
-    );
-    return (ActivationsPanel.current = new ActivationsPanel(panel, extensionUri, host, log));
+    return ActivationsPanel.slot.show(extensionUri, (panel) => new ActivationsPanel(panel, extensionUri, host, log), preserveFocus);
   }
 
   /** Revive the panel after a window reload (the page restores its UI state with getState). */
   static registerSerializer(extensionUri: vscode.Uri, host: ActivationsPanelHost, log: (line: string) => void): vscode.Disposable {
-    return vscode.window.registerWebviewPanelSerializer(ActivationsPanel.viewType, {
-      async deserializeWebviewPanel(panel: vscode.WebviewPanel): Promise<void> {
-        if (ActivationsPanel.current) {
-          panel.dispose();
-          return;
-        }
-        panel.webview.options = webviewOptions(extensionUri);
-        ActivationsPanel.current = new ActivationsPanel(panel, extensionUri, host, log);
-      },
-    });
+    return ActivationsPanel.slot.registerSerializer(extensionUri, (panel) => new ActivationsPanel(panel, extensionUri, host, log));
   }
 
   private constructor(
-    private readonly panel: vscode.WebviewPanel,
+    readonly panel: vscode.WebviewPanel,
     private readonly extensionUri: vscode.Uri,
     private readonly host: ActivationsPanelHost,
     private readonly log: (line: string) => void,
   ) {
-    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'lstm.svg');
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((m: unknown) => void this.onMessage(m)),
@@ -145,7 +124,7 @@ export class ActivationsPanel implements vscode.Disposable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (ActivationsPanel.current === this) ActivationsPanel.current = undefined;
+    ActivationsPanel.slot.release(this);
     this.panel.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
     this.latest.clear();

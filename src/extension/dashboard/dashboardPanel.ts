@@ -18,7 +18,7 @@
  * idempotently (points are keyed by step), so what a resync repeats does no harm.
  */
 import * as vscode from 'vscode';
-import { renderWebviewPage, webviewOptions } from '../webviewPage';
+import { PanelSlot, renderWebviewPage } from '../webviewPage';
 import { thin } from '../../../webview/dashboard/csv';
 import { describeRejected, isDashboardToHost, type DashboardToHost, type EvalPoint, type HostToDashboard, type ProgressPoint, type RunSummary } from '../protocol';
 
@@ -66,7 +66,7 @@ const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 export class DashboardPanel implements vscode.Disposable {
   static readonly viewType = 'lstmLab.dashboard';
-  private static current: DashboardPanel | undefined;
+  private static readonly slot = new PanelSlot<DashboardPanel>(DashboardPanel.viewType, 'LSTM Lab: Training');
 
   private readonly disposables: vscode.Disposable[] = [];
   private readonly records = new Map<string, RunRecord>();
@@ -77,47 +77,25 @@ export class DashboardPanel implements vscode.Disposable {
 
   /** Reveal the dashboard, creating it beside the active editor if there is none. */
   static show(context: { extensionUri: vscode.Uri }, source: RunsSource, log: (line: string) => void): DashboardPanel {
-    const existing = DashboardPanel.current;
-    if (existing) {
-      existing.panel.reveal(undefined, true);
-      return existing;
-    }
-    const panel = vscode.window.createWebviewPanel(
-      DashboardPanel.viewType,
-      'LSTM Lab: Training',
-      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-      webviewOptions(context.extensionUri),
-    );
-    return (DashboardPanel.current = new DashboardPanel(panel, context.extensionUri, source, log));
+    return DashboardPanel.slot.show(context.extensionUri, (panel) => new DashboardPanel(panel, context.extensionUri, source, log));
   }
 
   /** Revive the dashboard after a window reload (the page restores its UI state with getState). */
   static registerSerializer(context: { extensionUri: vscode.Uri }, source: RunsSource, log: (line: string) => void): vscode.Disposable {
-    return vscode.window.registerWebviewPanelSerializer(DashboardPanel.viewType, {
-      async deserializeWebviewPanel(panel: vscode.WebviewPanel): Promise<void> {
-        if (DashboardPanel.current) {
-          // One dashboard only: a second revived panel would show the same thing.
-          panel.dispose();
-          return;
-        }
-        panel.webview.options = webviewOptions(context.extensionUri);
-        DashboardPanel.current = new DashboardPanel(panel, context.extensionUri, source, log);
-      },
-    });
+    return DashboardPanel.slot.registerSerializer(context.extensionUri, (panel) => new DashboardPanel(panel, context.extensionUri, source, log));
   }
 
   /** Live progress readings the open dashboard has recorded for a run (empty without a dashboard). */
   static progressOf(runId: string): readonly ProgressPoint[] {
-    return DashboardPanel.current?.records.get(runId)?.progress.map((m) => m.point) ?? [];
+    return DashboardPanel.slot.instance?.records.get(runId)?.progress.map((m) => m.point) ?? [];
   }
 
   private constructor(
-    private readonly panel: vscode.WebviewPanel,
+    readonly panel: vscode.WebviewPanel,
     private readonly extensionUri: vscode.Uri,
     private readonly source: RunsSource,
     private readonly log: (line: string) => void,
   ) {
-    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'lstm.svg');
     this.disposables.push(
       panel.onDidDispose(() => this.dispose()),
       panel.webview.onDidReceiveMessage((m: unknown) => void this.onMessage(m)),
@@ -132,7 +110,7 @@ export class DashboardPanel implements vscode.Disposable {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (DashboardPanel.current === this) DashboardPanel.current = undefined;
+    DashboardPanel.slot.release(this);
     this.panel.dispose();
     for (const d of this.disposables.splice(0)) d.dispose();
     this.records.clear();
