@@ -117,8 +117,8 @@ async function run(req: TrainRequest): Promise<void> {
         break;
     }
   };
-  // Data-parallel threads: on the native backend both cores pay (about 2× on 2 cores, measured with
-  // `lstm-lab train --workers 2`); on wasm a second worker only helps when a core is idle.
+  // Data-parallel threads: on the native backend two workers pay (1.18× one process on 2 cores,
+  // bench/dataParallel.ts); on wasm a second worker only helps when a core is idle.
   const cores = os.availableParallelism();
   // A resumed run keeps its batch (the checkpoint's); a worker needs at least one of its streams.
   const batch = req.resume ? await readRunInfo(req.resume).then((i) => i.train.batchSize, () => req.train.batchSize) : req.train.batchSize;
