@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from '../src/engine/backend';
-import { CheckpointError, decodeCheckpoint, loadCheckpoint, writeFileAtomic } from '../src/engine/checkpoint';
+import { CheckpointError, decodeCheckpoint, loadCheckpoint, readCheckpointHeader, writeFileAtomic } from '../src/engine/checkpoint';
 import { corpusFromText } from '../src/engine/corpus';
 import { train, TrainOptions } from '../src/engine/train';
 import { cSource, tempDir } from './support/fixtures';
@@ -58,7 +58,14 @@ test('checkpoint round trip keeps configuration, vocabulary, weights and optimis
   assert.ok(c.optimizer && c.optimizer.t === 5 && c.optimizer.slots.size === c.params.size);
   assert.ok(c.state && c.state.h.length === 2);
   const again = decodeCheckpoint(fs.readFileSync(c.path), 'again');
-  assert.deepEqual(Array.from(again.params.get('l1.wh')!), Array.from(c.params.get('l1.wh')!));
+  assert.deepEqual(Array.from(again.params.get('l1.wh')!), Array.from(c.params.get('l1.wh')!));  // The header alone, read without the weights, is the same header.
+  assert.deepEqual(await readCheckpointHeader(path.join(dir, 'rt'), 'last'), c.header);
+  const foreign = path.join(dir, 'foreign.ckpt');
+  fs.writeFileSync(foreign, '{"hello": "world"}');
+  await assert.rejects(readCheckpointHeader(foreign), (e: Error) => e instanceof CheckpointError && /not an LSTM Lab checkpoint/.test(e.message));
+  const cut = path.join(dir, 'cut.ckpt');
+  fs.writeFileSync(cut, fs.readFileSync(c.path).subarray(0, 40));
+  await assert.rejects(readCheckpointHeader(cut), (e: Error) => e instanceof CheckpointError && /truncated/.test(e.message));
 });
 
 test('corrupt, truncated, foreign and mismatched checkpoints are refused with a reason', async () => {

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { OptionSpec, ParsedOptions, UsageError } from './args';
 import { ProgressLine } from './progress';
 import { BackendPreference, initBackend } from '../engine/backend';
-import { loadCheckpoint } from '../engine/checkpoint';
+import { loadCheckpoint, readCheckpointHeader } from '../engine/checkpoint';
 import { DEFAULT_MODEL, DEFAULT_TRAIN } from '../engine/config';
 import { readCorpus, readRecordedCorpus, describeCorpus } from '../engine/corpus';
 import { evaluateIds } from '../engine/evaluate';
@@ -89,7 +89,7 @@ const trainCommand: Command = {
   async run(pos, o) {
     const json = bool(o, 'json');
     // Resuming without a FOLDER reads the corpus the run was trained on, not the default.
-    const resumedRoot = pos.folder === undefined && str(o, 'resume') ? (await loadCheckpoint(str(o, 'resume')!, 'last')).header.corpus?.root : undefined;
+    const resumedRoot = pos.folder === undefined && str(o, 'resume') ? (await readCheckpointHeader(str(o, 'resume')!, 'last')).corpus?.root : undefined;
     const folder = pos.folder ?? resumedRoot ?? PACKAGE_ROOT;
     const steps = num(o, 'steps') ?? 0;
     let minutes = num(o, 'minutes') ?? 0;

@@ -179,8 +179,11 @@ export async function saveCheckpoint(file: string, content: CheckpointContent): 
 }
 
 /** Parse and validate checkpoint bytes; every failure says what is wrong. */
-export function decodeCheckpoint(bytes: Buffer, file = '<memory>'): LoadedCheckpoint {
-  const where = `${file}`;
+/**
+ * The header of a checkpoint from its first bytes (magic, length, JSON), checked for format and
+ * version. `bytes` may hold only the start of the file: enough for the header is enough.
+ */
+function parseHeader(bytes: Buffer, where: string): CheckpointHeader {
   if (bytes.length < 12 || bytes.toString('ascii', 0, 8) !== MAGIC) {
     throw new CheckpointError(`${where} is not an LSTM Lab checkpoint (it does not start with "${MAGIC}").`);
   }
@@ -198,6 +201,13 @@ export function decodeCheckpoint(bytes: Buffer, file = '<memory>'): LoadedCheckp
   if (header.version > CHECKPOINT_VERSION) {
     throw new CheckpointError(`${where} was written by a newer LSTM Lab (checkpoint version ${header.version}; this one reads up to ${CHECKPOINT_VERSION}).`);
   }
+  return header;
+}
+
+export function decodeCheckpoint(bytes: Buffer, file = '<memory>'): LoadedCheckpoint {
+  const where = `${file}`;
+  const header = parseHeader(bytes, where);
+  const n = bytes.readUInt32LE(8);
   if (!Array.isArray(header.tensors) || typeof header.dataChecksum !== 'string') throw new CheckpointError(`${where} has a corrupt header (no tensor table).`);
   try {
     validateModelConfig(header.model);
@@ -274,6 +284,32 @@ export function decodeCheckpoint(bytes: Buffer, file = '<memory>'): LoadedCheckp
  * Load a checkpoint from a file, or from a run folder (its best.ckpt or last.ckpt, as preferred).
  */
 export async function loadCheckpoint(file: string, prefer: 'best' | 'last' = 'best'): Promise<LoadedCheckpoint> {
+  const target = await checkpointFile(file, prefer);
+  const bytes = await fs.promises.readFile(target);
+  return decodeCheckpoint(bytes, target);
+}
+
+/**
+ * Only the header of a checkpoint (a file or a run folder, as for loadCheckpoint), read without the
+ * weights: what a command needs to know about a run before it loads it.
+ */
+export async function readCheckpointHeader(file: string, prefer: 'best' | 'last' = 'best'): Promise<CheckpointHeader> {
+  const target = await checkpointFile(file, prefer);
+  const handle = await fs.promises.open(target, 'r');
+  try {
+    const start = Buffer.alloc(12);
+    const { bytesRead } = await handle.read(start, 0, 12, 0);
+    const n = bytesRead === 12 && start.toString('ascii', 0, 8) === MAGIC ? start.readUInt32LE(8) : 0;
+    const bytes = Buffer.alloc(Math.min(12 + n, (await handle.stat()).size));
+    await handle.read(bytes, 0, bytes.length, 0);
+    return parseHeader(bytes, target);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The checkpoint file meant by a file or a run folder (its best.ckpt or last.ckpt, as preferred). */
+async function checkpointFile(file: string, prefer: 'best' | 'last'): Promise<string> {
   let target = file;
   let stat: fs.Stats;
   try {
@@ -288,6 +324,5 @@ export async function loadCheckpoint(file: string, prefer: 'best' | 'last' = 'be
     if (!found) throw new CheckpointError(`${file} is a folder without best.ckpt or last.ckpt.`);
     target = found;
   }
-  const bytes = await fs.promises.readFile(target);
-  return decodeCheckpoint(bytes, target);
+  return target;
 }
