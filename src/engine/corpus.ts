@@ -667,14 +667,20 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 /**
- * Read again the corpus a run was trained on, from the `root` its run and checkpoints record (the
- * roots of a merged corpus are joined with ', '). A CorpusError ('not-found') when it is gone.
+ * The folders or files of the corpus a run was trained on, from the `root` its run and checkpoints
+ * record (mergeCorpora joins the roots of a multi-root workspace with ', '). A CorpusError
+ * ('not-found') when any of them is gone.
  */
-export async function readRecordedCorpus(root: string, opts: Partial<CorpusOptions> = {}): Promise<Corpus> {
+export function recordedCorpusRoots(root: string): string[] {
   const roots = existsSync(root) ? [root] : root.split(', ');
   const missing = roots.filter((r) => !existsSync(r));
-  if (missing.length > 0) throw new CorpusError('not-found', `The corpus the run was trained on (${root}) is not there any more.`);
-  return mergeCorpora(await Promise.all(roots.map((r) => readCorpus(r, opts))));
+  if (missing.length > 0) throw new CorpusError('not-found', `The corpus the run was trained on (${missing.join(', ')}) is not there any more.`);
+  return roots;
+}
+
+/** Read again the corpus a run was trained on (see recordedCorpusRoots). */
+export async function readRecordedCorpus(root: string, opts: Partial<CorpusOptions> = {}): Promise<Corpus> {
+  return mergeCorpora(await Promise.all(recordedCorpusRoots(root).map((r) => readCorpus(r, opts))));
 }
 
 /**

@@ -3,6 +3,7 @@
  * multi-root workspace, and start training in the worker.
  */
 import * as vscode from 'vscode';
+import { recordedCorpusRoots } from '../engine/corpus';
 import type { CellKind, TrainRequest } from './protocol';
 import { RunStore } from './runStore';
 import { trainingSettings } from './settings';
@@ -84,7 +85,7 @@ export async function resumeRun(training: TrainingController, store: RunStore, r
   const run = await store.read(store.dirOf(runId));
   const s = trainingSettings();
   const request: TrainRequest = {
-    corpusPaths: run.corpus.split(', '),
+    corpusPaths: recordedCorpusRoots(run.corpus),
     corpusOptions: { include: s.include.length ? s.include : undefined, exclude: s.exclude, maxFileBytes: s.maxFileBytes, maxTotalBytes: s.maxTotalBytes },
     model: { ...run.model, dropout: 0 },
     // steps are absolute: continue for as long again as configured

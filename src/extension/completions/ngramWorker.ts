@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import { parentPort } from 'worker_threads';
 import { loadCheckpoint, writeFileAtomic } from '../../engine/checkpoint';
 import { NGramCompleter } from '../../engine/completion';
-import { mergeCorpora, readCorpus } from '../../engine/corpus';
+import { mergeCorpora, readCorpus, recordedCorpusRoots } from '../../engine/corpus';
 import { NGramModel } from '../../engine/ngram';
 import { Vocabulary } from '../../engine/vocabulary';
 import { HostToNGram, isHostToNGram, NGramLoadRequest, NGramToHost } from './ngramProtocol';
@@ -71,10 +71,11 @@ function fingerprint(v: Vocabulary): string {
 /** The roots of the corpus a checkpoint was trained on (a multi-root workspace joins them with ", "). */
 function corpusRoots(root: string | undefined, checkpoint: string): string[] {
   if (!root) throw new Error(`${checkpoint} does not say which corpus it was trained on, so the n-gram baseline cannot be built.`);
-  const roots = fs.existsSync(root) ? [root] : root.split(', ');
-  const missing = roots.filter((r) => !fs.existsSync(r));
-  if (missing.length > 0) throw new Error(`The corpus the model was trained on (${missing.join(', ')}) is not there any more: the n-gram baseline cannot be built.`);
-  return roots;
+  try {
+    return recordedCorpusRoots(root);
+  } catch (e) {
+    throw new Error(`${(e as Error).message.replace(/\.$/, '')}: the n-gram baseline cannot be built.`);
+  }
 }
 
 async function load(req: NGramLoadRequest): Promise<void> {
