@@ -24,6 +24,18 @@ Run (Debian's torch lives in /usr/bin/python3):
       --seq 64 --batch 32 --seconds 20 --warmup 3 --infer-chars 3000 --json
 With --json it prints one JSON line: {"engine":"pytorch","torch",...,"trainCharsPerSec",...}.
 Without torch it prints {"engine":"pytorch","skipped":"<reason>"} and exits 0.
+
+Learning, step by step (bench/parity.ts drives this):
+  --ids FILE        train on these symbol ids (int32, little-endian) instead of --text, with
+                    --vocab V symbols: the engine's own encoding of the same text, so both see the
+                    same batches
+  --steps N         train exactly N optimiser steps instead of --seconds of wall time
+  --init FILE       start from these weights (LSTM Lab's parameter layout, written by parity.ts:
+                    FILE is a JSON manifest, FILE.bin the float32 values) instead of PyTorch's
+                    default initialisation; the recurrent bias the engine does not have (bias_hh of
+                    LSTM and RNN) is then held at zero, so both optimise the same parameters
+  --save FILE       write the trained weights back in the engine's layout (bias_ih + bias_hh)
+  --log FILE        one JSON line per step: {"step","loss","gradNorm"} (gradNorm before clipping)
 """
 
 import argparse
@@ -35,7 +47,7 @@ import time
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description="PyTorch peer for the LSTM Lab benchmark.")
-    p.add_argument("--text", required=True, help="UTF-8 text file to train on")
+    p.add_argument("--text", help="UTF-8 text file to train on")
     p.add_argument("--model", choices=["lstm", "gru", "rnn"], default="lstm")
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--hidden", type=int, default=128)
@@ -50,7 +62,17 @@ def parse_args(argv):
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true", help="print one JSON line only")
+    p.add_argument("--ids", help="int32 little-endian symbol ids to train on (instead of --text)")
+    p.add_argument("--vocab", type=int, default=0, help="vocabulary size of --ids")
+    p.add_argument("--steps", type=int, default=0, help="train exactly N steps (0 = --seconds)")
+    p.add_argument("--init", help="initial weights in LSTM Lab's layout (manifest JSON + .bin)")
+    p.add_argument("--save", help="write the trained weights in LSTM Lab's layout here")
+    p.add_argument("--log", help="per-step JSON lines (loss, gradient norm) to this file")
     a = p.parse_args(argv)
+    if a.text is None and a.ids is None:
+        p.error("give --text FILE or --ids FILE")
+    if a.ids is not None and a.vocab < 2:
+        p.error("--ids needs --vocab V (at least 2)")
     for name in ("layers", "hidden", "seq", "batch", "threads"):
         if getattr(a, name) < 1:
             p.error(f"--{name} must be at least 1")
@@ -96,20 +118,31 @@ def main(argv):
         pass  # already set
     torch.manual_seed(args.seed)
 
-    try:
-        with open(args.text, encoding="utf-8") as f:
-            text = f.read()
-    except UnicodeDecodeError:
-        with open(args.text, encoding="utf-8", errors="replace") as f:
-            text = f.read()
-    except OSError as e:
-        sys.exit(f"peer.py: cannot read --text {args.text}: {e}")
-
-    # Vocabulary: the distinct characters (code points) of the text.
-    chars = sorted(set(text))
-    V = len(chars)
-    index = {c: i for i, c in enumerate(chars)}
-    ids = torch.tensor([index[c] for c in text], dtype=torch.long)
+    if args.ids is not None:
+        import array
+        raw = array.array("i")
+        with open(args.ids, "rb") as f:
+            raw.frombytes(f.read())
+        if sys.byteorder != "little":
+            raw.byteswap()
+        V = args.vocab
+        ids = torch.tensor(raw, dtype=torch.long)
+        if len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= V):
+            sys.exit(f"peer.py: --ids holds symbols outside 0..{V - 1}")
+    else:
+        try:
+            with open(args.text, encoding="utf-8") as f:
+                text = f.read()
+        except UnicodeDecodeError:
+            with open(args.text, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except OSError as e:
+            sys.exit(f"peer.py: cannot read --text {args.text}: {e}")
+        # Vocabulary: the distinct characters (code points) of the text.
+        chars = sorted(set(text))
+        V = len(chars)
+        index = {c: i for i, c in enumerate(chars)}
+        ids = torch.tensor([index[c] for c in text], dtype=torch.long)
     T, B = args.seq, args.batch
     per_stream = len(ids) // B
     if per_stream < T + 1:
@@ -136,7 +169,9 @@ def main(argv):
         return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
 
     model = CharLM()
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    if args.init:
+        load_engine_weights(torch, model, args)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
     pos = 0
     state = None
@@ -153,21 +188,37 @@ def main(argv):
         loss = loss_fn(logits.reshape(-1, V), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        norm = nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], args.clip)
         opt.step()
         last_loss = loss.item()
+        if log is not None:
+            log.write(json.dumps({"step": steps_done[0] + 1, "loss": last_loss, "gradNorm": float(norm)}) + "\n")
+        steps_done[0] += 1
 
+    log = open(args.log, "w") if args.log else None
+    steps_done = [0]
     model.train()
-    for _ in range(args.warmup):
-        train_step()
-    steps = 0
-    t0 = time.perf_counter()
-    elapsed = 0.0
-    while elapsed < args.seconds or steps < 2:
-        train_step()
-        steps += 1
+    if args.steps > 0:  # a fixed number of steps, every one logged: the learning curve
+        t0 = time.perf_counter()
+        for _ in range(args.steps):
+            train_step()
+        steps = args.steps
         elapsed = time.perf_counter() - t0
+    else:
+        for _ in range(args.warmup):
+            train_step()
+        steps = 0
+        t0 = time.perf_counter()
+        elapsed = 0.0
+        while elapsed < args.seconds or steps < 2:
+            train_step()
+            steps += 1
+            elapsed = time.perf_counter() - t0
     train_cps = steps * T * B / elapsed
+    if log is not None:
+        log.close()
+    if args.save:
+        save_engine_weights(torch, model, args)
 
     # Batch-1 generation: feed a character, sample the next, carry the state.
     model.eval()
@@ -215,6 +266,98 @@ def main(argv):
         if infer_cps is not None:
             print(f"  batch-1 inference: {infer_cps:,.0f} chars/s ({args.infer_chars} chars)")
     return 0
+
+
+# LSTM Lab's parameter layout (src/engine/model.ts): l{k}.wx [In, G·H], l{k}.wh [H, G·H], l{k}.b,
+# l{k}.bh (GRU), embed [V, E], out.w [H, V], out.b [V]; gate blocks LSTM [i|f|g|o] (PyTorch's order),
+# GRU [z|r|n] (PyTorch: [r|z|n]). PyTorch's weights are the transposes.
+
+def gate_order(model_kind, H):
+    """Indices that take LSTM Lab's gate rows to PyTorch's (the same map both ways for GRU's swap)."""
+    import torch
+    if model_kind != "gru":
+        return None
+    return torch.cat([torch.arange(H, 2 * H), torch.arange(0, H), torch.arange(2 * H, 3 * H)])
+
+
+def read_manifest(path):
+    with open(path) as f:
+        manifest = json.load(f)
+    import array
+    data = array.array("f")
+    with open(path + ".bin", "rb") as f:
+        data.frombytes(f.read())
+    return manifest, data
+
+
+def load_engine_weights(torch, model, args):
+    manifest, data = read_manifest(args.init)
+    H = args.hidden
+    perm = gate_order(args.model, H)
+
+    def get(name):
+        spec = manifest["params"][name]
+        n = 1
+        for d in spec["shape"]:
+            n *= d
+        return torch.tensor(data[spec["offset"]:spec["offset"] + n], dtype=torch.float32).view(*spec["shape"])
+
+    def gates(t):  # [.., G·H] engine → [G·H, ..] torch rows
+        t = t.t() if t.dim() == 2 else t
+        return t[perm] if perm is not None else t
+
+    with torch.no_grad():
+        if model.embed is not None:
+            model.embed.weight.copy_(get("embed"))
+        for k in range(args.layers):
+            getattr(model.rnn, f"weight_ih_l{k}").copy_(gates(get(f"l{k + 1}.wx")))
+            getattr(model.rnn, f"weight_hh_l{k}").copy_(gates(get(f"l{k + 1}.wh")))
+            getattr(model.rnn, f"bias_ih_l{k}").copy_(gates(get(f"l{k + 1}.b")))
+            bias_hh = getattr(model.rnn, f"bias_hh_l{k}")
+            if args.model == "gru":
+                bias_hh.copy_(gates(get(f"l{k + 1}.bh")))
+            else:  # the engine has one bias: hold the second at zero
+                bias_hh.zero_()
+                bias_hh.requires_grad_(False)
+        model.out.weight.copy_(get("out.w").t())
+        model.out.bias.copy_(get("out.b"))
+
+
+def save_engine_weights(torch, model, args):
+    H = args.hidden
+    perm = gate_order(args.model, H)
+    params = {}
+
+    def back(t):  # torch rows [G·H, ..] → engine [.., G·H]
+        t = t.detach()
+        if perm is not None:
+            t = t[perm]
+        return t.t().contiguous() if t.dim() == 2 else t.contiguous()
+
+    if model.embed is not None:
+        params["embed"] = model.embed.weight.detach()
+    for k in range(args.layers):
+        params[f"l{k + 1}.wx"] = back(getattr(model.rnn, f"weight_ih_l{k}"))
+        params[f"l{k + 1}.wh"] = back(getattr(model.rnn, f"weight_hh_l{k}"))
+        b_ih = getattr(model.rnn, f"bias_ih_l{k}")
+        b_hh = getattr(model.rnn, f"bias_hh_l{k}")
+        if args.model == "gru":
+            params[f"l{k + 1}.b"] = back(b_ih)
+            params[f"l{k + 1}.bh"] = back(b_hh)
+        else:
+            params[f"l{k + 1}.b"] = back(b_ih + b_hh)
+    params["out.w"] = model.out.weight.detach().t().contiguous()
+    params["out.b"] = model.out.bias.detach()
+    import array
+    manifest = {"params": {}}
+    blob = array.array("f")
+    for name, t in params.items():
+        manifest["params"][name] = {"shape": list(t.shape), "offset": len(blob)}
+        blob.extend(t.reshape(-1).tolist())
+    with open(args.save, "w") as f:
+        json.dump(manifest, f)
+    with open(args.save + ".bin", "wb") as f:
+        f.write(blob.tobytes())
 
 
 if __name__ == "__main__":
