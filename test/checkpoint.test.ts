@@ -10,7 +10,7 @@ import * as path from 'path';
 import { initBackend } from '../src/engine/backend';
 import { CheckpointError, decodeCheckpoint, loadCheckpoint, readCheckpointHeader, writeFileAtomic } from '../src/engine/checkpoint';
 import { corpusFromText } from '../src/engine/corpus';
-import { train, TrainOptions } from '../src/engine/train';
+import { train, TrainEvent, TrainOptions } from '../src/engine/train';
 import { cSource, tempDir } from './support/fixtures';
 
 const corpus = () => corpusFromText('fixture.c', cSource(40), 0.1);
@@ -22,12 +22,28 @@ const options = (outDir: string, runId: string, steps: number, extra: Partial<Tr
   ...extra,
 });
 
-test('a run stopped and resumed matches the uninterrupted run', async () => {
+test('a run stopped and resumed matches the uninterrupted run, learning-rate schedule included', async () => {
   await initBackend('auto');
   const dir = tempDir();
-  const full = await train(corpus(), options(dir, 'full', 20));
-  await train(corpus(), options(dir, 'split', 10));
-  const resumed = await train(corpus(), { outDir: dir, resume: path.join(dir, 'split'), train: { steps: 20 } });
+  const lr = (events: TrainEvent[]) => events.flatMap((e) => (e.event === 'eval' ? [e.learningRate] : []));
+  const fullEvents: TrainEvent[] = [];
+  const full = await train(corpus(), options(dir, 'full', 20, { onEvent: (e) => fullEvents.push(e) }));
+  // The same 20-step run, stopped after step 10 (as Ctrl-C would), then resumed with nothing given:
+  // it keeps its budget, and so its schedule.
+  const stop = new AbortController();
+  const splitEvents: TrainEvent[] = [];
+  const first = await train(corpus(), options(dir, 'split', 20, {
+    signal: stop.signal,
+    onEvent: (e) => {
+      splitEvents.push(e);
+      if (e.event === 'eval' && e.step === 10) stop.abort();
+    },
+  }));
+  assert.equal(first.step, 10);
+  assert.equal(first.stopReason, 'cancelled');
+  const resumed = await train(corpus(), { outDir: dir, resume: path.join(dir, 'split'), onEvent: (e) => splitEvents.push(e) });
+  assert.deepEqual(lr(splitEvents), lr(fullEvents));
+  assert.ok(lr(fullEvents)[3] < lr(fullEvents)[0], 'the default schedule decays over the budget');
   assert.equal(resumed.step, 20);
   const a = await loadCheckpoint(path.join(dir, 'full', 'last.ckpt'));
   const b = await loadCheckpoint(path.join(dir, 'split', 'last.ckpt'));

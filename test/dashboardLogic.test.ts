@@ -21,6 +21,7 @@ function run(overrides: Partial<RunSummary> = {}): RunSummary {
     status: 'running',
     startedAt: '2025-11-22T10:00:00.000Z',
     durationSeconds: 12,
+    learningRate: 2e-3,
     charsPerSec: 2900,
     bestValLoss: 2.5,
     step: 200,
@@ -95,9 +96,9 @@ test('smooth: alpha is clamped and non-finite values pass through without poison
 
 test('mergeCurve: progress and evaluations by step, ascending; the evaluation wins a shared step', () => {
   const rows = mergeCurve(run().evals, [
-    { step: 150, chars: 307200, seconds: 9, trainLoss: 2.7 },
-    { step: 50, chars: 102400, seconds: 3, trainLoss: 3.6 },
-    { step: 200, chars: 409600, seconds: 12, trainLoss: 2.45 },
+    { step: 150, chars: 307200, seconds: 9, trainLoss: 2.7, learningRate: 2e-3 },
+    { step: 50, chars: 102400, seconds: 3, trainLoss: 3.6, learningRate: 2e-3 },
+    { step: 200, chars: 409600, seconds: 12, trainLoss: 2.45, learningRate: 2e-3 },
   ]);
   assert.deepEqual(
     rows.map((r) => [r.step, r.trainLoss, r.valLoss]),
@@ -111,7 +112,7 @@ test('mergeCurve: progress and evaluations by step, ascending; the evaluation wi
 });
 
 test('runToCsv: header, one row per step, validation columns only on evaluation rows', () => {
-  const csv = runToCsv(run(), [{ step: 150, chars: 307200, seconds: 9, trainLoss: 2.7 }]);
+  const csv = runToCsv(run(), [{ step: 150, chars: 307200, seconds: 9, trainLoss: 2.7, learningRate: 2e-3 }]);
   assert.ok(csv.endsWith('\n'));
   const lines = csv.trimEnd().split('\n');
   assert.equal(lines[0], 'step,chars,seconds,trainLoss_nats,valLoss_nats,valBitsPerChar,valPerplexity');
@@ -134,7 +135,7 @@ test('runToCsv: header, one row per step, validation columns only on evaluation 
 
 test('runToCsv: a run without readings is just the header; non-finite losses are written as inf or left empty', () => {
   assert.equal(runToCsv(run({ evals: [] }), []), CSV_HEADER.join(',') + '\n');
-  const csv = runToCsv(run({ evals: [{ step: 1, chars: 1, seconds: 1, trainLoss: Infinity, valLoss: 800 }] }), [{ step: 2, chars: 2, seconds: 2, trainLoss: NaN }]);
+  const csv = runToCsv(run({ evals: [{ step: 1, chars: 1, seconds: 1, trainLoss: Infinity, valLoss: 800 }] }), [{ step: 2, chars: 2, seconds: 2, trainLoss: NaN, learningRate: 2e-3 }]);
   const [, r1, r2] = csv.trimEnd().split('\n');
   assert.equal(r1, '1,1,1,inf,800,' + String(800 / Math.LN2) + ',inf');
   assert.equal(r2, '2,2,2,,,,');
@@ -166,8 +167,8 @@ test('isHostToDashboard accepts every message the host sends', () => {
     { type: 'runs', runs: [r, run({ runId: 'r2', bestValLoss: null, evals: [], status: 'finished' })], activeRunId: 'r1' },
     { type: 'runs', runs: [], activeRunId: null },
     { type: 'runUpdated', run: r },
-    { type: 'progress', runId: 'r1', point: { step: 5, chars: 10, seconds: 0.5, trainLoss: 4.2 }, charsPerSec: 20, fraction: 0.1 },
-    { type: 'progress', runId: 'r1', point: { step: 5, chars: 10, seconds: 0.5, trainLoss: 4.2 }, charsPerSec: 20, fraction: null },
+    { type: 'progress', runId: 'r1', point: { step: 5, chars: 10, seconds: 0.5, trainLoss: 4.2, learningRate: 2e-3 }, charsPerSec: 20, fraction: 0.1 },
+    { type: 'progress', runId: 'r1', point: { step: 5, chars: 10, seconds: 0.5, trainLoss: 4.2, learningRate: 2e-3 }, charsPerSec: 20, fraction: null },
     { type: 'eval', runId: 'r1', point: { step: 100, chars: 200, seconds: 3, trainLoss: 2, valLoss: 2.1 } },
     { type: 'sample', runId: 'r1', step: 100, text: 'static int x;\n' },
   ];
@@ -175,7 +176,7 @@ test('isHostToDashboard accepts every message the host sends', () => {
 });
 
 test('isHostToDashboard rejects missing fields, wrong types, unknown types and non-objects', () => {
-  const point = { step: 5, chars: 10, seconds: 0.5, trainLoss: 4.2 };
+  const point = { step: 5, chars: 10, seconds: 0.5, trainLoss: 4.2, learningRate: 2e-3 };
   const bad: unknown[] = [
     null,
     undefined,

@@ -3,15 +3,17 @@
  * function returning the exit code. Shared engine calls live in the engine; this file only adapts.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { OptionSpec, ParsedOptions, UsageError } from './args';
 import { ProgressLine } from './progress';
 import { BackendPreference, initBackend } from '../engine/backend';
 import { loadCheckpoint, readCheckpointHeader } from '../engine/checkpoint';
-import { DEFAULT_MODEL, DEFAULT_TRAIN } from '../engine/config';
+import { DEFAULT_MODEL, DEFAULT_TRAIN, LR_SCHEDULES, LrSchedule } from '../engine/config';
 import { readCorpus, readRecordedCorpus, describeCorpus } from '../engine/corpus';
 import { evaluateIds } from '../engine/evaluate';
 import { InferenceModel } from '../engine/inference';
+import { automaticWorkers } from '../engine/dataParallel';
 import { CharRnn } from '../engine/model';
 import { sampleStream, sampleText } from '../engine/sample';
 import { traceText } from '../engine/trace';
@@ -67,9 +69,12 @@ const trainCommand: Command = {
     { name: 'lr', type: 'number', help: `learning rate (default ${DEFAULT_TRAIN.learningRate})` },
     { name: 'lr-decay', type: 'number', help: `learning-rate factor every --lr-decay-every steps (default ${DEFAULT_TRAIN.lrDecay})` },
     { name: 'lr-decay-every', type: 'int', help: `steps between learning-rate decays (default ${DEFAULT_TRAIN.lrDecayEvery})` },
+    { name: 'lr-schedule', type: 'string', help: `learning rate over the budget (--steps or --minutes): decay to --lr-final × --lr along a cosine or a line, or constant (default ${DEFAULT_TRAIN.lrSchedule})`, choices: [...LR_SCHEDULES] },
+    { name: 'lr-final', type: 'number', help: `learning rate at the end of the budget, as a fraction of --lr (default ${DEFAULT_TRAIN.lrFinal})` },
+    { name: 'lr-warmup', type: 'int', help: `steps of linear warm-up to --lr (default ${DEFAULT_TRAIN.lrWarmup})` },
     { name: 'grad-clip', type: 'number', help: `clip gradients to this global norm (0 = off) (default ${DEFAULT_TRAIN.gradClip})` },
-    { name: 'steps', type: 'int', help: 'stop after N steps (0 = no limit)' },
-    { name: 'minutes', type: 'number', help: 'stop after X minutes (default 3 when neither --steps nor --minutes is given)' },
+    { name: 'steps', type: 'int', help: 'stop at step N of the run, resumes included (0 = no limit)' },
+    { name: 'minutes', type: 'number', help: 'stop after X minutes of training in all, resumes included (0 = no limit; default 3 when neither --steps nor --minutes is given; a resumed run keeps its own)' },
     { name: 'eval-every', type: 'int', help: `evaluate and checkpoint every N steps (default ${DEFAULT_TRAIN.evalEvery})` },
     { name: 'eval-chars', type: 'int', help: `validation characters per evaluation (0 = all) (default ${DEFAULT_TRAIN.evalChars})` },
     { name: 'sample-chars', type: 'int', help: 'length of the sample at each evaluation and at the end', default: DEFAULT_TRAIN.sampleChars },
@@ -82,19 +87,25 @@ const trainCommand: Command = {
     { name: 'run-id', type: 'string', help: 'name of the run folder (default: time, model and size)' },
     { name: 'resume', type: 'string', help: 'continue a run (its folder or a checkpoint)' },
     { name: 'seed', type: 'int', help: `random seed (default ${DEFAULT_TRAIN.seed})` },
-    { name: 'workers', type: 'int', help: `data-parallel worker threads, each with its own engine and batch/N of the streams (default ${DEFAULT_TRAIN.workers})` },
+    { name: 'workers', type: 'int', help: 'data-parallel worker threads, each with its own engine and batch/N of the streams (0 = automatic: 2 on the native backend with 2 or more cores, else 1)', default: 0 },
     BACKEND,
     JSON_OPT,
   ],
   async run(pos, o) {
     const json = bool(o, 'json');
     // Resuming without a FOLDER reads the corpus the run was trained on, not the default.
-    const resumedRoot = pos.folder === undefined && str(o, 'resume') ? (await readCheckpointHeader(str(o, 'resume')!, 'last')).corpus?.root : undefined;
+    const resumedHeader = str(o, 'resume') ? await readCheckpointHeader(str(o, 'resume')!, 'last') : null;
+    const resumedRoot = pos.folder === undefined ? resumedHeader?.corpus?.root : undefined;
+    const batchOf = resumedHeader?.train.batchSize ?? num(o, 'batch') ?? DEFAULT_TRAIN.batchSize;
     const folder = pos.folder ?? resumedRoot ?? PACKAGE_ROOT;
-    const steps = num(o, 'steps') ?? 0;
-    let minutes = num(o, 'minutes') ?? 0;
-    if (num(o, 'steps') === undefined && num(o, 'minutes') === undefined) minutes = 3;
-    if (steps < 0 || minutes < 0) throw new UsageError('--steps and --minutes cannot be negative');
+    // The budget: given, or the run's own on resume, or 3 minutes for a new run.
+    let steps = num(o, 'steps'), minutes = num(o, 'minutes');
+    if (steps === undefined && minutes === undefined && !str(o, 'resume')) minutes = 3;
+    else if (steps !== undefined || minutes !== undefined) {
+      steps ??= 0;
+      minutes ??= 0;
+    }
+    if ((steps ?? 0) < 0 || (minutes ?? 0) < 0) throw new UsageError('--steps and --minutes cannot be negative');
     const info = await initBackend(str(o, 'backend') as BackendPreference);
     const list = (k: string) => str(o, k)?.split(',').map((s) => s.trim()).filter(Boolean);
     const corpus = await (resumedRoot ? readRecordedCorpus : readCorpus)(folder, {
@@ -161,6 +172,9 @@ const trainCommand: Command = {
           learningRate: num(o, 'lr'),
           lrDecay: num(o, 'lr-decay'),
           lrDecayEvery: num(o, 'lr-decay-every'),
+          lrSchedule: str(o, 'lr-schedule') as LrSchedule | undefined,
+          lrFinal: num(o, 'lr-final'),
+          lrWarmup: num(o, 'lr-warmup'),
           gradClip: num(o, 'grad-clip'),
           steps,
           minutes,
@@ -168,7 +182,7 @@ const trainCommand: Command = {
           evalChars: num(o, 'eval-chars'),
           sampleChars: 0, // the evaluation-time samples are for the dashboard; the CLI samples once at the end
           seed: num(o, 'seed'),
-          workers: num(o, 'workers'),
+          workers: num(o, 'workers')! > 0 ? num(o, 'workers') : automaticWorkers(info.name, os.availableParallelism(), batchOf),
         },
       });
       progress.done();

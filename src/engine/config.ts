@@ -21,6 +21,13 @@ export interface ModelConfig {
 
 export type OptimizerKind = 'adam' | 'rmsprop';
 
+/**
+ * The shape of the learning rate over the run's budget (its steps or minutes): 'constant', or a decay
+ * from the peak to `lrFinal`·peak at the end of the budget, along half a cosine or a straight line.
+ */
+export type LrSchedule = 'constant' | 'cosine' | 'linear';
+export const LR_SCHEDULES: readonly LrSchedule[] = ['constant', 'cosine', 'linear'];
+
 export interface TrainConfig {
   /** Characters per stream per batch: the truncation length of back-propagation through time. */
   seqLength: number;
@@ -31,6 +38,15 @@ export interface TrainConfig {
   /** Multiply the learning rate by this every `lrDecayEvery` steps (1 = no decay). */
   lrDecay: number;
   lrDecayEvery: number;
+  /**
+   * The learning rate over the budget (see LrSchedule); without a budget it stays constant.
+   * Optional: checkpoints written before it existed lack it (= 'constant', what they trained with).
+   */
+  lrSchedule?: LrSchedule;
+  /** The decayed learning rate at the end of the budget, as a fraction of the peak (0–1). */
+  lrFinal?: number;
+  /** Linear warm-up from 0 to the peak over this many steps (0 = none). */
+  lrWarmup?: number;
   /** Clip the gradient to this global L2 norm (0 = no clipping). */
   gradClip: number;
   /** Stop after this many optimiser steps (0 = no step limit). */
@@ -67,6 +83,9 @@ export const DEFAULT_TRAIN: TrainConfig = {
   learningRate: 2e-3,
   lrDecay: 1,
   lrDecayEvery: 1000,
+  lrSchedule: 'cosine',
+  lrFinal: 0.1,
+  lrWarmup: 0,
   gradClip: 5,
   steps: 0,
   minutes: 0,
@@ -110,6 +129,9 @@ export function validateTrainConfig(c: TrainConfig): TrainConfig {
   checkNum('lr', c.learningRate, 1e-7, 1);
   checkNum('lr-decay', c.lrDecay, 0.01, 1);
   checkInt('lr-decay-every', c.lrDecayEvery, 1, 1e9);
+  if (!LR_SCHEDULES.includes(c.lrSchedule ?? 'constant')) throw new ConfigError(`lr-schedule must be ${LR_SCHEDULES.join(', ')} (got ${c.lrSchedule}).`);
+  checkNum('lr-final', c.lrFinal ?? 0.1, 0, 1);
+  checkInt('lr-warmup', c.lrWarmup ?? 0, 0, 1e9);
   checkNum('grad-clip', c.gradClip, 0, 1e6);
   checkInt('steps', c.steps, 0, 1e9);
   checkNum('minutes', c.minutes, 0, 1e6);

@@ -134,7 +134,24 @@ export function clipScale(norm: number, maxNorm: number): number {
   return maxNorm > 0 && norm > maxNorm ? maxNorm / norm : 1;
 }
 
-/** Learning rate at a given step: lr · decay^floor(step / every). */
-export function learningRateAt(cfg: Pick<TrainConfig, 'learningRate' | 'lrDecay' | 'lrDecayEvery'>, step: number, scale = 1): number {
-  return cfg.learningRate * scale * cfg.lrDecay ** Math.floor(step / cfg.lrDecayEvery);
+/**
+ * Learning rate at a step:
+ *   lr · scale · warm-up(step) · schedule(fraction of the budget) · decay^floor(step / every)
+ * warm-up rises linearly over `lrWarmup` steps; the schedule (LrSchedule) falls from 1 to `lrFinal`
+ * as the budget is used, and is 1 when there is no budget (`fraction` null); `lrDecay` is char-rnn's
+ * step decay, on top. `scale` is the NaN policy's halving.
+ */
+export function learningRateAt(
+  cfg: Pick<TrainConfig, 'learningRate' | 'lrDecay' | 'lrDecayEvery' | 'lrSchedule' | 'lrFinal' | 'lrWarmup'>,
+  step: number,
+  scale = 1,
+  fraction: number | null = null,
+): number {
+  const warmup = cfg.lrWarmup && cfg.lrWarmup > 0 ? Math.min(1, (step + 1) / cfg.lrWarmup) : 1;
+  const final = cfg.lrFinal ?? 0.1;
+  const f = fraction === null ? 0 : Math.min(1, Math.max(0, fraction));
+  let shape = 1;
+  if (fraction !== null && cfg.lrSchedule === 'cosine') shape = final + (1 - final) * 0.5 * (1 + Math.cos(Math.PI * f));
+  else if (fraction !== null && cfg.lrSchedule === 'linear') shape = 1 - (1 - final) * f;
+  return cfg.learningRate * scale * warmup * shape * cfg.lrDecay ** Math.floor(step / cfg.lrDecayEvery);
 }

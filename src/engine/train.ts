@@ -19,6 +19,7 @@ import { DataParallelStepper } from './dataParallel';
 import { evaluateIds } from './evaluate';
 import { InferenceModel } from './inference';
 import { CharRnn, disposeState, keepState, RecurrentState, stateFromArrays, stateToArrays } from './model';
+import { budgetFraction } from './budget';
 import { clipScale, globalNorm, learningRateAt, Optimizer, OptimizerSnapshot } from './optimizer';
 import { hashSeed, Random } from './random';
 import { sampleText } from './sample';
@@ -31,7 +32,11 @@ export type { RunInfo, StopReason } from './runFolder';
 
 export type TrainEvent =
   | ({ event: 'start' } & RunInfo)
-  | { event: 'progress'; step: number; chars: number; trainLoss: number; charsPerSec: number; learningRate: number; seconds: number; fraction: number | null; etaSeconds: number | null }
+  | {
+      event: 'progress'; step: number; chars: number; trainLoss: number; charsPerSec: number; learningRate: number; seconds: number; fraction: number | null; etaSeconds: number | null;
+      /** This step's own loss (trainLoss is its moving average) and gradient norm before clipping. */
+      stepLoss: number; gradNorm: number;
+    }
   | EvalRecord
   | { event: 'sample'; step: number; text: string }
   | { event: 'checkpoint'; step: number; role: 'best' | 'last'; path: string }
@@ -56,6 +61,8 @@ export interface TrainOptions {
    * outcome is discarded exactly as a real non-finite loss would be).
    */
   injectNonFiniteAt?: ReadonlySet<number>;
+  /** Start a new run from these weights instead of the seeded initialisation (bench/parity.ts). */
+  initialParams?: Map<string, Float32Array>;
 }
 
 export class TrainingError extends Error {
@@ -83,7 +90,9 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
   const modelCfg: ModelConfig = resumed
     ? resumed.header.model
     : validateModelConfig({ ...DEFAULT_MODEL, ...given(opts.model), vocabSize: vocab.size });
-  const trainCfg: TrainConfig = validateTrainConfig({ ...DEFAULT_TRAIN, ...(resumed?.header.train ?? {}), ...given(opts.train) });
+  // A checkpoint from before learning-rate schedules trained at a constant rate: keep it so.
+  const before = resumed ? { lrSchedule: 'constant' as const, lrWarmup: 0, ...resumed.header.train } : {};
+  const trainCfg: TrainConfig = validateTrainConfig({ ...DEFAULT_TRAIN, ...before, ...given(opts.train) });
   if (resumed) {
     const b = resumed.header.train.batchSize, t = resumed.header.train.seqLength;
     if (trainCfg.batchSize !== b || trainCfg.seqLength !== t) {
@@ -95,6 +104,13 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
         `The checkpoint's vocabulary covers only ${(coverage * 100).toFixed(1)} % of this corpus's characters: it was trained on different text. Resume on the same corpus, or start a new run.`,
       );
     }
+  }
+  if (resumed && (budgetFraction(trainCfg, resumed.header.step, resumed.header.secondsTrained) ?? 0) >= 1) {
+    const h = resumed.header;
+    throw new TrainingError(
+      `This run has used its budget (${trainCfg.steps > 0 ? `step ${h.step} of ${trainCfg.steps}` : `${(h.secondsTrained / 60).toFixed(1)} of ${trainCfg.minutes} minutes`}). ` +
+        'Resume with a larger budget (steps or minutes, counted over the whole run) to train on.',
+    );
   }
   const trainIds = vocab.encode(corpus.trainText);
   const valIds = vocab.encode(corpus.validationText);
@@ -108,7 +124,7 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
   const bestPath = path.join(runDir, RUN_FILES.best);
   const metricsPath = path.join(runDir, RUN_FILES.metrics);
 
-  const model = resumed ? new CharRnn(modelCfg, resumed.params) : CharRnn.create(modelCfg, trainCfg.seed);
+  const model = resumed ? new CharRnn(modelCfg, resumed.params) : opts.initialParams ? new CharRnn(modelCfg, opts.initialParams) : CharRnn.create(modelCfg, trainCfg.seed);
   let optimizer = resumed?.optimizer
     ? Optimizer.fromSnapshot(resumed.optimizer, new Map(Array.from(model.params, ([k, t]) => [k, t.shape])))
     : new Optimizer(trainCfg.optimizer);
@@ -203,20 +219,15 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
 
   const started = Date.now();
   const seconds = () => secondsBefore + (Date.now() - started) / 1000;
-  const deadline = trainCfg.minutes > 0 ? started + trainCfg.minutes * 60_000 : Infinity;
-  const startStep = step;
+  // The budget is the whole run's: a resumed run stops where the uninterrupted one would have.
+  const deadline = trainCfg.minutes > 0 ? started + Math.max(0, trainCfg.minutes * 60 - secondsBefore) * 1000 : Infinity;
   let lastProgress = 0;
   let smoothLoss: number | null = lastEval?.trainLoss ?? null;
   let windowChars = 0, windowStart = Date.now(), charsPerSec = 0;
   let stopReason: StopReason = 'steps';
-
-  const fraction = (): number | null => {
-    const byStep = trainCfg.steps > 0 ? (step - startStep) / Math.max(1, trainCfg.steps - startStep) : null;
-    const byTime = Number.isFinite(deadline) ? (Date.now() - started) / (deadline - started) : null;
-    if (byStep === null) return byTime;
-    if (byTime === null) return byStep;
-    return Math.max(byStep, byTime);
-  };
+  const fraction = () => budgetFraction(trainCfg, step, seconds());
+  const fractionAtStart = fraction() ?? 0;
+  const lrNow = () => learningRateAt(trainCfg, step, lrScale, fraction());
 
   const evaluateAndSave = async () => {
     const ev = await evaluateIds(model, valIds, { maxChars: trainCfg.evalChars, signal: undefined });
@@ -230,7 +241,7 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
       valBitsPerChar: ev.bitsPerChar,
       valPerplexity: ev.perplexity,
       charsPerSec,
-      learningRate: learningRateAt(trainCfg, step, lrScale),
+      learningRate: lrNow(),
     };
     lastEval = rec;
     await fs.promises.appendFile(metricsPath, JSON.stringify(rec) + '\n');
@@ -270,7 +281,7 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
         disposeState(state);
         state = model.zeroState(B);
       }
-      const lr = learningRateAt(trainCfg, step, lrScale);
+      const lr = lrNow();
       const prevState = state;
       attempt++;
       const outcome = stepper ? await parallelStep(stepper, batch, lr, opts.injectNonFiniteAt?.has(attempt) ?? false) : tidy(() => {
@@ -330,7 +341,7 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
         const elapsed = (now - started) / 1000;
         emit({
           event: 'progress', step, chars: charsSeen, trainLoss: smoothLoss, charsPerSec, learningRate: lr, seconds: seconds(), fraction: fr,
-          etaSeconds: fr && fr > 0 ? (elapsed * (1 - fr)) / fr : null,
+          etaSeconds: fr !== null && fr > fractionAtStart ? (elapsed * (1 - fr)) / (fr - fractionAtStart) : null, stepLoss: outcome.lossV, gradNorm: outcome.normV,
         });
       }
       if (step % trainCfg.evalEvery === 0) await evaluateAndSave();

@@ -35,6 +35,8 @@ export interface ProgressPoint {
   chars: number;
   seconds: number;
   trainLoss: number;
+  /** The learning rate of this step (the schedule over the run's budget). */
+  learningRate: number;
 }
 
 export interface RunSummary {
@@ -49,6 +51,8 @@ export interface RunSummary {
   durationSeconds: number;
   charsPerSec: number;
   bestValLoss: number | null;
+  /** The latest learning rate (the schedule over the run's budget); null before the first reading. */
+  learningRate: number | null;
   step: number;
   evals: EvalPoint[];
   lastSample?: string;
@@ -356,11 +360,11 @@ const record = (c: Check): Check => (v) => isObj(v) && Object.values(v).every(c)
 
 const modelSummary = shape({ kind: oneOf('lstm', 'gru', 'rnn'), layers: num, hidden: num, embedding: num });
 const evalPoint = shape({ step: num, chars: num, seconds: num, trainLoss: num, valLoss: num });
-const progressPoint = shape({ step: num, chars: num, seconds: num, trainLoss: num });
+const progressPoint = shape({ step: num, chars: num, seconds: num, trainLoss: num, learningRate: num });
 const runStatus = oneOf('running', 'finished', 'cancelled', 'failed');
 const runSummary = shape({
   runId: str, dir: str, model: modelSummary, parameters: num, backend: str, corpus: str, status: runStatus, startedAt: str,
-  durationSeconds: num, charsPerSec: num, bestValLoss: numOrNull, step: num, evals: arr(evalPoint), lastSample: opt(str),
+  durationSeconds: num, charsPerSec: num, bestValLoss: numOrNull, learningRate: numOrNull, step: num, evals: arr(evalPoint), lastSample: opt(str),
 });
 const trainRequest = shape({
   corpusPaths: arr(str),

@@ -59,6 +59,7 @@ export class RunStore implements vscode.Disposable {
       durationSeconds: last?.seconds ?? Math.max(0, (end - Date.parse(info.startedAt)) / 1000),
       charsPerSec: last?.charsPerSec ?? 0,
       bestValLoss: evals.length ? Math.min(...evals.map((e) => e.valLoss)) : info.bestValLoss ?? null,
+      learningRate: last && Number.isFinite(last.learningRate) ? last.learningRate : null,
       step: last?.step ?? info.step ?? 0,
       evals: evals.map((e) => ({ step: e.step, chars: e.chars, seconds: e.seconds, trainLoss: e.trainLoss, valLoss: e.valLoss })),
     };

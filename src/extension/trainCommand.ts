@@ -4,6 +4,8 @@
  */
 import * as vscode from 'vscode';
 import { recordedCorpusRoots } from '../engine/corpus';
+import { resumeBudget } from '../engine/budget';
+import { readRunInfo } from '../engine/runFolder';
 import type { CellKind, TrainRequest } from './protocol';
 import { RunStore } from './runStore';
 import { trainingSettings } from './settings';
@@ -84,12 +86,13 @@ export async function trainOnWorkspace(training: TrainingController, store: RunS
 export async function resumeRun(training: TrainingController, store: RunStore, runId: string): Promise<void> {
   const run = await store.read(store.dirOf(runId));
   const s = trainingSettings();
+  // A stopped run continues to its own budget; a finished one goes on for as long again as the settings say.
+  const budget = resumeBudget({ ...run, seconds: run.durationSeconds }, (await readRunInfo(run.dir)).train, s);
   const request: TrainRequest = {
     corpusPaths: recordedCorpusRoots(run.corpus),
     corpusOptions: { include: s.include.length ? s.include : undefined, exclude: s.exclude, maxFileBytes: s.maxFileBytes, maxTotalBytes: s.maxTotalBytes },
     model: { ...run.model, dropout: 0 },
-    // steps are absolute: continue for as long again as configured
-    train: { seqLength: s.seqLength, batchSize: s.batchSize, learningRate: s.learningRate, steps: s.steps > 0 ? run.step + s.steps : 0, minutes: s.steps > 0 ? 0 : s.minutes, evalEvery: s.evalEvery, sampleChars: 300, seed: 1, workers: s.workers },
+    train: { seqLength: s.seqLength, batchSize: s.batchSize, learningRate: s.learningRate, ...budget, evalEvery: s.evalEvery, sampleChars: 300, seed: 1, workers: s.workers },
     outDir: store.root,
     resume: run.dir,
     backend: s.backend,

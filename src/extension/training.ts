@@ -206,7 +206,7 @@ export class TrainingController implements vscode.Disposable {
         list.push(m.point);
         this.progressByRun.set(m.runId, list);
         if (s.run) {
-          s.run = { ...s.run, step: m.point.step, charsPerSec: m.charsPerSec, durationSeconds: m.point.seconds };
+          s.run = { ...s.run, step: m.point.step, charsPerSec: m.charsPerSec, durationSeconds: m.point.seconds, learningRate: m.point.learningRate };
         }
         this.statusBar.text = `$(sync~spin) LSTM Lab: step ${m.point.step} · ${m.point.trainLoss.toFixed(3)} nats/char`;
         this.posted.fire({ type: 'progress', runId: m.runId, point: m.point, charsPerSec: m.charsPerSec, fraction: m.fraction });

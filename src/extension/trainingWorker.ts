@@ -12,6 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend, setWasmDirectory } from '../engine/backend';
 import { describeCorpus, mergeCorpora, readCorpus } from '../engine/corpus';
+import { automaticWorkers } from '../engine/dataParallel';
 import { readRunInfo } from '../engine/runFolder';
 import { train, TrainEvent } from '../engine/train';
 import { describeRejected, HostToWorker, isHostToWorker, RunSummary, TrainRequest, WorkerToHost } from './protocol';
@@ -86,6 +87,7 @@ async function run(req: TrainRequest): Promise<void> {
           status: 'running',
           startedAt: e.startedAt,
           durationSeconds: 0,
+          learningRate: null,
           charsPerSec: 0,
           bestValLoss: e.bestValLoss ?? null,
           step: e.step ?? 0,
@@ -94,7 +96,7 @@ async function run(req: TrainRequest): Promise<void> {
         post({ type: 'started', run });
         break;
       case 'progress':
-        post({ type: 'progress', runId: currentRunId!, point: { step: e.step, chars: e.chars, seconds: e.seconds, trainLoss: e.trainLoss }, charsPerSec: e.charsPerSec, fraction: e.fraction, etaSeconds: e.etaSeconds });
+        post({ type: 'progress', runId: currentRunId!, point: { step: e.step, chars: e.chars, seconds: e.seconds, trainLoss: e.trainLoss, learningRate: e.learningRate }, charsPerSec: e.charsPerSec, fraction: e.fraction, etaSeconds: e.etaSeconds });
         break;
       case 'eval':
         post({
@@ -117,12 +119,10 @@ async function run(req: TrainRequest): Promise<void> {
         break;
     }
   };
-  // Data-parallel threads: on the native backend two workers pay (1.18× one process on 2 cores,
-  // bench/dataParallel.ts); on wasm a second worker only helps when a core is idle.
   const cores = os.availableParallelism();
   // A resumed run keeps its batch (the checkpoint's); a worker needs at least one of its streams.
   const batch = req.resume ? await readRunInfo(req.resume).then((i) => i.train.batchSize, () => req.train.batchSize) : req.train.batchSize;
-  const workers = req.train.workers > 0 ? req.train.workers : Math.min(batch, backend.name === 'native' && cores >= 2 ? 2 : 1);
+  const workers = req.train.workers > 0 ? req.train.workers : automaticWorkers(backend.name, cores, batch);
   post({ type: 'log', line: `training on ${workers} worker thread${workers === 1 ? '' : 's'}${req.train.workers > 0 ? '' : ` (automatic: ${backend.name} backend, ${cores} cores)`}` });
   await train(corpus, {
     outDir: req.outDir,

@@ -47,7 +47,7 @@ const reportError = host.reportError;
 // ---------------------------------------------------------------------------------------------
 // UI state (persisted)
 
-type SortKey = 'run' | 'model' | 'parameters' | 'backend' | 'charsPerSec' | 'bestVal' | 'status' | 'duration' | 'started';
+type SortKey = 'run' | 'model' | 'parameters' | 'backend' | 'charsPerSec' | 'learningRate' | 'bestVal' | 'status' | 'duration' | 'started';
 
 interface UiState {
   metric: Metric;
@@ -62,7 +62,7 @@ interface UiState {
 
 const METRICS: readonly Metric[] = ['nats', 'bits', 'perplexity'];
 const X_AXES: readonly XAxis[] = ['step', 'chars', 'seconds'];
-const SORT_KEYS: readonly SortKey[] = ['run', 'model', 'parameters', 'backend', 'charsPerSec', 'bestVal', 'status', 'duration', 'started'];
+const SORT_KEYS: readonly SortKey[] = ['run', 'model', 'parameters', 'backend', 'charsPerSec', 'learningRate', 'bestVal', 'status', 'duration', 'started'];
 
 function restoreState(raw: unknown): UiState {
   const s = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
@@ -133,7 +133,7 @@ function adoptSummary(summary: RunSummary): RunData {
     // Keep live figures that may be newer than the snapshot.
     const old = run.summary;
     if (summary.status === 'running' && old.step > summary.step) {
-      summary = { ...summary, step: old.step, charsPerSec: old.charsPerSec, durationSeconds: Math.max(summary.durationSeconds, old.durationSeconds) };
+      summary = { ...summary, step: old.step, charsPerSec: old.charsPerSec, learningRate: old.learningRate, durationSeconds: Math.max(summary.durationSeconds, old.durationSeconds) };
     }
     run.summary = summary;
   }
@@ -167,6 +167,7 @@ function applyLive(m: HostToDashboard): void {
       // Readings replayed for a run that has since ended must not overwrite its final figures.
       if (s.status === 'running') {
         s.charsPerSec = m.charsPerSec;
+        s.learningRate = m.point.learningRate;
         s.durationSeconds = Math.max(s.durationSeconds, m.point.seconds);
         run.fraction = m.fraction;
       }
@@ -433,6 +434,14 @@ const COLUMNS: Column[] = [
   { key: 'parameters', title: () => 'Parameters', numeric: true, cell: (r) => compact2.format(r.summary.parameters), compare: (a, b) => cmpNum(a.parameters, b.parameters) },
   { key: 'backend', title: () => 'Backend', numeric: false, cell: (r) => r.summary.backend, compare: (a, b) => a.backend.localeCompare(b.backend) },
   { key: 'charsPerSec', title: () => 'Chars/s', numeric: true, cell: (r) => grouped.format(r.summary.charsPerSec), compare: (a, b) => cmpNum(a.charsPerSec, b.charsPerSec) },
+  {
+    key: 'learningRate',
+    title: () => 'LR',
+    numeric: true,
+    // The schedule decays it over the run's budget: the latest value, live while training.
+    cell: (r) => (r.summary.learningRate === null ? '–' : r.summary.learningRate.toExponential(1)),
+    compare: (a, b) => cmpNum(a.learningRate ?? 0, b.learningRate ?? 0),
+  },
   {
     key: 'bestVal',
     title: () => `Best val (${metricLabel(ui.metric)})`,
