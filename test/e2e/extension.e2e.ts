@@ -425,6 +425,56 @@ const STEPS: { name: string; fn: (ctx: Context) => Promise<string> }[] = [
     },
   },
   {
+    // The most common way people type names: the word-suggestion list opens, and the ghost text must
+    // still appear, extending the list's selected item (issue: it never did while the list was open).
+    name: 'ghost text with the suggestion list open extends the selected item; Tab accepts it',
+    fn: async ({ page }) => {
+      await requireCommand(page, 'LSTM Lab: Toggle Completions');
+      await openFile(page, 'main.c');
+      await page.locator(`${SEL.activeEditorLines}`).click();
+      await page.keyboard.press('Control+End');
+      await page.keyboard.press('Enter');
+      const typed = 'struct node_'; // main.c has struct node_9: the word list offers it
+      await page.keyboard.type(typed, { delay: 80 });
+      const suggestWidget = page.locator('.editor-group-container.active .monaco-editor .suggest-widget.visible');
+      const ghost = page.locator('.editor-group-container.active .monaco-editor :is(.ghost-text-decoration, .ghost-text-decoration-preview)');
+      const ghostText = async () => (await ghost.allTextContents()).join('').replace(/\u00a0/g, ' ');
+      const currentLine = async () => (await activeEditorText(page)).split('\n').reverse().find((l) => l.startsWith('struct node')) ?? '';
+      const started = Date.now();
+      const deadline = started + 40_000;
+      let suggestion = '';
+      let listSeen = false;
+      let triggered = false;
+      while (!(listSeen && (suggestion = (await ghost.count()) > 0 ? await ghostText() : ''))) {
+        listSeen ||= (await suggestWidget.count()) > 0;
+        if (Date.now() > deadline) throw new Error(`no ghost text within 40 s of typing ${JSON.stringify(typed)} (suggestion list ${listSeen ? 'open' : 'never opened'})${await errorNotifications(page)}`);
+        if (!listSeen && !triggered && Date.now() > started + 5_000) {
+          triggered = true;
+          await page.keyboard.press('Control+Space'); // open the list if quick suggestions did not
+        }
+        await sleep(200);
+      }
+      const listOpen = (await suggestWidget.count()) > 0;
+      const shownAfterMs = Date.now() - started;
+      await screenshot(page, 'ghost-text-with-suggestions');
+      if (!listOpen) throw new Error(`the suggestion list closed before the ghost text came (${JSON.stringify(suggestion)})`);
+      const before = await currentLine();
+      const expected = before + suggestion.split('\n')[0];
+      // Tab takes the list's item; the ghost text that extends it stays and a second Tab takes the rest.
+      let tabs = 0;
+      let after = before;
+      while (tabs < 3 && after !== expected) {
+        await page.keyboard.press('Tab');
+        tabs++;
+        await sleep(500);
+        after = await currentLine();
+      }
+      if (after !== expected) throw new Error(`Tab did not accept the ghost text ${JSON.stringify(suggestion)}: line ${JSON.stringify(before)} became ${JSON.stringify(after)}`);
+      await page.keyboard.press('Escape');
+      return `list open, ghost text ${JSON.stringify(suggestion)} ~${shownAfterMs} ms after the last key; ${tabs} Tab(s) → ${JSON.stringify(after)}`;
+    },
+  },
+  {
     name: 'sampling opens an editor with generated text',
     fn: async ({ page }) => {
       await requireCommand(page, 'LSTM Lab: Sample from Model');

@@ -12,6 +12,7 @@ import { AsyncCompletion, CompletionEngine, CompletionOptions } from '../../engi
 import type { InferenceModel } from '../../engine/inference';
 import type { ModelCache } from '../modelCache';
 import { completionSettings, languageEnabled } from './completionSettings';
+import { agreeingCompletion, completionAfterItem, SelectedItem, textWithItem } from './selectedSuggestion';
 import type { NGramService } from './ngramService';
 
 /** Longest stretch of network work before the host's event loop gets a turn (ms). */
@@ -19,6 +20,8 @@ const SLICE_MS = 8;
 /** Calls kept for the latency figures. */
 const WINDOW = 200;
 const LOG_EVERY = 50;
+/** Suffix of the state-cache key of a document read with the suggestion list's item applied. */
+const SELECTED_KEY = '\u0000with-selected-item';
 
 export interface CallTiming {
   /** From the call to the answer (ms). */
@@ -59,7 +62,10 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
         const from = Math.min(...e.contentChanges.map((c) => c.rangeOffset));
         this.engine.engine.invalidate(e.document.uri.toString(), from);
       }),
-      vscode.workspace.onDidCloseTextDocument((d) => this.engine?.engine.forget(d.uri.toString())),
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        this.engine?.engine.forget(d.uri.toString());
+        this.engine?.engine.forget(d.uri.toString() + SELECTED_KEY);
+      }),
     );
   }
 
@@ -77,11 +83,15 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
   ): Promise<vscode.InlineCompletionList | undefined> {
     const t0 = performance.now();
     const s = completionSettings(document);
-    if (!s.enabled || !languageEnabled(s, document.languageId) || context.selectedCompletionInfo) return undefined;
+    if (!s.enabled || !languageEnabled(s, document.languageId)) return undefined;
     const checkpoint = this.models.activeCheckpoint();
     if (!checkpoint) return undefined;
     const text = document.getText();
     const offset = document.offsetAt(position);
+    const selected = context.selectedCompletionInfo;
+    const item: SelectedItem | null = selected ? { start: document.offsetAt(selected.range.start), end: document.offsetAt(selected.range.end), text: selected.text } : null;
+    // The suggestion list's item must end at the cursor for a completion to extend it.
+    if (item && item.end !== offset) return undefined;
     const opts: Partial<CompletionOptions> = {
       maxLength: s.maxLength,
       stopAt: s.stopAt,
@@ -92,7 +102,19 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
     };
     const where = `${vscode.workspace.asRelativePath(document.uri)}:${position.line + 1}:${position.character + 1}`;
     try {
-      const r = s.model === 'ngram' ? await this.fromNGram(text, offset, opts, token) : await this.fromNetwork(document, text, offset, opts, token);
+      const complete = (t: string, o: number, key: string) => (s.model === 'ngram' ? this.fromNGram(t, o, opts, token) : this.fromNetwork(key, t, o, opts, token));
+      let r = await complete(text, offset, document.uri.toString());
+      // With the suggestion list open: the continuation at the cursor if it runs through the selected
+      // item, else the continuation read after the item's text (selectedSuggestion.ts).
+      let insert: string | null = r?.completion?.text ?? null;
+      if (item && r?.completion && !token.isCancellationRequested) {
+        insert = agreeingCompletion(text.slice(item.start, item.end), item.text, r.completion.text);
+        if (insert === null) {
+          const after = textWithItem(text, item);
+          r = await complete(after.text, after.offset, document.uri.toString() + SELECTED_KEY);
+          insert = r?.completion ? completionAfterItem(item.text, r.completion.text) : null;
+        }
+      }
       const totalMs = performance.now() - t0;
       const cancelled = r === null || r.completion === null;
       this.record({ totalMs, model: s.model, longestSliceMs: r?.longestSliceMs ?? 0, cancelled });
@@ -108,8 +130,13 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
       this.debugLog.debug(
         `${where}: ${totalMs.toFixed(1)} ms, ${c.model}` +
           (c.model === 'lstm' ? ` (read ${c.contextRead} chars from ${c.cache} in ${c.readMs.toFixed(1)} ms, ${r.slices} slice(s), longest ${r.longestSliceMs.toFixed(1)} ms, ${this.engine?.model.kernelName} kernels)` : ' (in its worker)') +
-          ` decode ${c.decodeMs.toFixed(1)} ms → ${JSON.stringify(c.text)}`,
+          ` decode ${c.decodeMs.toFixed(1)} ms → ${JSON.stringify(c.text)}` +
+          (item ? ` (suggestion list open on ${JSON.stringify(item.text)}: ${insert === null ? 'nothing extends it' : `ghost text ${JSON.stringify(insert)}`})` : ''),
       );
+      if (item) {
+        if (insert === null || token.isCancellationRequested) return undefined;
+        return { items: [new vscode.InlineCompletionItem(insert, selected!.range)] };
+      }
       // Spaces alone are no help as ghost text (and hard to see).
       if (c.text.trim() === '' || token.isCancellationRequested) return undefined;
       return { items: [new vscode.InlineCompletionItem(c.text, new vscode.Range(position, position))] };
@@ -119,11 +146,12 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
     }
   }
 
-  private async fromNetwork(document: vscode.TextDocument, text: string, offset: number, opts: Partial<CompletionOptions>, token: vscode.CancellationToken): Promise<AsyncCompletion | null> {
+  /** `key` names the state cache: the document's, or its copy with the suggestion list's item applied. */
+  private async fromNetwork(key: string, text: string, offset: number, opts: Partial<CompletionOptions>, token: vscode.CancellationToken): Promise<AsyncCompletion | null> {
     const loaded = await this.models.load();
     if (token.isCancellationRequested) return { completion: null, longestSliceMs: 0, slices: 0 };
     const engine = this.engineFor(loaded.inference);
-    return engine.completeAsync({ key: document.uri.toString(), text, offset }, opts, { token, sliceMs: SLICE_MS });
+    return engine.completeAsync({ key, text, offset }, opts, { token, sliceMs: SLICE_MS });
   }
 
   private async fromNGram(text: string, offset: number, opts: Partial<CompletionOptions>, token: vscode.CancellationToken): Promise<AsyncCompletion | null> {
