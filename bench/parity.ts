@@ -18,10 +18,10 @@
  *
  * The engine's leg runs in a child process of this script (`--leg engine`) so it can be pinned too.
  */
-import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { arg, has, PEER, peerUnavailable, pinned, PYTHON, readLog, readWeights, run, writeWeights } from './peerLink';
 import { initBackend } from '../src/engine/backend';
 import { loadCheckpoint } from '../src/engine/checkpoint';
 import { DEFAULT_MODEL, DEFAULT_TRAIN, ModelConfig } from '../src/engine/config';
@@ -32,70 +32,8 @@ import { CharRnn, initialParams } from '../src/engine/model';
 import { train } from '../src/engine/train';
 import { Vocabulary } from '../src/engine/vocabulary';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const PEER = path.join(ROOT, 'bench', 'peer.py');
-const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 /** Relative agreement of loss and gradient norm over the same-start steps (float32, different summation orders). */
 const TOLERANCE = 2e-3;
-
-function arg(name: string, fallback?: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
-const has = (name: string) => process.argv.includes(`--${name}`);
-
-interface StepLog {
-  step: number;
-  loss: number;
-  gradNorm: number;
-}
-
-function readLog(file: string): StepLog[] {
-  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as StepLog);
-}
-
-/** Weights in the manifest + .bin layout peer.py reads (`--init`) and writes (`--save`). */
-function writeWeights(file: string, params: Map<string, Float32Array>, cfg: ModelConfig): void {
-  const shapes = new Map<string, number[]>();
-  // Shapes from a throwaway model of the same configuration (model.ts's paramSpecs order).
-  for (const [name, t] of CharRnn.create(cfg, 0).params) shapes.set(name, t.shape);
-  const manifest: { params: Record<string, { shape: number[]; offset: number }> } = { params: {} };
-  let offset = 0;
-  const parts: Buffer[] = [];
-  for (const [name, v] of params) {
-    manifest.params[name] = { shape: shapes.get(name)!, offset };
-    offset += v.length;
-    parts.push(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
-  }
-  fs.writeFileSync(file, JSON.stringify(manifest));
-  fs.writeFileSync(file + '.bin', Buffer.concat(parts));
-}
-
-function readWeights(file: string): Map<string, Float32Array> {
-  const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as { params: Record<string, { shape: number[]; offset: number }> };
-  const bin = fs.readFileSync(file + '.bin');
-  const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
-  const out = new Map<string, Float32Array>();
-  for (const [name, { shape, offset }] of Object.entries(manifest.params)) {
-    out.set(name, all.slice(offset, offset + shape.reduce((a, b) => a * b, 1)));
-  }
-  return out;
-}
-
-/** A command pinned to one core with one BLAS thread, when `taskset` exists and the core does. */
-function pinned(core: number, cmd: string, args: string[]): { cmd: string; args: string[] } {
-  const canPin = os.cpus().length > core && spawnSync('taskset', ['-c', String(core), 'true']).status === 0;
-  return canPin ? { cmd: 'taskset', args: ['-c', String(core), cmd, ...args] } : { cmd, args };
-}
-
-function run(cmd: string, args: string[], label: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } });
-    let err = '';
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${label} exited with ${code}: ${err.slice(-2000)}`))));
-  });
-}
 
 // ---------------------------------------------------------------- the engine's leg (a child process)
 
@@ -224,9 +162,9 @@ async function main(): Promise<void> {
     console.error('usage: node out/bench/parity.js --train DIR --held-out DIR [--models lstm,gru,rnn] [--check-steps 20] [--steps 1000] [--peer-inputs onehot,64]');
     process.exit(2);
   }
-  const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.status !== 0) {
-    console.log(`parity: skipped, the peer needs PyTorch (${PYTHON}: ${probe.stderr.trim().split('\n').pop()}); apt-get install python3-torch`);
+  const missing = peerUnavailable();
+  if (missing) {
+    console.log(`parity: skipped, ${missing}`);
     return;
   }
   await initBackend('auto');

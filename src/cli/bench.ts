@@ -16,6 +16,7 @@ import { InferenceModel } from '../engine/inference';
 import { CharRnn, disposeState, keepState } from '../engine/model';
 import { clipScale, globalNorm, Optimizer } from '../engine/optimizer';
 import { sampleStream } from '../engine/sample';
+import { profileSteps, StepProfile } from '../engine/stepProfile';
 import { traceText } from '../engine/trace';
 import { Vocabulary } from '../engine/vocabulary';
 
@@ -41,6 +42,8 @@ interface EngineFigures {
   inferCharsPerSec: number;
   traceCharsPerSec?: number;
   finalLoss?: number;
+  /** Where one step's time went (single process, after the timed steps). */
+  profile?: StepProfile;
 }
 
 interface PeerFigures extends EngineFigures {
@@ -92,6 +95,7 @@ async function measureOurs(cfg: (typeof CONFIGS)['A'], ids: Int32Array, vocab: V
     elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   }
   const trainCharsPerSec = (steps * cfg.seq * cfg.batch) / elapsed;
+  const profile = profileSteps(Math.max(2, Math.min(20, Math.round(steps / 4))), step);
   const inf = new InferenceModel(modelCfg, vocab, model.values());
   // Batch-1 inference: generate character by character (feed, predict, sample), as the peer does.
   const inferBudget = Math.min(5, seconds / 2);
@@ -112,7 +116,7 @@ async function measureOurs(cfg: (typeof CONFIGS)['A'], ids: Int32Array, vocab: V
   disposeState(state);
   opt.dispose();
   for (const t of model.params.values()) t.dispose();
-  return { trainCharsPerSec, inferCharsPerSec, traceCharsPerSec, finalLoss: loss };
+  return { trainCharsPerSec, inferCharsPerSec, traceCharsPerSec, finalLoss: loss, profile };
 }
 
 function runPeer(script: string, textFile: string, cfg: (typeof CONFIGS)['A'], seconds: number): PeerFigures {
@@ -171,7 +175,12 @@ export async function runBench(opts: BenchOptions): Promise<number> {
       blas: peer[0]?.blas,
     };
     const ratio = p ? { train: o.trainCharsPerSec / p.trainCharsPerSec, infer: o.inferCharsPerSec / p.inferCharsPerSec } : null;
-    results[name] = { config: cfg, lstmLab: o, pytorch: p, peerSkipped: pSkipped, ratio, rounds: { ours, peer } };
+    const profile = ours[ours.length - 1].profile!;
+    results[name] = { config: cfg, lstmLab: { ...o, stepProfile: profile }, pytorch: p, peerSkipped: pSkipped, ratio, rounds: { ours, peer } };
+    log(opts, `  ${name}: where one step's ${profile.totalMsPerStep.toFixed(1)} ms go (one process, ${profile.steps} steps):`);
+    for (const r of [...profile.msPerStep].sort((a, b) => b.ms - a.ms)) {
+      log(opts, `    ${r.phase.padEnd(26)} ${r.ms.toFixed(2).padStart(8)} ms  ${((100 * r.ms) / profile.totalMsPerStep).toFixed(0).padStart(3)} %`);
+    }
     log(opts, `${name} (${cfg.layers}×${cfg.hidden}, seq ${cfg.seq}, batch ${cfg.batch}): train ${Math.round(o.trainCharsPerSec)} vs ${p ? Math.round(p.trainCharsPerSec) : '–'} chars/s${ratio ? ` = ${ratio.train.toFixed(2)}×` : ''};  batch-1 inference ${Math.round(o.inferCharsPerSec)} vs ${p ? Math.round(p.inferCharsPerSec) : '–'}${ratio ? ` = ${ratio.infer.toFixed(2)}×` : ''};  trace ${Math.round(o.traceCharsPerSec)} chars/s`);
   }
   const report = { event: 'bench', date: new Date().toISOString(), backend: backend.name, backendDescription: backend.description, notUsed: backend.notUsed, text: source, chars: ids.length, seconds: opts.seconds, rounds: opts.rounds, cpus: os.cpus().length, results };

@@ -20,6 +20,7 @@ import { ModelConfig, validateModelConfig } from './config';
 import { GATES } from './kernels';
 import { columnSums, linear, lookupRows, matMulNT, matMulTN, scatterAddRows, softmaxCrossEntropy } from './linalg';
 import { Random } from './random';
+import { phase } from './stepProfile';
 
 export type Params = Map<string, tf.Tensor>;
 
@@ -181,12 +182,12 @@ export class CharRnn {
       let xProj: tf.Tensor2D; // [T·B, G·H]
       if (k === 1) {
         if (cfg.embedding > 0) {
-          const embedded = lookupRows(p('embed') as tf.Tensor2D, ids); // [T·B, E]
+          const embedded = phase('input projection', () => lookupRows(p('embed') as tf.Tensor2D, ids)); // [T·B, E]
           layerIn.push(embedded);
-          xProj = linear(embedded, wx, b);
+          xProj = phase('input projection', () => linear(embedded, wx, b));
         } else {
           layerIn.push(null); // one-hot input: x_t·W_x is row x_t of W_x
-          xProj = tf.add(lookupRows(wx, ids), b) as tf.Tensor2D;
+          xProj = phase('input projection', () => tf.add(lookupRows(wx, ids), b) as tf.Tensor2D);
         }
         masks.push(null);
       } else {
@@ -194,46 +195,47 @@ export class CharRnn {
         const x = mask ? (tf.mul(below!, mask) as tf.Tensor2D) : below!;
         masks.push(mask);
         layerIn.push(x);
-        xProj = linear(x, wx, b);
+        xProj = phase('input projection', () => linear(x, wx, b));
       }
       const w: RecurrentWeights = { wh: p(`l${k}.wh`) as tf.Tensor2D, bh: kind === 'gru' ? (p(`l${k}.bh`) as tf.Tensor1D) : null };
-      const f = sequenceForward(shape, xProj, w, state.h[k - 1], state.c[k - 1], kernels);
+      const f = phase('forward recurrence', () => sequenceForward(shape, xProj, w, state.h[k - 1], state.c[k - 1], kernels));
       fwd.push(f);
       below = f.hs;
     }
     const topMask = dropout > 0 ? dropoutMask(T * B, H, dropout, dropoutRng!) : null;
     const top = topMask ? (tf.mul(below!, topMask) as tf.Tensor2D) : below!; // [T·B, H]
-    const logits = linear(top, p('out.w') as tf.Tensor2D, p('out.b')); // [T·B, V]
-    const { loss, dLogits } = softmaxCrossEntropy(logits, targets, targetWeights, train);
+    const logits = phase('output projection', () => linear(top, p('out.w') as tf.Tensor2D, p('out.b'))); // [T·B, V]
+    const { loss, dLogits } = phase('softmax + cross-entropy', () => softmaxCrossEntropy(logits, targets, targetWeights, train));
     const nextState: RecurrentState = { h: fwd.map((f) => f.hLast), c: fwd.map((f) => f.cLast) };
     if (!train) return { loss, grads: null, state: nextState };
 
     // ---- backward ----
     const grads: Params = new Map();
-    grads.set('out.w', matMulTN(top, dLogits!));
-    grads.set('out.b', columnSums(dLogits!));
-    let dHs = matMulNT(dLogits!, p('out.w') as tf.Tensor2D); // [T·B, H]
+    let dHs = phase('output gradients', () => {
+      grads.set('out.w', matMulTN(top, dLogits!));
+      grads.set('out.b', columnSums(dLogits!));
+      return matMulNT(dLogits!, p('out.w') as tf.Tensor2D); // [T·B, H]
+    });
     if (topMask) dHs = tf.mul(dHs, topMask) as tf.Tensor2D;
     for (let k = cfg.layers; k >= 1; k--) {
       const w: RecurrentWeights = { wh: p(`l${k}.wh`) as tf.Tensor2D, bh: kind === 'gru' ? (p(`l${k}.bh`) as tf.Tensor1D) : null };
-      const back = sequenceBackward(shape, fwd[k - 1], w, dHs, kernels);
+      const back = phase('backward recurrence', () => sequenceBackward(shape, fwd[k - 1], w, dHs, kernels));
       // Weight gradients: one product over all T·B rows.
-      const hPrev = previousHidden(state.h[k - 1], fwd[k - 1].hs, T, B);
-      grads.set(`l${k}.wh`, matMulTN(hPrev, back.dPreH));
-      grads.set(`l${k}.b`, columnSums(back.dPre));
-      if (kind === 'gru') grads.set(`l${k}.bh`, columnSums(back.dPreH));
       const x = layerIn[k - 1];
-      if (x === null) {
-        grads.set(`l${k}.wx`, scatterAddRows(ids, V, back.dPre));
-        continue;
-      }
-      grads.set(`l${k}.wx`, matMulTN(x, back.dPre));
-      let dx = matMulNT(back.dPre, p(`l${k}.wx`) as tf.Tensor2D); // [T·B, In]
+      phase('weight gradients', () => {
+        const hPrev = previousHidden(state.h[k - 1], fwd[k - 1].hs, T, B);
+        grads.set(`l${k}.wh`, matMulTN(hPrev, back.dPreH));
+        grads.set(`l${k}.b`, columnSums(back.dPre));
+        if (kind === 'gru') grads.set(`l${k}.bh`, columnSums(back.dPreH));
+        grads.set(`l${k}.wx`, x === null ? scatterAddRows(ids, V, back.dPre) : matMulTN(x, back.dPre));
+      });
+      if (x === null) continue;
+      let dx = phase('input projection', () => matMulNT(back.dPre, p(`l${k}.wx`) as tf.Tensor2D)); // [T·B, In]
       if (k > 1) {
         if (masks[k - 1]) dx = tf.mul(dx, masks[k - 1]!) as tf.Tensor2D;
         dHs = dx;
       } else {
-        grads.set('embed', scatterAddRows(ids, V, dx));
+        grads.set('embed', phase('input projection', () => scatterAddRows(ids, V, dx)));
       }
     }
     return { loss, grads, state: nextState };

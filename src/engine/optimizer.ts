@@ -6,6 +6,7 @@
 import { tf } from './backend';
 import { OptimizerKind, TrainConfig } from './config';
 import type { Params } from './model';
+import { phase } from './stepProfile';
 
 const ADAM_BETA1 = 0.9;
 const ADAM_BETA2 = 0.999;
@@ -94,6 +95,10 @@ export class Optimizer {
    * parameters as kept tensors (callers may run this inside tf.tidy). The caller disposes the old.
    */
   apply(params: Params, grads: Params, lr: number, scale = 1): Params {
+    return phase('optimiser', () => this.applyNow(params, grads, lr, scale));
+  }
+
+  private applyNow(params: Params, grads: Params, lr: number, scale: number): Params {
     this.t += 1;
     const next: Params = new Map();
     for (const [name, p] of params) {
@@ -121,6 +126,10 @@ export class Optimizer {
 
 /** Global L2 norm of all gradients. */
 export function globalNorm(grads: Params): number {
+  return phase('gradient norm', () => l2Norm(grads));
+}
+
+function l2Norm(grads: Params): number {
   let total = 0;
   for (const g of grads.values()) {
     const a = g.dataSync() as Float32Array;

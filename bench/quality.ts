@@ -1,0 +1,115 @@
+/**
+ * Time to quality: the engine and the PyTorch peer trained for the same wall time on the same text,
+ * one after the other on the whole machine, then both final models scored on held-out text by the
+ * same evaluator (evaluate.ts).
+ *
+ *   node out/bench/quality.js --train DIR --held-out DIR [--minutes 5] [--held-out-chars 300000]
+ *        [--variant NAME="--lr-schedule constant" …] [--no-peer] [--peer-embedding 64]
+ *
+ * The engine runs as a user runs it: `lstm-lab train DIR --minutes X` with the CLI's defaults (its
+ * automatic workers, its learning-rate schedule), plus whatever a `--variant` adds (repeatable; each is
+ * one more engine run: this is how the schedules were compared). Its score is that of `best.ckpt`, the
+ * checkpoint sampling and completions use. The peer is bench/peer.py as a PyTorch user writes it:
+ * default initialisation, `nn.Embedding(V, 64)` (the issue's measurement; `--peer-embedding 0` for
+ * one-hot), constant Adam 2e-3, clip 5, torch with one thread and OPENBLAS_NUM_THREADS=2, for the same
+ * wall time, on the engine's encoding of the same training files.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { initBackend } from '../src/engine/backend';
+import { loadCheckpoint } from '../src/engine/checkpoint';
+import { DEFAULT_MODEL, DEFAULT_TRAIN, ModelConfig } from '../src/engine/config';
+import { readCorpus } from '../src/engine/corpus';
+import { evaluateIds } from '../src/engine/evaluate';
+import { CharRnn } from '../src/engine/model';
+import { Vocabulary } from '../src/engine/vocabulary';
+import { arg, has, PEER, peerUnavailable, PYTHON, readWeights, run } from './peerLink';
+
+const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
+
+interface Row {
+  name: string;
+  steps: number;
+  chars: number;
+  seconds: number;
+  validation: number | null;
+  heldOut: number;
+}
+
+function variants(): { name: string; args: string[] }[] {
+  const list = [{ name: 'engine (CLI defaults)', args: [] as string[] }];
+  process.argv.forEach((a, i) => {
+    if (a !== '--variant') return;
+    const v = process.argv[i + 1] ?? '';
+    const eq = v.indexOf('=');
+    list.push({ name: `engine ${v.slice(0, eq)}`, args: v.slice(eq + 1).split(/\s+/).filter(Boolean) });
+  });
+  return list;
+}
+
+async function score(config: ModelConfig, params: Map<string, Float32Array>, heldOut: Int32Array): Promise<number> {
+  const model = new CharRnn(config, params);
+  try {
+    return (await evaluateIds(model, heldOut)).natsPerChar;
+  } finally {
+    for (const t of model.params.values()) t.dispose();
+  }
+}
+
+async function main(): Promise<void> {
+  if (!arg('train') || !arg('held-out')) {
+    console.error('usage: node out/bench/quality.js --train DIR --held-out DIR [--minutes 5] [--variant NAME="ARGS"] [--no-peer]');
+    process.exit(2);
+  }
+  const minutes = Number(arg('minutes', '5'));
+  await initBackend('auto');
+  const corpus = await readCorpus(arg('train')!);
+  const vocab = Vocabulary.fromText(corpus.trainText, 256); // what `lstm-lab train` builds
+  const held = await readCorpus(arg('held-out')!, { validationFraction: 0 });
+  const heldIds = vocab.encode(held.trainText).slice(0, Number(arg('held-out-chars', '300000')));
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-lab-quality-'));
+  console.log(`train: ${corpus.trainText.length.toLocaleString('en-US')} chars of ${corpus.root}; held out: ${heldIds.length.toLocaleString('en-US')} chars of ${held.root}; ${minutes} min each, one after the other`);
+  const rows: Row[] = [];
+
+  for (const v of variants()) {
+    const out = await run(process.execPath, [CLI, 'train', arg('train')!, '--minutes', String(minutes), '--out', work, '--json', '--sample-chars', '0', ...v.args], v.name, 2);
+    const done = out.trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.event === 'done');
+    const ckpt = await loadCheckpoint(done.checkpoint);
+    rows.push({ name: v.name, steps: done.step, chars: done.chars, seconds: done.seconds, validation: done.bestValLoss, heldOut: await score(ckpt.header.model, ckpt.params, heldIds) });
+    console.log(`  ${v.name}: ${done.step} steps, best validation ${done.bestValLoss?.toFixed(3)}, held-out ${rows[rows.length - 1].heldOut.toFixed(3)} nats/char`);
+  }
+
+  const missing = has('no-peer') ? 'not asked for' : peerUnavailable();
+  if (missing) console.log(`peer: skipped, ${missing}`);
+  else {
+    const ids = vocab.encode(corpus.trainText);
+    const idsFile = path.join(work, 'train.ids');
+    fs.writeFileSync(idsFile, Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength));
+    const embedding = Number(arg('peer-embedding', '64'));
+    const cfg: ModelConfig = { ...DEFAULT_MODEL, embedding, vocabSize: vocab.size };
+    const weights = path.join(work, 'peer.weights.json');
+    const out = await run(PYTHON, [
+      PEER, '--ids', idsFile, '--vocab', String(vocab.size), '--model', cfg.kind, '--layers', String(cfg.layers), '--hidden', String(cfg.hidden),
+      '--embedding', String(embedding), '--seq', String(DEFAULT_TRAIN.seqLength), '--batch', String(DEFAULT_TRAIN.batchSize),
+      '--lr', String(DEFAULT_TRAIN.learningRate), '--clip', String(DEFAULT_TRAIN.gradClip), '--seconds', String(minutes * 60), '--warmup', '0',
+      '--infer-chars', '0', '--save', weights, '--json',
+    ], 'peer', 2);
+    const r = JSON.parse(out.trim().split('\n').pop()!);
+    rows.push({ name: `PyTorch ${r.torch} (${embedding ? `embedding ${embedding}` : 'one-hot'})`, steps: r.steps, chars: r.steps * DEFAULT_TRAIN.seqLength * DEFAULT_TRAIN.batchSize, seconds: r.trainSeconds, validation: null, heldOut: await score(cfg, readWeights(weights), heldIds) });
+  }
+  fs.rmSync(work, { recursive: true, force: true });
+
+  const peer = rows.find((r) => r.name.startsWith('PyTorch'));
+  console.log(`\n| ${minutes} min, whole machine | steps | chars/s | validation (own split) | held-out nats/char | vs peer |`);
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) {
+    const d = peer && r !== peer ? (r.heldOut - peer.heldOut).toFixed(3) : '';
+    console.log(`| ${r.name} | ${r.steps.toLocaleString('en-US')} | ${Math.round(r.chars / r.seconds).toLocaleString('en-US')} | ${r.validation?.toFixed(3) ?? '–'} | ${r.heldOut.toFixed(3)} | ${d} |`);
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.stack : e);
+  process.exit(1);
+});
