@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeRejected, isDashboardToHost, isHostToDashboard, type RunSummary } from '../src/extension/protocol';
 import { CSV_HEADER, mergeCurve, metricLabel, runToCsv, smooth, thin, toMetric } from '../webview/dashboard/csv';
+import { shortBackend } from '../webview/dashboard/backendLabel';
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps * Math.max(1, Math.abs(b)), `${a} ≉ ${b}`);
 
@@ -242,4 +243,13 @@ test('describeRejected names the type and stays short', () => {
   assert.match(text, /"bogus"/);
   assert.ok(text.length < 400);
   assert.match(describeRejected(17), /"number"/);
+});
+
+test('shortBackend: the runs table shows the backend and its workers; the long description is the tooltip', () => {
+  const long = 'native (TF.js cpu + Node-API addon, /lib/x86_64-linux-gnu/libopenblas.so.0 -> /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so, 1 BLAS threads) × 2 workers';
+  assert.equal(shortBackend(long), 'native ×2');
+  assert.equal(shortBackend('native (TF.js cpu + Node-API addon, x, 2 BLAS threads)'), 'native');
+  assert.equal(shortBackend('wasm (SIMD on, 1 thread) × 1 worker'), 'wasm');
+  assert.equal(shortBackend('wasm (SIMD on, 1 thread)'), 'wasm');
+  assert.equal(shortBackend(''), '');
 });

@@ -117,7 +117,9 @@ export function activate(context: vscode.ExtensionContext): LstmLabApi {
     }),
   );
   // Features: each registers its own commands, providers and disposables.
-  registerActivations(context, { models, store, output });
+  const activationsLog = vscode.window.createOutputChannel('LSTM Lab: Activations', { log: true });
+  context.subscriptions.push(activationsLog);
+  registerActivations(context, { models, store, output, debugLog: activationsLog });
   registerCompletions(context, { models, store, output });
 
   return { store, training, models };

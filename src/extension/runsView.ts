@@ -35,10 +35,14 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
       const r = node.run;
       const item = new vscode.TreeItem(`${r.model.kind} ${r.model.layers}×${r.model.hidden}`, vscode.TreeItemCollapsibleState.Collapsed);
       const best = r.bestValLoss === null ? '–' : r.bestValLoss.toFixed(3);
-      item.description = `${r.status} · step ${r.step} · best ${best} nats/char`;
+      // Short enough for the default side bar width; the whole story is in the tooltip.
+      item.description = `${r.status} · step ${r.step} · ${best}`;
       item.tooltip = new vscode.MarkdownString(
-        `**${r.runId}**\n\n${r.parameters.toLocaleString('en-US')} parameters · ${r.backend}\n\ncorpus: ${r.corpus}\n\nstarted ${new Date(r.startedAt).toLocaleString()}\n\nbest validation loss: ${best} nats/char`,
+        `**${r.runId}** — ${r.status} at step ${r.step.toLocaleString('en-US')} after ${Math.round(r.durationSeconds / 60)} min\n\n` +
+          `best validation loss: ${best} nats/char${r.learningRate === null ? '' : ` · learning rate ${r.learningRate.toExponential(1)}`}\n\n` +
+          `${r.parameters.toLocaleString('en-US')} parameters · ${r.backend}\n\ncorpus: ${r.corpus}\n\nstarted ${new Date(r.startedAt).toLocaleString()}`,
       );
+      item.accessibilityInformation = { label: `${r.model.kind} ${r.model.layers} by ${r.model.hidden}, ${r.status} at step ${r.step}, best validation loss ${best} nats per character` };
       item.id = `run:${r.runId}`;
       item.contextValue = r.status === 'running' ? 'run.running' : r.status === 'finished' ? 'run.finished' : 'run.stopped';
       item.iconPath = new vscode.ThemeIcon(r.status === 'running' ? 'sync~spin' : r.status === 'failed' ? 'error' : active?.startsWith(r.dir + path.sep) ? 'pass-filled' : 'circuit-board');

@@ -23,21 +23,19 @@ export async function trainOnWorkspace(training: TrainingController, store: RunS
     return;
   }
   const s = trainingSettings(folders[0].uri);
-  const duration = s.steps > 0 ? `${s.steps} steps` : `${s.minutes} min`;
   const presets: Preset[] = [
-    { id: 'small', label: 'Small (fast)', description: `${s.kind} 1×64`, detail: `A quick look: trains in seconds to minutes (${duration}).`, model: { kind: s.kind, layers: 1, hidden: 64 } },
-    { id: 'charrnn', label: 'char-rnn default', description: `${s.kind} 2×128`, detail: `Karpathy's char-rnn size; learns C syntax in minutes (${duration}).`, model: { kind: s.kind, layers: 2, hidden: 128 } },
-    { id: 'large', label: 'Large', description: `${s.kind} 3×512`, detail: 'The paper\'s largest size; slow without the native backend.', model: { kind: s.kind, layers: 3, hidden: 512 } },
+    { id: 'charrnn', label: 'char-rnn default', description: `${s.kind} 2×128`, detail: "Karpathy's char-rnn size; learns C syntax in minutes.", model: { kind: s.kind, layers: 2, hidden: 128 } },
+    { id: 'small', label: 'Small (fast)', description: `${s.kind} 1×64`, detail: 'A quick look: trains in seconds to minutes.', model: { kind: s.kind, layers: 1, hidden: 64 } },
+    { id: 'large', label: 'Large', description: `${s.kind} 3×512`, detail: "The paper's largest size; slow without the native backend.", model: { kind: s.kind, layers: 3, hidden: 512 } },
     { id: 'settings', label: 'From settings', description: `${s.kind} ${s.layers}×${s.hidden}`, detail: 'lstmLab.model.* and lstmLab.train.*', model: { kind: s.kind, layers: s.layers, hidden: s.hidden } },
-    { id: 'custom', label: 'Custom…', detail: 'Choose cell type, layers, hidden size, sequence length and duration.' },
+    { id: 'custom', label: 'Custom…', detail: 'Choose cell type, layers, hidden size and sequence length.' },
   ];
-  const preset = await vscode.window.showQuickPick(presets, { title: 'LSTM Lab: Train on Workspace', placeHolder: 'Model size' });
+  // The char-rnn default comes first, so Enter trains it.
+  const preset = await vscode.window.showQuickPick(presets, { title: 'LSTM Lab: Train on Workspace (1/2)', placeHolder: 'Model size' });
   if (!preset) return;
 
   let model = preset.model;
   let seqLength = s.seqLength;
-  let minutes = s.steps > 0 ? 0 : s.minutes;
-  let steps = s.steps;
   if (preset.id === 'custom') {
     const kind = await vscode.window.showQuickPick(
       [{ label: 'lstm', detail: 'Long short-term memory (default)' }, { label: 'gru', detail: 'Gated recurrent unit' }, { label: 'rnn', detail: 'Vanilla tanh RNN' }],
@@ -50,19 +48,12 @@ export async function trainOnWorkspace(training: TrainingController, store: RunS
     if (hidden === undefined) return;
     const seq = await askInt('Sequence length (characters per BPTT window, 8–512)', s.seqLength, 8, 512);
     if (seq === undefined) return;
-    const dur = await vscode.window.showInputBox({
-      title: 'Duration',
-      prompt: 'Minutes (e.g. 10) or steps (e.g. 2000 steps)',
-      value: s.steps > 0 ? `${s.steps} steps` : String(s.minutes),
-      validateInput: (v) => (parseDuration(v) ? undefined : 'A number of minutes, or N steps'),
-    });
-    if (!dur) return;
-    const d = parseDuration(dur)!;
     model = { kind: kind.label as CellKind, layers, hidden };
     seqLength = seq;
-    minutes = d.minutes;
-    steps = d.steps;
   }
+  const duration = await askDuration(s);
+  if (!duration) return;
+  const { minutes, steps } = duration;
 
   let targets = folders;
   if (folders.length > 1) {
@@ -99,6 +90,31 @@ export async function resumeRun(training: TrainingController, store: RunStore, r
   };
   // batch and sequence come from the checkpoint on resume
   if (await training.start(request)) void vscode.commands.executeCommand('lstmLab.showDashboard');
+}
+
+/**
+ * How long to train: the setting first (so Enter keeps it), then 1, 3, 10 or 30 minutes, or any
+ * number of minutes or steps. The learning rate is scheduled over this budget.
+ */
+async function askDuration(s: { steps: number; minutes: number }): Promise<{ minutes: number; steps: number } | undefined> {
+  type Item = vscode.QuickPickItem & { budget?: { minutes: number; steps: number } };
+  const setting = s.steps > 0 ? { minutes: 0, steps: s.steps } : { minutes: s.minutes, steps: 0 };
+  const label = (b: { minutes: number; steps: number }) => (b.steps > 0 ? `${b.steps.toLocaleString('en-US')} steps` : `${b.minutes} minute${b.minutes === 1 ? '' : 's'}`);
+  const items: Item[] = [
+    { label: label(setting), description: 'lstmLab.train.minutes / steps', budget: setting },
+    ...[1, 3, 10, 30].filter((m) => setting.steps > 0 || m !== setting.minutes).map((m) => ({ label: label({ minutes: m, steps: 0 }), budget: { minutes: m, steps: 0 } })),
+    { label: 'Other…', detail: 'Any number of minutes, or of steps (e.g. 2000 steps)' },
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title: 'LSTM Lab: Train on Workspace (2/2)', placeHolder: 'Duration (the learning rate decays over it)' });
+  if (!picked) return undefined;
+  if (picked.budget) return picked.budget;
+  const typed = await vscode.window.showInputBox({
+    title: 'Duration',
+    prompt: 'Minutes (e.g. 10) or steps (e.g. 2000 steps)',
+    value: setting.steps > 0 ? `${setting.steps} steps` : String(setting.minutes),
+    validateInput: (v) => (parseDuration(v) ? undefined : 'A number of minutes, or N steps'),
+  });
+  return typed ? parseDuration(typed)! : undefined;
 }
 
 async function askInt(prompt: string, value: number, lo: number, hi: number): Promise<number | undefined> {

@@ -35,6 +35,7 @@ import {
   type XAxis,
 } from '../../src/extension/protocol';
 import { mergeCurve, metricLabel, smooth, thin, toMetric } from './csv';
+import { shortBackend } from './backendLabel';
 import { connectToHost } from '../shared/hostBridge';
 
 // ---------------------------------------------------------------------------------------------
@@ -418,6 +419,8 @@ interface Column {
   title: () => string;
   numeric: boolean;
   cell: (r: RunData) => string;
+  /** The cell's tooltip, when the cell shows less than there is. */
+  tooltip?: (r: RunData) => string;
   compare: (a: RunSummary, b: RunSummary) => number;
 }
 
@@ -432,7 +435,7 @@ const COLUMNS: Column[] = [
     compare: (a, b) => a.model.kind.localeCompare(b.model.kind) || cmpNum(a.model.layers, b.model.layers) || cmpNum(a.model.hidden, b.model.hidden),
   },
   { key: 'parameters', title: () => 'Parameters', numeric: true, cell: (r) => compact2.format(r.summary.parameters), compare: (a, b) => cmpNum(a.parameters, b.parameters) },
-  { key: 'backend', title: () => 'Backend', numeric: false, cell: (r) => r.summary.backend, compare: (a, b) => a.backend.localeCompare(b.backend) },
+  { key: 'backend', title: () => 'Backend', numeric: false, cell: (r) => shortBackend(r.summary.backend), tooltip: (r) => r.summary.backend, compare: (a, b) => a.backend.localeCompare(b.backend) },
   { key: 'charsPerSec', title: () => 'Chars/s', numeric: true, cell: (r) => grouped.format(r.summary.charsPerSec), compare: (a, b) => cmpNum(a.charsPerSec, b.charsPerSec) },
   {
     key: 'learningRate',
@@ -540,7 +543,9 @@ function renderTable(): void {
     row.name.textContent = id;
     row.swatch.style.backgroundColor = `var(${colourVar(id)})`;
     COLUMNS.forEach((c, ci) => {
-      if (ci > 0) row!.cells[ci].textContent = c.cell(run);
+      if (ci === 0) return;
+      row!.cells[ci].textContent = c.cell(run);
+      if (c.tooltip) row!.cells[ci].title = c.tooltip(run);
     });
     const selected = ui.selected === id;
     row.tr.classList.toggle('selected', selected);
@@ -727,6 +732,9 @@ function logSplits(u: uPlot, _axis: number, min: number, max: number): number[] 
   return best;
 }
 
+/** Tick spacings for whole-number axes: 1, 2, 5, 10, 20, 50, … */
+const WHOLE_INCREMENTS = Array.from({ length: 13 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
+
 function makeChart(cs: Curve[], data: uPlot.AlignedData): uPlot {
   const fg = cssVar('--vscode-foreground');
   // High-contrast themes make borders bright: soften the grid there so the curves stay in front.
@@ -768,7 +776,8 @@ function makeChart(cs: Curve[], data: uPlot.AlignedData): uPlot {
       y: ui.log ? { distr: 3, log: 10, range: (_u, min, max) => (min > 0 && max > 0 ? [min / 1.08, max * 1.08] : [min, max]) } : { distr: 1 },
     },
     axes: [
-      axis(X_LABEL[x], (_u, splits) => splits.map((v) => fmtX(v, x))),
+      // Steps and characters are whole numbers: ticks at whole steps only (never "1 1 1 2 2 2").
+      { ...axis(X_LABEL[x], (_u, splits) => splits.map((v) => fmtX(v, x))), ...(x === 'seconds' ? {} : { incrs: WHOLE_INCREMENTS }) },
       { ...axis(metricLabel(ui.metric), (_u, splits) => splits.map(fmtTick)), size: 56, ...(ui.log ? { splits: logSplits, filter: (_u: uPlot, splits: number[]) => splits } : {}) },
     ],
     // Hover marks a series only where it has a point near the cursor (runs end at different x).
@@ -814,10 +823,19 @@ function renderChart(structure: boolean): void {
     zoomed = false;
     chart = makeChart(curves, data);
     chartKey = key;
-    chartBox.setAttribute('aria-label', `Loss in ${metricLabel(ui.metric)} against ${X_LABEL[ui.xAxis]}, ${curves.length} run(s)`);
   } else {
     chart.setData(data, !zoomed);
   }
+  // The text alternative of the canvas: what it plots and each run's latest readings.
+  const latest = (xs: number[], ys: (number | null)[]) => {
+    for (let i = ys.length - 1; i >= 0; i--) if (ys[i] !== null && Number.isFinite(ys[i])) return `${fmtTick(ys[i]!)} at ${fmtX(xs[i], ui.xAxis)}`;
+    return 'none yet';
+  };
+  chartBox.setAttribute(
+    'aria-label',
+    `Loss in ${metricLabel(ui.metric)} against ${X_LABEL[ui.xAxis]}, ${curves.length} run(s). ` +
+      curves.map((c) => `${c.runId}: training ${latest(c.trainX, c.train)}, validation ${latest(c.valX, c.val)}`).join('; '),
+  );
   renderLegendValues();
 }
 

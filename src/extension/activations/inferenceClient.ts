@@ -119,6 +119,9 @@ export class InferenceClient {
     this.idleTimer.unref?.();
   }
 
+  /** Workers this client is terminating: their exit is expected, not an error to log. */
+  private readonly stopping = new WeakSet<Worker>();
+
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     const script = this.script;
@@ -136,7 +139,12 @@ export class InferenceClient {
         this.worker = null;
         this.model = null;
       }
-      if (code !== 0 && !this.disposed) this.log(`[${this.name}] worker exited with code ${code}`);
+      // terminate() (idle, restart, dispose) ends a worker with code 1: that is its normal end here.
+      const stopped = this.stopping.delete(worker);
+      if (code !== 0 && !stopped && !this.disposed) {
+        const busy = [...this.pending.values()].map((p) => p.expect);
+        this.log(`[${this.name}] worker ended unexpectedly with exit code ${code}${busy.length ? ` while ${busy.length} request(s) waited (${busy.join(', ')})` : ''}; the next request starts a new one`);
+      }
       this.failAll(new Error('the inference worker stopped'));
     });
     this.worker = worker;
@@ -174,6 +182,7 @@ export class InferenceClient {
   /** End the worker (a later request starts a new one); pending requests fail with `reason`. */
   async stop(reason: Error = new Error('the inference worker was stopped')): Promise<void> {
     const w = this.worker;
+    if (w) this.stopping.add(w);
     this.worker = null;
     this.model = null;
     this.loading = null;

@@ -33,12 +33,22 @@ export interface ActivationsDeps {
   models: ModelCache;
   store: RunStore;
   output: vscode.OutputChannel;
+  /** Per-edit timings and other chatter, at debug level (Output → LSTM Lab Activations, log level Debug). */
+  debugLog: vscode.LogOutputChannel;
 }
 
 /** Code points between cached states. */
 export const STRIDE = 256;
 /** Lines above and below the visible ones decorated in the first pass. */
 const VISIBLE_MARGIN_LINES = 60;
+/**
+ * A document up to this many code points is decorated whole; a bigger one only around the lines in
+ * sight (± VISIBLE_MARGIN_LINES, again after each scroll): sending tens of thousands of ranges to the
+ * editor after every keystroke is what made typing lag with the overlay on.
+ */
+const WHOLE_DOCUMENT_OVERLAY_CODE_POINTS = 40_000;
+/** The overlay is recoloured once typing has paused this long (ms): never between two keystrokes. */
+const TYPING_PAUSE_MS = 400;
 /** Documents whose traces are kept. */
 const MAX_TRACES = 3;
 /** Characters of workspace text read for the analyses. */
@@ -374,6 +384,8 @@ export class ActivationsController implements ActivationsPanelHost, vscode.Dispo
 
   private onEdit(e: vscode.TextDocumentChangeEvent): void {
     if (!this.active || e.contentChanges.length === 0) return;
+    this.overlay.edited(e.document);
+    this.typedAt = Date.now();
     const t = this.traces.get(e.document.uri.toString());
     if (!t || this.followed?.uri !== e.document.uri.toString()) return;
     // Latency counts from the last keystroke (the debounce waits for a pause).
@@ -545,12 +557,12 @@ export class ActivationsController implements ActivationsPanelHost, vscode.Dispo
     let decorateMs = 0;
     if (this.overlayOn && p.kind !== 'partial') {
       const t0 = performance.now();
-      this.decorate(complete ? 'full' : 'visible');
+      this.decorateAfterTyping(complete ? 'full' : 'visible');
       decorateMs = performance.now() - t0;
     }
     if (p.kind === 'visible') {
       t.status = `lines in sight coloured in ${fmtMs(p.ms + decorateMs)}`;
-      this.log(`activations: ${t.doc.fileName.split(/[\\/]/).pop()} v${t.version}: lines in sight coloured ${fmtMs(p.ms + decorateMs)} after the change (debounce included; traced ${grouped.format(p.traced)} code points; overlay ${fmtMs(decorateMs)})`);
+      this.deps.debugLog.debug(`activations: ${t.doc.fileName.split(/[\\/]/).pop()} v${t.version}: lines in sight coloured ${fmtMs(p.ms + decorateMs)} after the change (debounce included; traced ${grouped.format(p.traced)} code points; overlay ${fmtMs(decorateMs)})`);
     } else if (p.kind === 'complete') {
       t.status = `${grouped.format(n)} code points · all coloured in ${fmtMs(p.ms + decorateMs)}`;
       this.log(`activations: ${t.doc.fileName.split(/[\\/]/).pop()} v${t.version}: whole file (${grouped.format(n)} code points) coloured ${fmtMs(p.ms + decorateMs)} after the change (traced ${grouped.format(p.traced)}; overlay ${fmtMs(decorateMs)})`);
@@ -560,7 +572,25 @@ export class ActivationsController implements ActivationsPanelHost, vscode.Dispo
     this.postValues(t, complete);
   }
 
-  /** Colour the followed document's editors: the lines in sight (± a margin) or everything traced. */
+  /** decorate(), now if typing has paused for TYPING_PAUSE_MS, else once it has. */
+  private decorateAfterTyping(mode: 'visible' | 'full'): void {
+    if (this.decorateTimer) clearTimeout(this.decorateTimer);
+    this.decorateTimer = null;
+    const wait = this.typedAt === null ? 0 : this.typedAt + TYPING_PAUSE_MS - Date.now();
+    if (wait <= 0) return this.decorate(mode);
+    this.decorateTimer = setTimeout(() => {
+      this.decorateTimer = null;
+      if (!this.disposed) this.decorateAfterTyping(this.followedTrace()?.trace.busy ? 'visible' : mode);
+    }, wait);
+  }
+  private decorateTimer: NodeJS.Timeout | null = null;
+  /** When the followed document was last edited (for TYPING_PAUSE_MS). */
+  private typedAt: number | null = null;
+
+  /**
+   * Colour the followed document's editors: the lines in sight (± a margin), or everything traced
+   * ('full') when the document is small enough to decorate whole.
+   */
   private decorate(mode: 'visible' | 'full'): void {
     const t = this.followedTrace();
     if (!this.overlayOn || !t) return;
@@ -572,7 +602,7 @@ export class ActivationsController implements ActivationsPanelHost, vscode.Dispo
     for (const e of vscode.window.visibleTextEditors) {
       if (e.document !== t.doc) continue;
       let runs;
-      if (mode === 'full') runs = bucketRuns(values, 0, cache.unitOfCp, cache.text, scale, 0, n);
+      if (mode === 'full' && n <= WHOLE_DOCUMENT_OVERLAY_CODE_POINTS) runs = bucketRuns(values, 0, cache.unitOfCp, cache.text, scale, 0, n);
       else {
         runs = [];
         for (const r of e.visibleRanges) {
@@ -799,28 +829,19 @@ export class ActivationsController implements ActivationsPanelHost, vscode.Dispo
     return { label: `${sources.length} workspace file${sources.length === 1 ? '' : 's'}`, sources };
   }
 
+  /**
+   * Ranks every cell on the active file at once (no questions; a concept of your own is added from the
+   * results view); without a text editor, asks for the workspace files instead.
+   */
   async findInterpretableCells(): Promise<void> {
     const model = await this.requireModel();
     if (!model) return;
-    const scope = await this.pickScope('Find Interpretable Cells', 'rank every cell against concepts (strings, comments, if conditions, nesting, indentation, line position)', DISCOVERY_CHARS);
+    const doc = (vscode.window.activeTextEditor ?? this.lastEditor)?.document;
+    const scope = doc && isTextDocument(doc)
+      ? { label: path.basename(doc.uri.fsPath || doc.uri.path), sources: [sourceOfDocument(doc)] }
+      : await this.pickScope('Find Interpretable Cells', 'rank every cell against concepts (strings, comments, if conditions, nesting, indentation, line position)', DISCOVERY_CHARS);
     if (!scope) return;
-    const pattern = await vscode.window.showInputBox({
-      title: 'Find Interpretable Cells',
-      prompt: 'Optional: a regular expression for a concept of your own (e.g. \\bNULL\\b, ->\\w+); leave empty for the built-in concepts only',
-      placeHolder: 'regular expression (optional)',
-      validateInput: (v) => {
-        if (!v) return undefined;
-        try {
-          new RegExp(v, 'g');
-          return undefined;
-        } catch (e) {
-          return errorMessage(e);
-        }
-      },
-    });
-    if (pattern === undefined) return;
-    const extra: RegexConceptSpec[] = pattern ? [{ id: 'regex-1', pattern, flags: '' }] : [];
-    await this.discover({ ...scope, extra });
+    await this.discover({ ...scope, extra: [] });
   }
 
   private async discover(scope: Scope): Promise<void> {
@@ -1002,6 +1023,7 @@ export class ActivationsController implements ActivationsPanelHost, vscode.Dispo
     this.disposed = true;
     if (this.editTimer) clearTimeout(this.editTimer);
     if (this.scrollTimer) clearTimeout(this.scrollTimer);
+    if (this.decorateTimer) clearTimeout(this.decorateTimer);
     ActivationsPanel.instance?.dispose();
     for (const t of this.traces.values()) t.trace.dispose();
     this.traces.clear();

@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { NGRAM_DEFAULT_ORDER } from '../../engine/ngram';
 import type { ModelCache } from '../modelCache';
 import type { RunStore } from '../runStore';
+import { readRunInfo } from '../../engine/runFolder';
 import { trainingSettings } from '../settings';
 import { completionSettings, toggleEnabled } from './completionSettings';
 import { ModelCompletionProvider } from './inlineProvider';
@@ -54,16 +55,37 @@ export function registerCompletions(context: vscode.ExtensionContext, deps: Comp
     });
   };
 
+  /** "lstm 2×128" of the run a checkpoint belongs to, read once per checkpoint from its run.json. */
+  const sizes = new Map<string, string>();
+  const sizeOf = (checkpoint: string): string | undefined => {
+    if (!sizes.has(checkpoint)) {
+      sizes.set(checkpoint, '');
+      void readRunInfo(path.dirname(checkpoint)).then(
+        (info) => {
+          sizes.set(checkpoint, `${info.model.layers}×${info.model.hidden}`);
+          updateStatus();
+        },
+        () => undefined,
+      );
+    }
+    return sizes.get(checkpoint) || undefined;
+  };
+
   function updateStatus(): void {
     const checkpoint = deps.models.activeCheckpoint();
+    const s = completionSettings();
     if (!checkpoint) {
-      statusBar.hide();
+      // Say that completions wait for a model, rather than hide: the README promises this item.
+      statusBar.text = s.enabled ? '$(circle-outline) LSTM · no model' : '$(circle-slash) LSTM · off';
+      statusBar.tooltip = new vscode.MarkdownString('**LSTM Lab completions have no model yet.** Run *LSTM Lab: Train on Workspace*; the finished run serves them.');
+      statusBar.accessibilityInformation = { label: `LSTM Lab completions: ${s.enabled ? 'no model yet' : 'off'}` };
+      statusBar.show();
       return;
     }
-    const s = completionSettings();
     const run = path.basename(path.dirname(checkpoint));
     const file = path.basename(checkpoint);
-    const served = s.model === 'ngram' ? 'n-gram' : 'LSTM';
+    const size = sizeOf(checkpoint);
+    const served = s.model === 'ngram' ? 'n-gram' : size ? `LSTM ${size}` : 'LSTM';
     const lat = provider.latency();
     const md = new vscode.MarkdownString(undefined, true);
     if (!s.enabled) {
@@ -77,8 +99,8 @@ export function registerCompletions(context: vscode.ExtensionContext, deps: Comp
           : `Preparing the n-gram baseline of run \`${run}\` (${ngramStatus.state === 'loading' ? ngramStatus.phase : 'waiting'})…`,
       );
     } else {
-      statusBar.text = `$(sparkle) ${served}`;
-      md.appendMarkdown(`**LSTM Lab completions are on**, from the ${served === 'LSTM' ? 'network' : 'n-gram baseline'} of run \`${run}\` (\`${file}\`). Click to turn them off.`);
+      statusBar.text = `$(sparkle) ${served}${lat ? ` · ${lat.p50.toFixed(0)} ms` : ''}`;
+      md.appendMarkdown(`**LSTM Lab completions are on**, from the ${s.model === 'ngram' ? 'n-gram baseline' : 'network'} of run \`${run}\` (\`${file}\`). Click to turn them off.`);
       if (ngramStatus.state === 'ready' && s.model === 'ngram') md.appendMarkdown(`\n\nOrder ${ngramStatus.info.order}, ${ngramStatus.info.distinctNgrams.toLocaleString('en-US')} n-grams.`);
     }
     if (lat) md.appendMarkdown(`\n\nLast ${lat.calls} suggestions: ${lat.p50.toFixed(0)} ms p50, ${lat.p95.toFixed(0)} ms p95; the editor was never held more than ${lat.longestSliceP95.toFixed(0)} ms at a time (p95).`);
