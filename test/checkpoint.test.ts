@@ -1,14 +1,15 @@
 /**
  * Checkpoints: round trip, resume equivalence (a run stopped at step N and resumed matches the
- * uninterrupted run), refusal of corrupt, truncated, foreign or mismatched checkpoints, and atomic
- * writes that leave the old file intact when a write fails.
+ * uninterrupted run), refusal of corrupt, truncated, foreign or mismatched checkpoints (a changed
+ * header included), version 1 files still loading, and atomic writes that leave the old file intact
+ * when a write fails.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from '../src/engine/backend';
-import { CheckpointError, decodeCheckpoint, loadCheckpoint, readCheckpointHeader, writeFileAtomic } from '../src/engine/checkpoint';
+import { CHECKPOINT_VERSION, CheckpointError, decodeCheckpoint, loadCheckpoint, readCheckpointHeader, writeFileAtomic } from '../src/engine/checkpoint';
 import { corpusFromText } from '../src/engine/corpus';
 import { train, TrainEvent, TrainOptions } from '../src/engine/train';
 import { cSource, tempDir } from './support/fixtures';
@@ -122,4 +123,47 @@ test('an atomic write that fails leaves the previous file intact and no temp fil
   await assert.rejects(writeFileAtomic(target, bad));
   assert.equal(fs.readFileSync(target, 'utf8'), 'old');
   assert.deepEqual(fs.readdirSync(dir), ['x.ckpt']);
+});
+
+/** The same checkpoint as version 1 wrote it: the header's version 1, no final whole-file hash. */
+function asVersion1(v2: Buffer): Buffer {
+  const n = v2.readUInt32LE(8);
+  const header = JSON.parse(v2.toString('utf8', 12, 12 + n));
+  const data = v2.subarray(12 + n + ((4 - ((12 + n) % 4)) % 4), v2.length - 4);
+  header.version = 1;
+  const hb = Buffer.from(JSON.stringify(header));
+  const pad = (4 - ((12 + hb.length) % 4)) % 4;
+  const start = Buffer.alloc(12);
+  start.write('LSTMLAB1', 0, 'ascii');
+  start.writeUInt32LE(hb.length, 8);
+  return Buffer.concat([start, hb, Buffer.alloc(pad), data]);
+}
+
+test('the checksum covers the header (version 2); version 1 checkpoints still load, with a note, and resume to version 2', async () => {
+  await initBackend('auto');
+  const dir = tempDir();
+  await train(corpus(), options(dir, 'v', 5));
+  const file = path.join(dir, 'v', 'last.ckpt');
+  const good = fs.readFileSync(file);
+  const loaded = decodeCheckpoint(good, 'v2.ckpt');
+  assert.equal(loaded.header.version, CHECKPOINT_VERSION);
+  assert.equal(loaded.note, undefined);
+  // A header changed in a way that still parses and validates: caught by the checksum.
+  const n = good.readUInt32LE(8);
+  const text = good.toString('utf8', 12, 12 + n);
+  assert.ok(text.includes('"step":5,'));
+  const changed = Buffer.from(good);
+  changed.write(text.replace('"step":5,', '"step":6,'), 12, 'utf8');
+  assert.throws(() => decodeCheckpoint(changed, 'x.ckpt'), (e: Error) => e instanceof CheckpointError && /checksum does not match \(header or data changed\)/.test(e.message));
+  // Version 1: loads, the same weights, with a note; a resume from it writes version 2.
+  const old = asVersion1(good);
+  const v1 = decodeCheckpoint(old, 'v1.ckpt');
+  assert.equal(v1.header.version, 1);
+  assert.match(v1.note!, /version 1 checkpoint, whose header no checksum covers/);
+  assert.deepEqual(Array.from(v1.params.get('l1.wh')!), Array.from(loaded.params.get('l1.wh')!));
+  fs.writeFileSync(file, old);
+  const events: TrainEvent[] = [];
+  await train(corpus(), { outDir: dir, resume: path.join(dir, 'v'), train: { steps: 10 }, onEvent: (e) => events.push(e) });
+  assert.ok(events.some((e) => e.event === 'note' && /version 1 checkpoint/.test(e.message)));
+  assert.equal((await readCheckpointHeader(file)).version, CHECKPOINT_VERSION);
 });

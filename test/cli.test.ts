@@ -1,14 +1,34 @@
 /**
- * The command line as a user meets it: bad input gets one line on stderr and a non-zero exit, never a
- * stack trace; a short training run on a fixture folder ends with a checkpoint that eval, sample and
- * trace accept; --json prints the documented fields.
+ * The command line as a user meets it: bad input gets one line on stderr and a non-zero exit (2 for
+ * usage and out-of-range values), never a stack trace; a short training run on a fixture folder ends
+ * with a checkpoint that eval, sample and trace accept; --json prints the documented fields; a taken
+ * --run-id, a run another process trains in and an --out that cannot be made are refused at once;
+ * SIGTERM stops a run as Ctrl-C does.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { loadCheckpoint } from '../src/engine/checkpoint';
 import { cSource, tempDir, writeTree } from './support/fixtures';
-import { assertCleanError, runCli } from './support/cli';
+import { assertCleanError, CLI, runCli } from './support/cli';
+
+const SMALL = ['--hidden', '16', '--seq', '16', '--batch', '4', '--sample-chars', '0'];
+
+/** A fixture corpus and a 2-step run trained on it, made once for the tests that need a checkpoint. */
+let trained: { corpus: string; out: string; run: string } | null = null;
+function trainedRun(): { corpus: string; out: string; run: string } {
+  if (trained) return trained;
+  const corpus = tempDir();
+  writeTree(corpus, { 'a.c': cSource(20), 'b.c': cSource(15), 'c.h': cSource(10) });
+  const out = tempDir();
+  const r = runCli(['train', corpus, '--steps', '2', '--eval-every', '2', ...SMALL, '--out', out, '--run-id', 'r', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  trained = { corpus, out, run: path.join(out, 'r') };
+  return trained;
+}
 
 
 
@@ -30,7 +50,7 @@ test('bad input: empty folder, binary folder, too-short corpus, bad config, miss
   const tiny = tempDir();
   writeTree(tiny, { 'a.c': 'int x;\n', 'b.c': 'int y;\n' });
   assertCleanError(runCli(['train', tiny, '--steps', '1']), 1, /one batch needs at least/);
-  assertCleanError(runCli(['train', tiny, '--layers', '9', '--steps', '1']), 1, /layers must be a whole number from 1 to 4/);
+  assertCleanError(runCli(['train', tiny, '--layers', '9', '--steps', '1']), 2, /layers must be a whole number from 1 to 4/);
   assertCleanError(runCli(['sample', path.join(empty, 'nope.ckpt')]), 1, /No checkpoint at/);
   const foreign = path.join(empty, 'foreign.ckpt');
   fs.writeFileSync(foreign, 'PK\u0003\u0004 definitely a zip file');
@@ -101,4 +121,102 @@ test('train --resume without a FOLDER continues on the corpus the run recorded; 
 
   fs.rmSync(corpus, { recursive: true, force: true });
   assertCleanError(runCli(['train', '--resume', run, '--steps', '12']), 1, /is not there any more/);
+});
+
+test('usage and range errors exit 2: out-of-range sizes, negative temperature, top-k and max-chars, too wide a beam', () => {
+  const tiny = tempDir();
+  writeTree(tiny, { 'a.c': 'int x;\n' });
+  assertCleanError(runCli(['train', tiny, '--hidden', '5', '--steps', '1']), 2, /hidden must be a whole number from 16 to 1024 \(got 5\)/);
+  assertCleanError(runCli(['train', tiny, '--workers', '-1']), 2, /--workers must be at least 0 \(got -1\)/);
+  assertCleanError(runCli(['sample', 'x.ckpt', '--temperature', '-1']), 2, /--temperature must be at least 0 \(got -1\)/);
+  assertCleanError(runCli(['sample', 'x.ckpt', '--top-k', '-3']), 2, /--top-k must be at least 0 \(got -3\)/);
+  assertCleanError(runCli(['sample', 'x.ckpt', '--length', '-1']), 2, /--length must be at least 0/);
+  assertCleanError(runCli(['eval', 'x.ckpt', tiny, '--max-chars', '-5']), 2, /--max-chars must be at least 0 \(got -5\)/);
+  assertCleanError(runCli(['complete-eval', 'x.ckpt', tiny, '--beam', '65']), 2, /--beam must be from 1 to 64 \(got 65\)/);
+  assertCleanError(runCli(['train', '--overwrite']), 2, /--overwrite needs --run-id/);
+  assertCleanError(runCli(['train', '--run-id', '../elsewhere']), 2, /is not a folder name/);
+  const help = runCli(['train', '--help']).stdout;
+  assert.match(help, /--minutes X .*0 = no time limit/);
+  assert.match(help, /--overwrite /);
+  assert.match(runCli(['complete-eval', '--help']).stdout, /--beam N .*\(1–64\)/);
+});
+
+test('--run-id naming an existing run is refused (exit 2) unless --resume or --overwrite is given', () => {
+  const { corpus, out, run } = trainedRun();
+  const before = fs.readFileSync(path.join(run, 'metrics.jsonl'), 'utf8');
+  assertCleanError(runCli(['train', corpus, '--steps', '2', ...SMALL, '--out', out, '--run-id', 'r']), 2, /--run-id r: the run folder .* already exists; give --resume .* --overwrite/);
+  assert.equal(fs.readFileSync(path.join(run, 'metrics.jsonl'), 'utf8'), before, 'untouched');
+  assertCleanError(runCli(['train', '--resume', run, '--overwrite']), 2, /cannot go with --resume/);
+  const again = runCli(['train', corpus, '--steps', '4', '--eval-every', '4', ...SMALL, '--out', out, '--run-id', 'r2', '--json']);
+  assert.equal(again.code, 0, again.stderr);
+  const over = runCli(['train', corpus, '--steps', '2', '--eval-every', '2', ...SMALL, '--out', out, '--run-id', 'r2', '--overwrite', '--json']);
+  assert.equal(over.code, 0, over.stderr);
+  const events = over.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(events.some((e) => e.event === 'note' && /again from scratch/.test(e.message)));
+  assert.deepEqual(fs.readFileSync(path.join(out, 'r2', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step), [2]);
+});
+
+test('--out and export to /proc/x fail at once with a clear message', { skip: process.platform !== 'linux' && 'Linux only' }, () => {
+  const { corpus, run } = trainedRun();
+  const started = Date.now();
+  assertCleanError(runCli(['train', corpus, '--steps', '1', '--out', '/proc/x']), 1, /Cannot write to \/proc\/x: \/proc is a virtual filesystem/);
+  assertCleanError(runCli(['export', path.join(run, 'best.ckpt'), '/proc/x']), 1, /Cannot write to \/proc\/x/);
+  assert.ok(Date.now() - started < 60_000, 'at once, not spinning');
+});
+
+test('SIGTERM stops training like Ctrl-C; meanwhile a second train --resume of the run is refused, naming the holder', async () => {
+  const { corpus } = trainedRun();
+  const out = tempDir();
+  const run = path.join(out, 'long');
+  const child = spawn(process.execPath, [CLI, 'train', corpus, '--steps', '1000000', '--eval-every', '2', ...SMALL, '--out', out, '--run-id', 'long', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const guard = setTimeout(() => child.kill('SIGKILL'), 180_000); // never left running
+  let stdout = '', stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      if (/"event":"checkpoint"/.test(stdout)) resolve();
+    });
+    child.on('exit', () => reject(new Error(`training ended before its first checkpoint:\n${stderr}`)));
+  });
+  const second = runCli(['train', '--resume', run, '--steps', '2000000']);
+  assertCleanError(second, 1, new RegExp(`in use: process ${child.pid} on ${os.hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  child.kill('SIGTERM');
+  const code = await exited;
+  clearTimeout(guard);
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /SIGTERM: stopping after this step/);
+  const events = stdout.trim().split('\n').map((l) => JSON.parse(l)); // --json stays JSON lines
+  const done = events[events.length - 1];
+  assert.equal(done.event, 'done');
+  assert.equal(done.stopReason, 'cancelled');
+  const info = JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8'));
+  assert.equal(info.status, 'cancelled');
+  const last = await loadCheckpoint(path.join(run, 'last.ckpt'));
+  assert.equal(last.header.step, done.step);
+  assert.ok(!fs.existsSync(path.join(run, 'train.lock')), 'the lock is released');
+});
+
+test('trace on a long file is bounded: --max-chars caps it with a note; a file longer than one chunk is traced in chunks', () => {
+  const { run } = trainedRun();
+  const dir = tempDir();
+  const long = path.join(dir, 'long.c');
+  const text = cSource(400); // ~70,000 characters: several chunks of this model's trace
+  fs.writeFileSync(long, text);
+  const capped = runCli(['trace', path.join(run, 'best.ckpt'), long, '--json', '--max-chars', '500']);
+  assert.equal(capped.code, 0, capped.stderr);
+  assert.match(capped.stderr, /is longer than 500 characters: tracing its first 500 \(give a larger --max-chars, or 0 for all of it\)/);
+  const lines = capped.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines[0].event, 'trace');
+  assert.equal(lines[0].length, 500);
+  assert.equal(lines[0].truncated, true);
+  assert.equal(lines.length - 1, 500);
+  assert.equal(lines[500].t, 499);
+  const whole = runCli(['trace', path.join(run, 'best.ckpt'), long, '--max-chars', '0']);
+  assert.equal(whole.code, 0, whole.stderr);
+  assert.equal(whole.stderr, '');
+  assert.match(whole.stdout, new RegExp(`^# ${Array.from(text).length} characters traced`));
+  assert.ok(whole.stdout.includes(text.slice(-200)), 'all of it, in order');
+  assertCleanError(runCli(['trace', path.join(run, 'best.ckpt'), long, '--max-chars', '-1']), 2, /--max-chars must be at least 0/);
 });

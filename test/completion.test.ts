@@ -353,7 +353,7 @@ test('lstm-lab complete-eval: --json on a tiny trained model, and its error path
   assert.ok(fs.existsSync(ckpt));
 
   assertCleanError(runCli(['complete-eval', ckpt, empty]), 1, /No text files to evaluate in/);
-  assertCleanError(runCli(['complete-eval', ckpt, corpus, '--ngram-order', '40']), 1, /--ngram-order must be from 1 to 16/);
+  assertCleanError(runCli(['complete-eval', ckpt, corpus, '--ngram-order', '40']), 2, /--ngram-order must be from 1 to 16/);
   assertCleanError(runCli(['complete-eval', ckpt, path.join(corpus, 'a.c'), '--corpus', path.join(empty, 'gone')]), 1, /No such file or folder/);
 
   const r = runCli(['complete-eval', ckpt, corpus, '--json', '--positions', '40', '--latency-positions', '3', '--cold-context', '200', '--ngram-order', '5']);
@@ -378,7 +378,7 @@ test('lstm-lab complete-eval: --json on a tiny trained model, and its error path
   const beam = JSON.parse(runCli(['complete-eval', ckpt, corpus, '--json', '--positions', '40', '--latency-positions', '0', '--ngram-order', '5', '--beam', '3']).stdout);
   assert.equal(beam.settings.beamWidth, 3);
   assert.equal(beam.baseline.heldOutNatsPerChar, rep.baseline.heldOutNatsPerChar);
-  assertCleanError(runCli(['complete-eval', ckpt, corpus, '--beam', '0']), 1, /--beam must be at least 1/);
+  assertCleanError(runCli(['complete-eval', ckpt, corpus, '--beam', '0']), 2, /--beam must be from 1 to 64 \(got 0\)/);
 
   // A file of the corpus given as PATH is a training file unless held out.
   const text = runCli(['complete-eval', ckpt, path.join(corpus, 'a.c'), '--positions', '10', '--latency-positions', '0']);

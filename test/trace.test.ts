@@ -1,6 +1,7 @@
 /**
  * The trace against a plain step-by-step forward written here from the equations (min-char-rnn style),
- * and sampling's contract (seeded, streamed, prime text respected).
+ * the same trace taken in chunks with the state carried on, and sampling's contract (seeded,
+ * streamed, prime text respected).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -142,4 +143,21 @@ test('crossEntropy of a text equals −ln P summed symbol by symbol, across the 
   const got = model.crossEntropy(ids);
   assert.equal(got.chars, ids.length);
   assert.ok(Math.abs(got.nats - expected) / expected < 1e-4, `${got.nats} vs ${expected}`);
+});
+
+test('a text traced in chunks, the state carried on, equals the text traced at once (what `lstm-lab trace` does with long files)', async () => {
+  await initBackend('auto');
+  const text = 'static int f(int a)\n{\n\treturn a + 1;\n}\n'.repeat(6);
+  const vocab = Vocabulary.fromText(text);
+  const cfg: ModelConfig = { kind: 'lstm', layers: 2, hidden: 16, embedding: 0, dropout: 0, vocabSize: vocab.size };
+  const model = new InferenceModel(cfg, vocab, initialParams(cfg, 9));
+  const whole = traceText(model, text, { topK: 3 });
+  const cut = 100;
+  const a = traceText(model, text.slice(0, cut), { topK: 3 });
+  const b = traceText(model, text.slice(cut), { topK: 3, state: a.state });
+  for (let k = 0; k < 2; k++) {
+    const joined = new Float32Array([...a.layers[k].h, ...b.layers[k].h]);
+    for (let i = 0; i < joined.length; i++) assert.ok(Math.abs(joined[i] - whole.layers[k].h[i]) < 1e-6, `layer ${k + 1} h[${i}]`);
+  }
+  assert.deepEqual([...a.top.symbols, ...b.top.symbols], whole.top.symbols);
 });

@@ -1,6 +1,7 @@
 /**
- * Command-line options: every option is declared once with its type, default and one-line help, so
- * the help text and the parser cannot disagree. Unknown or malformed options are a UsageError.
+ * Command-line options: every option is declared once with its type, default, range and one-line
+ * help, so the help text and the parser cannot disagree. Unknown or malformed options, and numbers
+ * out of their range, are a UsageError.
  */
 
 export type OptionType = 'string' | 'int' | 'number' | 'bool';
@@ -11,6 +12,9 @@ export interface OptionSpec {
   help: string;
   default?: string | number | boolean;
   choices?: string[];
+  /** Smallest and largest value a number may take (inclusive); the help shows them. */
+  min?: number;
+  max?: number;
 }
 
 export class UsageError extends Error {
@@ -70,7 +74,21 @@ function convert(spec: OptionSpec, v: string): string | number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${spec.name} needs a number (got ${JSON.stringify(v)})`);
   if (spec.type === 'int' && !Number.isInteger(n)) throw new UsageError(`--${spec.name} needs a whole number (got ${v})`);
+  const low = spec.min !== undefined && n < spec.min, high = spec.max !== undefined && n > spec.max;
+  if (low || high) {
+    if (spec.max === undefined) throw new UsageError(`--${spec.name} must be at least ${spec.min} (got ${v})`);
+    if (spec.min === undefined) throw new UsageError(`--${spec.name} must be at most ${spec.max} (got ${v})`);
+    throw new UsageError(`--${spec.name} must be from ${spec.min} to ${spec.max} (got ${v})`);
+  }
   return n;
+}
+
+/** The range of a number option as the help shows it: "1–64", "≥ 0", "≤ 9" or ''. */
+function rangeText(s: OptionSpec): string {
+  if (s.min !== undefined && s.max !== undefined) return `${s.min}–${s.max}`;
+  if (s.min !== undefined) return `≥ ${s.min}`;
+  if (s.max !== undefined) return `≤ ${s.max}`;
+  return '';
 }
 
 export function formatHelp(usage: string, summary: string, specs: OptionSpec[]): string {
@@ -80,7 +98,8 @@ export function formatHelp(usage: string, summary: string, specs: OptionSpec[]):
     const left = `  --${s.name}${s.type === 'bool' ? '' : ' ' + (s.type === 'string' ? 'S' : s.type === 'int' ? 'N' : 'X')}`;
     const def = s.default !== undefined && s.default !== false ? ` (default ${s.default})` : '';
     const ch = s.choices ? ` [${s.choices.join('|')}]` : '';
-    lines.push(`${left.padEnd(width)}${s.help}${ch}${def}`);
+    const range = rangeText(s) ? ` (${rangeText(s)})` : '';
+    lines.push(`${left.padEnd(width)}${s.help}${ch}${range}${def}`);
   }
   return lines.join('\n');
 }

@@ -8,7 +8,8 @@ import * as path from 'path';
 import { OptionSpec, ParsedOptions, UsageError } from './args';
 import { ProgressLine } from './progress';
 import { BackendPreference, initBackend } from '../engine/backend';
-import { loadCheckpoint, readCheckpointHeader } from '../engine/checkpoint';
+import { checkFolderCanBeMade, checkpointFile, loadCheckpoint, readCheckpointHeader } from '../engine/checkpoint';
+import { checkRunId, liveLockHolder, lockedMessage, resumeKind, RunFolderError } from '../engine/runFolder';
 import { DEFAULT_MODEL, DEFAULT_TRAIN, LR_SCHEDULES, LrSchedule } from '../engine/config';
 import { readCorpus, readRecordedCorpus, describeCorpus } from '../engine/corpus';
 import { evaluateIds } from '../engine/evaluate';
@@ -16,7 +17,7 @@ import { InferenceModel } from '../engine/inference';
 import { automaticWorkers } from '../engine/dataParallel';
 import { CharRnn } from '../engine/model';
 import { sampleStream, sampleText } from '../engine/sample';
-import { traceText } from '../engine/trace';
+import { CellTrace, GATE_NAMES, traceText } from '../engine/trace';
 import { train, TrainEvent } from '../engine/train';
 import { runBench } from './bench';
 import { discoverCells } from '../analysis/interpretableCells';
@@ -48,8 +49,15 @@ function out(line: string): void {
 
 async function loadModel(checkpoint: string, backend: string) {
   const info = await initBackend(backend as BackendPreference);
-  const ckpt = await loadCheckpoint(checkpoint);
+  const ckpt = await loadNoted(checkpoint);
   return { info, ckpt, inference: new InferenceModel(ckpt.header.model, ckpt.vocabulary, ckpt.params) };
+}
+
+/** Load a checkpoint; what its note says (an older version, say) goes to stderr, off the output. */
+async function loadNoted(checkpoint: string) {
+  const ckpt = await loadCheckpoint(checkpoint);
+  if (ckpt.note) process.stderr.write(`note: ${ckpt.note}\n`);
+  return ckpt;
 }
 
 const trainCommand: Command = {
@@ -66,33 +74,35 @@ const trainCommand: Command = {
     { name: 'seq', type: 'int', help: `BPTT truncation length (default ${DEFAULT_TRAIN.seqLength})` },
     { name: 'batch', type: 'int', help: `parallel streams per batch (default ${DEFAULT_TRAIN.batchSize})` },
     { name: 'optimizer', type: 'string', help: `optimiser (default ${DEFAULT_TRAIN.optimizer})`, choices: ['adam', 'rmsprop'] },
-    { name: 'lr', type: 'number', help: `learning rate (default ${DEFAULT_TRAIN.learningRate})` },
+    { name: 'lr', type: 'number', help: `peak learning rate (default: automatic, ${DEFAULT_TRAIN.learningRate} up to 128 hidden units, ${DEFAULT_TRAIN.learningRate} × 128/hidden above; a resumed run keeps its own)` },
     { name: 'lr-decay', type: 'number', help: `learning-rate factor every --lr-decay-every steps (default ${DEFAULT_TRAIN.lrDecay})` },
     { name: 'lr-decay-every', type: 'int', help: `steps between learning-rate decays (default ${DEFAULT_TRAIN.lrDecayEvery})` },
     { name: 'lr-schedule', type: 'string', help: `learning rate over the budget (--steps or --minutes): decay to --lr-final × --lr along a cosine or a line, or constant (default ${DEFAULT_TRAIN.lrSchedule})`, choices: [...LR_SCHEDULES] },
     { name: 'lr-final', type: 'number', help: `learning rate at the end of the budget, as a fraction of --lr (default ${DEFAULT_TRAIN.lrFinal})` },
     { name: 'lr-warmup', type: 'int', help: `steps of linear warm-up to --lr (default ${DEFAULT_TRAIN.lrWarmup})` },
     { name: 'grad-clip', type: 'number', help: `clip gradients to this global norm (0 = off) (default ${DEFAULT_TRAIN.gradClip})` },
-    { name: 'steps', type: 'int', help: 'stop at step N of the run, resumes included (0 = no limit)' },
-    { name: 'minutes', type: 'number', help: 'stop after X minutes of training in all, resumes included (0 = no limit; default 3 when neither --steps nor --minutes is given; a resumed run keeps its own)' },
+    { name: 'steps', type: 'int', help: 'stop at step N of the run, resumes included (0 = no step limit)' },
+    { name: 'minutes', type: 'number', help: 'stop after X minutes of training in all, resumes included (0 = no time limit: with no --steps either, train until stopped; default 3 when neither --steps nor --minutes is given; a resumed run keeps its own)' },
     { name: 'eval-every', type: 'int', help: `evaluate and checkpoint every N steps (default ${DEFAULT_TRAIN.evalEvery})` },
     { name: 'eval-chars', type: 'int', help: `validation characters per evaluation (0 = all) (default ${DEFAULT_TRAIN.evalChars})` },
-    { name: 'sample-chars', type: 'int', help: 'length of the sample at each evaluation and at the end', default: DEFAULT_TRAIN.sampleChars },
-    { name: 'max-vocab', type: 'int', help: 'vocabulary size cap, unknown symbol included', default: 256 },
+    { name: 'sample-chars', type: 'int', help: 'length of the sample at each evaluation and at the end', default: DEFAULT_TRAIN.sampleChars, min: 0 },
+    { name: 'max-vocab', type: 'int', help: 'vocabulary size cap, unknown symbol included', default: 256, min: 2, max: 65536 },
     { name: 'include', type: 'string', help: 'comma-separated globs of files to read (default: source code and text)' },
     { name: 'exclude', type: 'string', help: 'comma-separated globs to skip' },
-    { name: 'max-file-kb', type: 'int', help: 'skip files larger than this', default: 1024 },
+    { name: 'max-file-kb', type: 'int', help: 'skip files larger than this', default: 1024, min: 1 },
     { name: 'max-total-mb', type: 'number', help: 'stop reading at this total', default: 50 },
     { name: 'out', type: 'string', help: 'folder for runs', default: 'runs' },
-    { name: 'run-id', type: 'string', help: 'name of the run folder (default: time, model and size)' },
-    { name: 'resume', type: 'string', help: 'continue a run (its folder or a checkpoint)' },
+    { name: 'run-id', type: 'string', help: 'name of the run folder (default: time, model and size, with -2, -3, … if taken); a folder that exists is refused (exit 2) unless --resume or --overwrite' },
+    { name: 'overwrite', type: 'bool', help: 'with --run-id: start that run folder again from scratch (its run.json, metrics.jsonl and checkpoints are removed; other files stay)' },
+    { name: 'resume', type: 'string', help: 'continue a run: its folder or last.ckpt goes on in that folder; its best.ckpt forks a new run beside it; a checkpoint outside a run folder starts a new run under --out from it. A run another process trains in is refused (exit 1)' },
     { name: 'seed', type: 'int', help: `random seed (default ${DEFAULT_TRAIN.seed})` },
-    { name: 'workers', type: 'int', help: 'data-parallel worker threads, each with its own engine and batch/N of the streams (0 = automatic: 2 on the native backend with 2 or more cores, else 1)', default: 0 },
+    { name: 'workers', type: 'int', help: 'data-parallel worker threads, each with its own engine and batch/N of the streams (0 = automatic: 2 on the native backend with 2 or more cores, else 1)', default: 0, min: 0 },
     BACKEND,
     JSON_OPT,
   ],
   async run(pos, o) {
     const json = bool(o, 'json');
+    await checkTrainTarget(o);
     // Resuming without a FOLDER reads the corpus the run was trained on, not the default.
     const resumedHeader = str(o, 'resume') ? await readCheckpointHeader(str(o, 'resume')!, 'last') : null;
     const resumedRoot = pos.folder === undefined ? resumedHeader?.corpus?.root : undefined;
@@ -122,7 +132,7 @@ const trainCommand: Command = {
     const progress = new ProgressLine(process.stderr);
     const onEvent = (e: TrainEvent) => {
       if (json) {
-        if (e.event !== 'progress' && e.event !== 'checkpoint') out(JSON.stringify(e));
+        if (e.event !== 'progress') out(JSON.stringify(e));
         return;
       }
       switch (e.event) {
@@ -139,21 +149,30 @@ const trainCommand: Command = {
         case 'nan':
           progress.log(`warning: ${e.action}`);
           break;
+        case 'note':
+          progress.log(`note: ${e.message}`);
+          break;
         default:
           break;
       }
     };
+    // Ctrl-C, SIGTERM and SIGHUP: finish the step, save last.ckpt, mark the run cancelled, exit 0.
+    // The same signal again quits at once (128 + its number); the last checkpoint stays.
     const controller = new AbortController();
-    const onSigint = () => {
-      if (controller.signal.aborted) process.exit(130);
-      progress.log('stopping after this step (Ctrl-C again to quit at once)…');
+    const onStopSignal = (signal: NodeJS.Signals) => {
+      if (controller.signal.aborted) process.exit(128 + os.constants.signals[signal]);
+      if (signal === 'SIGHUP') ignoreClosedTerminal();
+      const line = `${signal === 'SIGINT' ? '' : `${signal}: `}stopping after this step (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to quit at once)…`;
+      if (json) process.stderr.write(line + '\n');
+      else progress.log(line);
       controller.abort();
     };
-    process.on('SIGINT', onSigint);
+    for (const signal of STOP_SIGNALS) process.on(signal, onStopSignal);
     try {
       const done = await train(corpus, {
         outDir: str(o, 'out')!,
         runId: str(o, 'run-id'),
+        overwrite: bool(o, 'overwrite'),
         resume: str(o, 'resume'),
         maxVocabulary: num(o, 'max-vocab'),
         signal: controller.signal,
@@ -199,12 +218,58 @@ const trainCommand: Command = {
         }
       }
     } finally {
-      process.off('SIGINT', onSigint);
+      for (const signal of STOP_SIGNALS) process.off(signal, onStopSignal);
       progress.done();
     }
     return 0;
   },
 };
+
+/** The signals that stop a training run the way Ctrl-C does. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** After SIGHUP the terminal may be gone: writes to it must not end the run before it saves. */
+function ignoreClosedTerminal(): void {
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
+}
+
+/**
+ * Refuse at once, before the corpus is read, a train command that cannot write where it would:
+ * --overwrite without --run-id or with --resume, a --run-id that is not a folder name or whose
+ * folder exists (exit 2), a run folder another process trains in (exit 1), an --out that cannot be
+ * made (/proc/x, a path through a file, a read-only disk).
+ */
+async function checkTrainTarget(o: ParsedOptions): Promise<void> {
+  const runId = str(o, 'run-id'), resume = str(o, 'resume'), outDir = str(o, 'out')!;
+  if (bool(o, 'overwrite') && resume) throw new UsageError('--overwrite starts a run again from scratch; it cannot go with --resume');
+  if (bool(o, 'overwrite') && runId === undefined) throw new UsageError('--overwrite needs --run-id, the run folder to start again');
+  if (runId !== undefined) checkRunId(runId);
+  if (resume) {
+    const file = await checkpointFile(resume, 'last');
+    const kind = resumeKind(file);
+    if (kind === 'continue') return refuseLocked(path.dirname(file));
+    const parent = kind === 'fork' ? path.dirname(path.dirname(file)) : outDir; // where the new run goes
+    if (runId !== undefined && fs.existsSync(path.join(parent, runId))) {
+      throw new UsageError(`--run-id ${runId}: the run folder ${path.join(parent, runId)} already exists; choose another --run-id for the run started from ${file}`);
+    }
+    await checkFolderCanBeMade(parent);
+    return;
+  }
+  if (runId !== undefined && fs.existsSync(path.join(outDir, runId))) {
+    const dir = path.join(outDir, runId);
+    if (!bool(o, 'overwrite')) {
+      throw new UsageError(`--run-id ${runId}: the run folder ${dir} already exists; give --resume ${dir} to continue it, --overwrite to start it again from scratch, or another --run-id`);
+    }
+    await refuseLocked(dir);
+  }
+  await checkFolderCanBeMade(outDir);
+}
+
+async function refuseLocked(dir: string): Promise<void> {
+  const holder = await liveLockHolder(dir);
+  if (holder) throw new RunFolderError(lockedMessage(dir, holder), 'locked');
+}
 
 function formatSeconds(s: number): string {
   const m = Math.floor(s / 60);
@@ -216,10 +281,10 @@ const evalCommand: Command = {
   summary: 'evaluate a checkpoint on a folder or file (nats/char, bits/char, perplexity)',
   usage: 'lstm-lab eval CHECKPOINT PATH [--json]',
   positionals: [{ name: 'checkpoint', required: true }, { name: 'path', required: true }],
-  options: [{ name: 'max-chars', type: 'int', help: 'evaluate at most this many characters (0 = all)', default: 0 }, BACKEND, JSON_OPT],
+  options: [{ name: 'max-chars', type: 'int', help: 'evaluate at most this many characters (0 = all)', default: 0, min: 0 }, BACKEND, JSON_OPT],
   async run(pos, o) {
     const info = await initBackend(str(o, 'backend') as BackendPreference);
-    const ckpt = await loadCheckpoint(pos.checkpoint!);
+    const ckpt = await loadNoted(pos.checkpoint!);
     const corpus = await readCorpus(pos.path!, { validationFraction: 0 });
     const text = corpus.files.map((f) => (f.text.endsWith('\n') ? f.text : f.text + '\n')).join('');
     const ids = ckpt.vocabulary.encode(text);
@@ -250,9 +315,9 @@ const sampleCommand: Command = {
   positionals: [{ name: 'checkpoint', required: true }],
   options: [
     { name: 'prime', type: 'string', help: 'text to start from', default: '' },
-    { name: 'length', type: 'int', help: 'characters to generate', default: 1000 },
-    { name: 'temperature', type: 'number', help: 'softmax temperature (0 = argmax)', default: 1 },
-    { name: 'top-k', type: 'int', help: 'sample among the k most likely characters (0 = all)', default: 0 },
+    { name: 'length', type: 'int', help: 'characters to generate', default: 1000, min: 0 },
+    { name: 'temperature', type: 'number', help: 'softmax temperature (0 = argmax)', default: 1, min: 0 },
+    { name: 'top-k', type: 'int', help: 'sample among the k most likely characters (0 = all)', default: 0, min: 0 },
     { name: 'argmax', type: 'bool', help: 'always take the most likely character (same as --temperature 0)' },
     { name: 'seed', type: 'int', help: 'random seed', default: 1 },
     BACKEND,
@@ -260,7 +325,6 @@ const sampleCommand: Command = {
   async run(pos, o) {
     const { inference } = await loadModel(pos.checkpoint!, str(o, 'backend')!);
     const prime = str(o, 'prime')!;
-    if (num(o, 'length')! < 0) throw new UsageError('--length cannot be negative');
     process.stdout.write(prime);
     let buf = '';
     for (const ch of sampleStream(inference, {
@@ -281,75 +345,165 @@ const sampleCommand: Command = {
   },
 };
 
+/** Characters `trace` reads from a file unless --max-chars says otherwise. */
+const TRACE_MAX_CHARS = 100_000;
+/** Memory one traced chunk may take; longer texts are traced chunk by chunk, the state carried on. */
+const TRACE_CHUNK_BYTES = 32 * 1024 * 1024;
+
 const traceCommand: Command = {
   name: 'trace',
   summary: 'cell states, hidden units and gates per character of a file',
-  usage: 'lstm-lab trace CHECKPOINT FILE [--layer N] [--cell N] [--json]',
+  usage: 'lstm-lab trace CHECKPOINT FILE [--layer N] [--cell N] [--max-chars N] [--json]',
   positionals: [{ name: 'checkpoint', required: true }, { name: 'file', required: true }],
   options: [
-    { name: 'layer', type: 'int', help: 'layer to show (1-based)', default: 1 },
-    { name: 'cell', type: 'int', help: 'cell to colour by (default: the one with the largest variance)' },
+    { name: 'layer', type: 'int', help: 'layer to show (1-based)', default: 1, min: 1 },
+    { name: 'cell', type: 'int', help: 'cell to colour by (default: the one with the largest variance)', min: 0 },
     { name: 'show', type: 'string', help: 'what to colour by', default: 'tanh(c)', choices: ['tanh(c)', 'c', 'h', 'i', 'f', 'g', 'o', 'z', 'r', 'n'] },
-    { name: 'top-k', type: 'int', help: 'next-character predictions kept per position', default: 5 },
+    { name: 'top-k', type: 'int', help: 'next-character predictions kept per position', default: 5, min: 1 },
+    { name: 'max-chars', type: 'int', help: 'trace at most the first N characters of FILE, saying so when it is longer (0 = all of it)', default: TRACE_MAX_CHARS, min: 0 },
     BACKEND,
     JSON_OPT,
   ],
   async run(pos, o) {
     const { inference } = await loadModel(pos.checkpoint!, str(o, 'backend')!);
-    let text: string;
-    try {
-      text = fs.readFileSync(pos.file!, 'utf8');
-    } catch {
-      throw new Error(`Cannot read ${pos.file}.`);
-    }
-    const t0 = process.hrtime.bigint();
-    const trace = traceText(inference, text, { topK: num(o, 'top-k') });
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    const H = trace.hidden;
+    const maxChars = num(o, 'max-chars')!;
+    const { symbols, truncated } = readTraceText(pos.file!, maxChars);
+    if (truncated) process.stderr.write(`note: ${pos.file} is longer than ${maxChars.toLocaleString('en-US')} characters: tracing its first ${maxChars.toLocaleString('en-US')} (give a larger --max-chars, or 0 for all of it).\n`);
+    const { kind, layers: L, hidden: H } = inference.config;
+    const topK = num(o, 'top-k')!;
+    const chunk = traceChunkLength(inference.config);
     if (bool(o, 'json')) {
       const round = (a: Float32Array, t: number) => Array.from(a.subarray(t * H, t * H + H), (v) => Math.round(v * 1e4) / 1e4);
-      out(JSON.stringify({ event: 'trace', kind: trace.kind, length: trace.length, hidden: H, layers: trace.layers.length, kernel: inference.kernelName, seconds: secs, charsPerSec: trace.length / secs }));
-      for (let t = 0; t < trace.length; t++) {
-        out(JSON.stringify({
-          t,
-          char: trace.symbols[t],
-          top: Array.from({ length: trace.top.k }, (_, j) => [trace.top.symbols[t * trace.top.k + j], Math.round(trace.top.probs[t * trace.top.k + j] * 1e4) / 1e4]),
-          layers: trace.layers.map((l) => ({
-            c: l.c ? round(l.c, t) : undefined,
-            h: round(l.h, t),
-            gates: Object.fromEntries(Object.entries(l.gates).map(([g, a]) => [g, round(a, t)])),
-          })),
-        }));
-      }
+      let first = true;
+      traceInChunks(inference, symbols, topK, chunk, (trace, start, secs) => {
+        // The timing is that of the first chunk (all of a text of up to `timedChars` characters).
+        if (first) out(JSON.stringify({ event: 'trace', kind: trace.kind, length: symbols.length, hidden: H, layers: trace.layers.length, kernel: inference.kernelName, seconds: secs, charsPerSec: trace.length / secs, timedChars: trace.length, truncated }));
+        first = false;
+        for (let t = 0; t < trace.length; t++) {
+          out(JSON.stringify({
+            t: start + t,
+            char: trace.symbols[t],
+            top: Array.from({ length: trace.top.k }, (_, j) => [trace.top.symbols[t * trace.top.k + j], Math.round(trace.top.probs[t * trace.top.k + j] * 1e4) / 1e4]),
+            layers: trace.layers.map((l) => ({
+              c: l.c ? round(l.c, t) : undefined,
+              h: round(l.h, t),
+              gates: Object.fromEntries(Object.entries(l.gates).map(([g, a]) => [g, round(a, t)])),
+            })),
+          }));
+        }
+      });
+      if (first) out(JSON.stringify({ event: 'trace', kind, length: 0, hidden: H, layers: L, kernel: inference.kernelName, seconds: 0, charsPerSec: 0, timedChars: 0, truncated }));
       return 0;
     }
     const layer = num(o, 'layer')!;
-    if (layer < 1 || layer > trace.layers.length) throw new UsageError(`--layer must be from 1 to ${trace.layers.length}`);
-    const lt = trace.layers[layer - 1];
+    if (layer > L) throw new UsageError(`--layer must be from 1 to ${L}`);
     const show = str(o, 'show')!;
-    const source = show === 'tanh(c)' || show === 'c' ? lt.c : show === 'h' ? lt.h : lt.gates[show];
-    if (!source) throw new UsageError(`--show ${show} does not exist for a ${trace.kind} model`);
+    if (!traceHas(kind, show)) throw new UsageError(`--show ${show} does not exist for a ${kind} model`);
+    const pick = (trace: CellTrace) => {
+      const lt = trace.layers[layer - 1];
+      return show === 'tanh(c)' || show === 'c' ? lt.c! : show === 'h' ? lt.h : lt.gates[show];
+    };
     let cell = num(o, 'cell');
-    if (cell === undefined) cell = mostVariableCell(source, trace.length, H);
-    if (cell < 0 || cell >= H) throw new UsageError(`--cell must be from 0 to ${H - 1}`);
-    const values = new Float32Array(trace.length);
-    for (let t = 0; t < trace.length; t++) values[t] = show === 'tanh(c)' ? Math.tanh(source[t * H + cell]) : source[t * H + cell];
-    out(`# ${trace.length} characters traced in ${secs.toFixed(3)} s (${Math.round(trace.length / secs).toLocaleString('en-US')} chars/s, ${inference.kernelName} kernels); layer ${layer}, cell ${cell}, ${show}: blue −1 … red +1`);
-    process.stdout.write(colourise(trace.symbols, values) + '\n');
+    if (cell !== undefined && cell >= H) throw new UsageError(`--cell must be from 0 to ${H - 1}`);
+    let only: { trace: CellTrace; seconds: number } | null = null; // a text of one chunk is traced once
+    if (cell === undefined) {
+      const moments = { n: 0, s: new Float64Array(H), s2: new Float64Array(H) };
+      traceInChunks(inference, symbols, topK, chunk, (trace, _start, seconds) => {
+        addMoments(moments, pick(trace), trace.length, H);
+        if (trace.length === symbols.length) only = { trace, seconds };
+      });
+      cell = mostVariable(moments);
+    }
+    const values = new Float32Array(symbols.length);
+    let secs = 0;
+    const take = (trace: CellTrace, start: number, s: number) => {
+      const source = pick(trace);
+      for (let t = 0; t < trace.length; t++) values[start + t] = show === 'tanh(c)' ? Math.tanh(source[t * H + cell!]) : source[t * H + cell!];
+      secs += s;
+    };
+    const once = only as { trace: CellTrace; seconds: number } | null;
+    if (once) take(once.trace, 0, once.seconds);
+    else traceInChunks(inference, symbols, topK, chunk, take);
+    const timing = secs > 0 ? ` in ${secs.toFixed(3)} s (${Math.round(symbols.length / secs).toLocaleString('en-US')} chars/s, ${inference.kernelName} kernels)` : ` (${inference.kernelName} kernels)`;
+    out(`# ${symbols.length} characters traced${timing}${truncated ? ` (the first ${maxChars.toLocaleString('en-US')} of the file)` : ''}; layer ${layer}, cell ${cell}, ${show}: blue −1 … red +1`);
+    process.stdout.write(colourise(symbols, values) + '\n');
     return 0;
   },
 };
 
-function mostVariableCell(a: Float32Array, N: number, H: number): number {
-  let best = 0, bestVar = -1;
-  for (let j = 0; j < H; j++) {
-    let s = 0, s2 = 0;
-    for (let t = 0; t < N; t++) {
-      const v = Math.tanh(a[t * H + j]);
-      s += v;
-      s2 += v * v;
+/**
+ * The first `maxChars` code points of a file (0: all), reading no more of it than they can take
+ * (4 bytes each at most), and whether the file holds more.
+ */
+function readTraceText(file: string, maxChars: number): { symbols: string[]; truncated: boolean } {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    throw new Error(`Cannot read ${file}.`);
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const want = maxChars > 0 ? Math.min(size, maxChars * 4) : size;
+    const bytes = Buffer.alloc(want);
+    let got = 0;
+    while (got < want) {
+      const n = fs.readSync(fd, bytes, got, want - got, got);
+      if (n === 0) break;
+      got += n;
     }
-    const variance = s2 / Math.max(1, N) - (s / Math.max(1, N)) ** 2;
+    const symbols = Array.from(bytes.toString('utf8', 0, got));
+    const truncated = maxChars > 0 && (symbols.length > maxChars || got < size);
+    return { symbols: truncated ? symbols.slice(0, maxChars) : symbols, truncated };
+  } catch (e) {
+    throw new Error(`Cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Characters per traced chunk, so that one chunk's activations stay within TRACE_CHUNK_BYTES. */
+function traceChunkLength(cfg: { layers: number; hidden: number; vocabSize: number; kind: string }): number {
+  const gates = GATE_NAMES[cfg.kind as keyof typeof GATE_NAMES].length;
+  const perChar = 4 * (cfg.layers * cfg.hidden * (2 + 2 * gates) + cfg.vocabSize);
+  return Math.max(64, Math.min(65_536, Math.floor(TRACE_CHUNK_BYTES / perChar)));
+}
+
+/** Trace `symbols` chunk by chunk, the state carried from one to the next, handing each chunk on with its seconds. */
+function traceInChunks(inference: InferenceModel, symbols: string[], topK: number, chunk: number, each: (trace: CellTrace, start: number, seconds: number) => void): void {
+  let state = inference.zeroState();
+  for (let start = 0; start < symbols.length; start += chunk) {
+    const t0 = process.hrtime.bigint();
+    const trace = traceText(inference, symbols.slice(start, start + chunk).join(''), { topK, state });
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    state = trace.state;
+    each(trace, start, secs);
+  }
+}
+
+/** Whether a model of this kind records what --show names. */
+function traceHas(kind: keyof typeof GATE_NAMES, show: string): boolean {
+  return show === 'h' || ((show === 'tanh(c)' || show === 'c') && kind === 'lstm') || GATE_NAMES[kind].includes(show);
+}
+
+/** Per-cell sums of tanh(v) and tanh(v)² over a text, added chunk by chunk. */
+function addMoments(m: { n: number; s: Float64Array; s2: Float64Array }, a: Float32Array, N: number, H: number): void {
+  for (let t = 0; t < N; t++) {
+    for (let j = 0; j < H; j++) {
+      const v = Math.tanh(a[t * H + j]);
+      m.s[j] += v;
+      m.s2[j] += v * v;
+    }
+  }
+  m.n += N;
+}
+
+/** The cell whose tanh(value) varies most over the text. */
+function mostVariable(m: { n: number; s: Float64Array; s2: Float64Array }): number {
+  let best = 0, bestVar = -1;
+  const n = Math.max(1, m.n);
+  for (let j = 0; j < m.s.length; j++) {
+    const variance = m.s2[j] / n - (m.s[j] / n) ** 2;
     if (variance > bestVar) {
       bestVar = variance;
       best = j;
@@ -409,8 +563,8 @@ const cellsCommand: Command = {
   usage: 'lstm-lab cells CHECKPOINT PATH [--top N] [--json]',
   positionals: [{ name: 'checkpoint', required: true }, { name: 'path', required: true }],
   options: [
-    { name: 'top', type: 'int', help: 'best cells shown per concept', default: 5 },
-    { name: 'max-chars', type: 'int', help: 'analyse at most this many characters', default: 200_000 },
+    { name: 'top', type: 'int', help: 'best cells shown per concept', default: 5, min: 1 },
+    { name: 'max-chars', type: 'int', help: 'analyse at most this many characters', default: 200_000, min: 1 },
     { name: 'quantity', type: 'string', help: 'comma-separated activations to rank: tanh(c), c, h or a gate (default tanh(c) for LSTM, h otherwise)' },
     { name: 'concept', type: 'string', help: 'extra concept from a regular expression, as ID=PATTERN (repeatable with commas is not supported; one per run)' },
     BACKEND,

@@ -24,7 +24,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { OptionSpec, ParsedOptions, UsageError } from './args';
+import { OptionSpec, ParsedOptions } from './args';
 import type { Command } from './commands';
 import { BackendPreference, initBackend } from '../engine/backend';
 import { loadCheckpoint } from '../engine/checkpoint';
@@ -236,18 +236,21 @@ function out(line: string): void {
   process.stdout.write(line + '\n');
 }
 
+/** The widest beam: each step keeps this many hypotheses per model, so time and memory grow with it. */
+export const MAX_BEAM = 64;
+
 const OPTIONS: OptionSpec[] = [
-  { name: 'positions', type: 'int', help: 'cursor positions sampled (half at a token start, half inside a token)', default: 1000 },
+  { name: 'positions', type: 'int', help: 'cursor positions sampled (half at a token start, half inside a token)', default: 1000, min: 1 },
   { name: 'seed', type: 'int', help: 'random seed of the positions', default: 1 },
-  { name: 'ngram-order', type: 'int', help: `n-gram order of the baseline (1–${NGRAM_MAX_ORDER})`, default: NGRAM_DEFAULT_ORDER },
+  { name: 'ngram-order', type: 'int', help: 'n-gram order of the baseline', default: NGRAM_DEFAULT_ORDER, min: 1, max: NGRAM_MAX_ORDER },
   { name: 'corpus', type: 'string', help: 'build the baseline from this corpus (default: the one in the checkpoint header)' },
-  { name: 'context', type: 'int', help: 'characters before the cursor the network reads (at least)', default: 2000 },
-  { name: 'beam', type: 'int', help: 'beam width of both models (1 = greedy)', default: 1 },
-  { name: 'max-token', type: 'int', help: 'longest token suggestion', default: 40 },
-  { name: 'max-line', type: 'int', help: 'longest line suggestion', default: 120 },
-  { name: 'latency-positions', type: 'int', help: 'positions timed (among those with enough context)', default: 200 },
-  { name: 'latency-length', type: 'int', help: 'characters generated per timed suggestion', default: 40 },
-  { name: 'cold-context', type: 'int', help: 'characters of context of a cold (uncached) suggestion', default: 2000 },
+  { name: 'context', type: 'int', help: 'characters before the cursor the network reads (at least)', default: 2000, min: 1 },
+  { name: 'beam', type: 'int', help: 'beam width of both models (1 = greedy)', default: 1, min: 1, max: MAX_BEAM },
+  { name: 'max-token', type: 'int', help: 'longest token suggestion', default: 40, min: 1 },
+  { name: 'max-line', type: 'int', help: 'longest line suggestion', default: 120, min: 1 },
+  { name: 'latency-positions', type: 'int', help: 'positions timed (among those with enough context)', default: 200, min: 0 },
+  { name: 'latency-length', type: 'int', help: 'characters generated per timed suggestion', default: 40, min: 1 },
+  { name: 'cold-context', type: 'int', help: 'characters of context of a cold (uncached) suggestion', default: 2000, min: 1 },
   { name: 'backend', type: 'string', help: 'TF.js backend', default: 'auto', choices: ['auto', 'native', 'node', 'wasm', 'cpu'] },
   { name: 'json', type: 'bool', help: 'print one JSON object' },
 ];
@@ -296,12 +299,7 @@ export const completeEvalCommand: Command = {
   options: OPTIONS,
   async run(pos, o) {
     const json = o.json === true;
-    for (const k of ['positions', 'beam', 'context', 'max-token', 'max-line', 'latency-length', 'cold-context']) {
-      if (num(o, k) < 1) throw new UsageError(`--${k} must be at least 1`);
-    }
-    if (num(o, 'latency-positions') < 0) throw new UsageError('--latency-positions cannot be negative');
-    const order = num(o, 'ngram-order');
-    if (order < 1 || order > NGRAM_MAX_ORDER) throw new UsageError(`--ngram-order must be from 1 to ${NGRAM_MAX_ORDER}`);
+    const order = num(o, 'ngram-order'); // the ranges of every number are checked by the parser (OPTIONS)
     const log = (line: string) => {
       if (!json) process.stderr.write(line + '\n');
     };

@@ -11,10 +11,14 @@
  *   lstm-lab export CHECKPOINT DIR     a standard TF.js Layers model (model.json + weights)
  *   lstm-lab bench                     speed against PyTorch, measured in the same run
  *
- * Errors are one line on stderr and a non-zero exit: 2 for usage, 1 for everything else.
+ * Errors are one line on stderr and a non-zero exit: 2 for usage (an unknown command or option, a
+ * malformed value, a number out of its range — ConfigError from the engine included — or a --run-id
+ * whose folder exists), 1 for everything else (unreadable input, a locked run folder, a failed run).
  */
 import { formatHelp, OptionSpec, parseArgs, ParsedOptions, UsageError } from './args';
 import { COMMANDS } from './commands';
+import { ConfigError } from '../engine/config';
+import { RunFolderError } from '../engine/runFolder';
 
 function printTopHelp(): void {
   const lines = ['usage: lstm-lab COMMAND [ARGS] [OPTIONS]', '', 'Character-level LSTM/GRU/RNN language models, trained and inspected on your own code.', '', 'Commands:'];
@@ -54,7 +58,22 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  return cmd.run(parsed.positional, parsed.options);
+  try {
+    return await cmd.run(parsed.positional, parsed.options);
+  } catch (e) {
+    const usage = usageMessage(e, cmd.usage);
+    if (usage === null) throw e;
+    process.stderr.write(`lstm-lab ${name}: ${usage}\n`);
+    return 2;
+  }
+}
+
+/** The one-line message of an error that is the user's input (exit 2), or null for any other error. */
+function usageMessage(e: unknown, usage: string): string | null {
+  if (e instanceof UsageError) return `${e.message}. Usage: ${usage}`;
+  if (e instanceof ConfigError) return `${e.message} See the ranges in --help.`;
+  if (e instanceof RunFolderError && e.reason !== 'locked') return e.message;
+  return null;
 }
 
 if (require.main === module) {

@@ -9,9 +9,17 @@
  *   12  n bytes   header, UTF-8 JSON (CheckpointHeader)
  *   …   0–3 bytes zero padding to a multiple of 4
  *   …   float32   tensor data, in header.tensors order; header.dataChecksum is its FNV-1a hash
+ *   …   uint32    (version 2 on) FNV-1a hash of every byte before it: header included, so a changed
+ *                 step or configuration is caught as surely as a changed weight
+ * Version 1 files (no final hash; only the data checked) still load, with LoadedCheckpoint.note
+ * saying so; every save writes version 2.
  *
- * Written atomically: to a temporary file in the same folder, fsync'd, then renamed over the target,
- * so a crash or a cancel in the middle of a write leaves the previous checkpoint intact.
+ * Written atomically: to a temporary file in the same folder (`<name>.tmp-<pid>-<random>`), fsync'd,
+ * renamed over the target, then the folder fsync'd, so a crash or a cancel in the middle of a write
+ * leaves the previous checkpoint intact and a finished write survives a power cut.
+ *
+ * Also here: the folders these files go into, made one level at a time and refused at once, with the
+ * reason, when they cannot be made (a file in the way, /proc or /sys, a read-only disk).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -22,7 +30,9 @@ import { Vocabulary } from './vocabulary';
 
 const MAGIC = 'LSTMLAB1';
 export const CHECKPOINT_FORMAT = 'lstm-lab-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+export const CHECKPOINT_VERSION = 2;
+/** The first version whose final 4 bytes hash the whole file before them. */
+const WHOLE_FILE_CHECKSUM_VERSION = 2;
 
 export class CheckpointError extends Error {
   override name = 'CheckpointError';
@@ -90,16 +100,21 @@ export interface LoadedCheckpoint {
   params: Map<string, Float32Array>;
   optimizer: OptimizerSnapshot | null;
   state: { h: Float32Array[]; c: (Float32Array | null)[] } | null;
+  /** Something to tell the user about the file that does not stop it loading (an older version). */
+  note?: string;
 }
 
-function fnv1a(bytes: Uint8Array): string {
+/** 32-bit FNV-1a of some bytes, as an unsigned number. */
+function fnv1a(bytes: Uint8Array): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < bytes.length; i++) {
     h ^= bytes[i];
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0).toString(16).padStart(8, '0');
+  return h >>> 0;
 }
+
+const hex = (h: number) => h.toString(16).padStart(8, '0');
 
 /** Serialise a checkpoint to bytes. */
 export function encodeCheckpoint(content: CheckpointContent): Buffer {
@@ -140,22 +155,40 @@ export function encodeCheckpoint(content: CheckpointContent): Buffer {
     ...content.header,
     optimizer: content.optimizer ? { kind: content.optimizer.kind, t: content.optimizer.t } : null,
     tensors: records,
-    dataChecksum: fnv1a(data),
+    dataChecksum: hex(fnv1a(data)),
   };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (4 - ((12 + headerBytes.length) % 4)) % 4;
-  const out = Buffer.alloc(12 + headerBytes.length + pad + data.length);
+  const body = 12 + headerBytes.length + pad + data.length;
+  const out = Buffer.alloc(body + 4);
   out.write(MAGIC, 0, 'ascii');
   out.writeUInt32LE(headerBytes.length, 8);
   headerBytes.copy(out, 12);
   Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(out, 12 + headerBytes.length + pad);
+  out.writeUInt32LE(fnv1a(out.subarray(0, body)), body);
   return out;
 }
 
-/** Write a file atomically: temp file in the same folder, fsync, rename. */
+/**
+ * The temporary file writeFileAtomic writes before renaming it over `target`:
+ * `<target>.tmp-<pid>-<6 random letters or digits>`, so a leftover names the process that left it.
+ */
+export function tempFileFor(target: string): string {
+  return `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8).padEnd(6, '0')}`;
+}
+
+const TEMP_FILE = /\.tmp-(\d+)-[a-z0-9]{1,6}$/;
+
+/** The pid in the name of a temporary file of writeFileAtomic, or null when the name is not one. */
+export function tempFileWriter(name: string): number | null {
+  const m = TEMP_FILE.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+/** Write a file atomically: temp file in the same folder, fsync, rename, fsync the folder. */
 export async function writeFileAtomic(target: string, bytes: Uint8Array | string): Promise<void> {
-  await fs.promises.mkdir(path.dirname(target), { recursive: true });
-  const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  await makeFolder(path.dirname(target));
+  const tmp = tempFileFor(target);
   const fh = await fs.promises.open(tmp, 'w');
   try {
     await fh.writeFile(bytes);
@@ -172,6 +205,108 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array | string
     await fs.promises.rm(tmp, { force: true });
     throw e;
   }
+  await syncFolder(path.dirname(target));
+}
+
+/** Append text to a file and fsync it, so what was appended survives a crash. */
+export async function appendFileDurably(file: string, text: string): Promise<void> {
+  const fh = await fs.promises.open(file, 'a');
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * fsync a folder, so a rename or a new file in it survives a crash. Where folders cannot be opened
+ * or synced (Windows, some network filesystems) the rename is as durable as the system makes it.
+ */
+export async function syncFolder(dir: string): Promise<void> {
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    await fh.sync();
+  } catch {
+    /* EINVAL, EPERM, EISDIR: this filesystem does not sync folders */
+  } finally {
+    await fh.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Folders
+
+/** A folder that cannot be made or written: says which and why. */
+export class FolderError extends Error {
+  override name = 'FolderError';
+}
+
+/** Virtual filesystems of the kernel: nothing LSTM Lab writes belongs there. */
+const VIRTUAL_ROOTS = ['/proc', '/sys'];
+
+/**
+ * Make a folder and the missing folders above it, one at a time. Refused at once, with the reason,
+ * when the nearest existing folder above is a file, is on /proc or /sys, or does not take a new
+ * folder (where Node's recursive mkdir would retry for ever).
+ */
+export async function makeFolder(dir: string): Promise<void> {
+  const target = path.resolve(dir);
+  if (await isFolder(target)) return;
+  const missing = await checkFolderCanBeMade(target);
+  for (const d of missing) {
+    try {
+      await fs.promises.mkdir(d);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && (await isFolder(d))) continue; // made meanwhile by someone else
+      throw new FolderError(`Cannot create the folder ${d} (${code ?? (e as Error).message}). Choose a folder on a writable disk.`);
+    }
+  }
+}
+
+/**
+ * Check, without making anything, that the folder `dir` exists or can be made: the nearest existing
+ * folder above it is a folder on a normal filesystem that takes a new folder (tried with a probe that
+ * is removed at once). Returns the folders still to make, outermost first.
+ */
+export async function checkFolderCanBeMade(dir: string): Promise<string[]> {
+  const target = path.resolve(dir);
+  const virtual = VIRTUAL_ROOTS.find((r) => target === r || target.startsWith(r + '/'));
+  if (process.platform !== 'win32' && virtual) {
+    throw new FolderError(`Cannot write to ${target}: ${virtual} is a virtual filesystem of the kernel, not a disk. Choose another folder.`);
+  }
+  const missing: string[] = [];
+  let existing = target;
+  let stat: fs.Stats | null = null;
+  while (!(stat = await fs.promises.stat(existing).catch(() => null))) {
+    missing.unshift(existing);
+    const up = path.dirname(existing);
+    if (up === existing) throw new FolderError(`Cannot create the folder ${target}: no folder above it exists.`);
+    existing = up;
+  }
+  if (!stat.isDirectory()) {
+    throw new FolderError(`Cannot create the folder ${target}: ${existing} is a file, not a folder. Choose another folder.`);
+  }
+  const probe = path.join(existing, `.lstm-lab-probe-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  try {
+    await fs.promises.mkdir(probe);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EACCES' || code === 'EPERM' ? 'you may not write there' : code === 'EROFS' ? 'it is on a read-only filesystem' : `it does not take new folders (${code})`;
+    throw new FolderError(`Cannot ${missing.length ? `create the folder ${target}` : `write to ${target}`}: ${why}. Choose another folder.`);
+  }
+  await fs.promises.rmdir(probe).catch(() => undefined);
+  return missing;
+}
+
+async function isFolder(dir: string): Promise<boolean> {
+  return (await fs.promises.stat(dir).catch(() => null))?.isDirectory() ?? false;
 }
 
 export async function saveCheckpoint(file: string, content: CheckpointContent): Promise<void> {
@@ -226,11 +361,20 @@ export function decodeCheckpoint(bytes: Buffer, file = '<memory>'): LoadedCheckp
   const pad = (4 - ((12 + n) % 4)) % 4;
   const start = 12 + n + pad;
   const total = header.tensors.reduce((s, r) => Math.max(s, r.offset + r.length), 0);
-  if (bytes.length - start !== total * 4) {
-    throw new CheckpointError(`${where} is truncated or corrupt: ${bytes.length - start} data bytes, expected ${total * 4}.`);
+  const wholeFile = header.version >= WHOLE_FILE_CHECKSUM_VERSION;
+  const trailer = wholeFile ? 4 : 0;
+  if (bytes.length - start - trailer !== total * 4) {
+    throw new CheckpointError(`${where} is truncated or corrupt: ${bytes.length - start - trailer} data bytes, expected ${total * 4}.`);
   }
   const dataBytes = new Uint8Array(bytes.buffer, bytes.byteOffset + start, total * 4);
-  if (fnv1a(dataBytes) !== header.dataChecksum) throw new CheckpointError(`${where} is corrupt: its data checksum does not match.`);
+  let note: string | undefined;
+  if (wholeFile) {
+    const body = bytes.length - 4;
+    if (fnv1a(bytes.subarray(0, body)) !== bytes.readUInt32LE(body)) throw new CheckpointError(`${where} is corrupt: its checksum does not match (header or data changed).`);
+  } else {
+    if (hex(fnv1a(dataBytes)) !== header.dataChecksum) throw new CheckpointError(`${where} is corrupt: its data checksum does not match.`);
+    note = `${where} is a version ${header.version} checkpoint, whose header no checksum covers; it loads as before, and a run resumed from it saves version ${CHECKPOINT_VERSION}.`;
+  }
   const data = new Float32Array(total);
   new Uint8Array(data.buffer).set(dataBytes);
   const byName = new Map(header.tensors.map((r) => [r.name, r]));
@@ -277,7 +421,7 @@ export function decodeCheckpoint(bytes: Buffer, file = '<memory>'): LoadedCheckp
       if (!Number.isFinite(a[i])) throw new CheckpointError(`${where} holds non-finite weights (NaN or Infinity); it cannot be used.`);
     }
   }
-  return { path: file, header, vocabulary, params, optimizer, state };
+  return { path: file, header, vocabulary, params, optimizer, state, ...(note ? { note } : {}) };
 }
 
 /**
@@ -309,7 +453,7 @@ export async function readCheckpointHeader(file: string, prefer: 'best' | 'last'
 }
 
 /** The checkpoint file meant by a file or a run folder (its best.ckpt or last.ckpt, as preferred). */
-async function checkpointFile(file: string, prefer: 'best' | 'last'): Promise<string> {
+export async function checkpointFile(file: string, prefer: 'best' | 'last'): Promise<string> {
   let target = file;
   let stat: fs.Stats;
   try {

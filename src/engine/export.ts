@@ -23,7 +23,7 @@ import * as path from 'path';
 // (t.flatten()…) that the umbrella registers; the editor bundles do not include this file.
 import * as tfl from '@tensorflow/tfjs';
 import { BackendError, currentBackend, initBackend, tf } from './backend';
-import { loadCheckpoint, writeFileAtomic } from './checkpoint';
+import { checkFolderCanBeMade, loadCheckpoint, writeFileAtomic } from './checkpoint';
 import { ModelConfig } from './config';
 
 export class ExportError extends Error {
@@ -105,6 +105,7 @@ function joinWeightData(data: tf.io.WeightData | undefined): ArrayBuffer {
  * weights.bin and vocabulary.json. Each file is written atomically; model.json, the entry point, last.
  */
 export async function exportLayersModel(checkpointPath: string, outDir: string): Promise<ExportResult> {
+  await checkFolderCanBeMade(outDir); // refused before the work, not after
   const ckpt = await loadCheckpoint(checkpointPath);
   const cfg = ckpt.header.model;
   if (cfg.kind === 'gru') throw new ExportError(`${GRU_EXPORT_UNSUPPORTED} (TF.js ${tfl.version_layers}).`);

@@ -4,16 +4,21 @@
  *
  * A run lives in a folder:
  *   run.json        what the run is (configuration, corpus summary, backend, status)
- *   metrics.jsonl   one JSON line per evaluation (the curves)
+ *   metrics.jsonl   one JSON line per evaluation (the curves), fsync'd before each checkpoint
  *   last.ckpt       the latest state — what `--resume` continues from
  *   best.ckpt       the state with the lowest validation loss — what sampling and completions use
+ *   train.lock      while training: which process trains there (released on every way out)
+ *
+ * A new run gets a folder of its own (made exclusively); a resume from last.ckpt continues in its
+ * folder, one from best.ckpt forks a new run beside it, one from a loose checkpoint seeds a new run
+ * (placeRun). Notes about the folder (a stale lock taken over, leftovers removed) are 'note' events.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { currentBackend, tf, tidy } from './backend';
 import { BpttBatch, TruncatedBptt } from './bptt';
-import { CheckpointContent, EvalRecord, loadCheckpoint, LoadedCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint';
-import { DEFAULT_MODEL, DEFAULT_TRAIN, ModelConfig, TrainConfig, validateModelConfig, validateTrainConfig } from './config';
+import { appendFileDurably, CheckpointContent, EvalRecord, loadCheckpoint, LoadedCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint';
+import { automaticLearningRate, DEFAULT_MODEL, DEFAULT_TRAIN, ModelConfig, TrainConfig, validateModelConfig, validateTrainConfig } from './config';
 import type { Corpus } from './corpus';
 import { DataParallelStepper } from './dataParallel';
 import { evaluateIds } from './evaluate';
@@ -23,7 +28,7 @@ import { budgetFraction } from './budget';
 import { clipScale, globalNorm, learningRateAt, Optimizer, OptimizerSnapshot } from './optimizer';
 import { hashSeed, Random } from './random';
 import { sampleText } from './sample';
-import { RunInfo, RUN_FILES, StopReason } from './runFolder';
+import { acquireRunLock, clearRunFiles, createRunFolder, removeStaleTempFiles, resumeKind, RunFolderError, RunInfo, RUN_FILES, StopReason } from './runFolder';
 import { Vocabulary } from './vocabulary';
 
 export type { RunInfo, StopReason } from './runFolder';
@@ -41,6 +46,8 @@ export type TrainEvent =
   | { event: 'sample'; step: number; text: string }
   | { event: 'checkpoint'; step: number; role: 'best' | 'last'; path: string }
   | { event: 'nan'; step: number; action: string }
+  /** Something the user should know that is not an error: a lock taken over, leftovers removed, a fork. */
+  | { event: 'note'; message: string }
   | { event: 'done'; runId: string; dir: string; checkpoint: string; bestValLoss: number | null; backend: string; step: number; chars: number; seconds: number; stopReason: StopReason };
 
 export interface TrainOptions {
@@ -48,9 +55,16 @@ export interface TrainOptions {
   train?: Partial<TrainConfig>;
   /** Folder that holds runs; the run gets its own subfolder. */
   outDir: string;
-  /** Continue this run (a run folder or a checkpoint file). Model, vocabulary and data come from it. */
+  /**
+   * Continue this run (a run folder or a checkpoint file). Model, vocabulary and data come from it.
+   * Its last.ckpt continues in its folder; its best.ckpt, or a checkpoint outside a run folder,
+   * starts a new run seeded from it (see placeRun).
+   */
   resume?: string;
+  /** The run folder's name; a taken one is refused (RunFolderError 'exists') unless `overwrite`. */
   runId?: string;
+  /** Start the named run (runId) again from scratch even if its folder exists. */
+  overwrite?: boolean;
   maxVocabulary?: number;
   signal?: AbortSignal;
   onEvent?: (e: TrainEvent) => void;
@@ -92,7 +106,8 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
     : validateModelConfig({ ...DEFAULT_MODEL, ...given(opts.model), vocabSize: vocab.size });
   // A checkpoint from before learning-rate schedules trained at a constant rate: keep it so.
   const before = resumed ? { lrSchedule: 'constant' as const, lrWarmup: 0, ...resumed.header.train } : {};
-  const trainCfg: TrainConfig = validateTrainConfig({ ...DEFAULT_TRAIN, ...before, ...given(opts.train) });
+  const automatic = resumed ? {} : { learningRate: automaticLearningRate(modelCfg) };
+  const trainCfg: TrainConfig = validateTrainConfig({ ...DEFAULT_TRAIN, ...automatic, ...before, ...given(opts.train) });
   if (resumed) {
     const b = resumed.header.train.batchSize, t = resumed.header.train.seqLength;
     if (trainCfg.batchSize !== b || trainCfg.seqLength !== t) {
@@ -117,263 +132,281 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
   const T = trainCfg.seqLength, B = trainCfg.batchSize;
   const batches = new TruncatedBptt(trainIds, B, T);
 
-  const runDir = resumed ? path.dirname(resumed.path) : path.join(opts.outDir, opts.runId ?? newRunId(modelCfg));
-  const runId = resumed ? resumed.header.runId : path.basename(runDir);
-  await fs.promises.mkdir(runDir, { recursive: true });
-  const lastPath = path.join(runDir, RUN_FILES.last);
-  const bestPath = path.join(runDir, RUN_FILES.best);
-  const metricsPath = path.join(runDir, RUN_FILES.metrics);
+  const place = await placeRun(opts, resumed, modelCfg);
+  const { dir: runDir, runId } = place;
+  const lock = await acquireRunLock(runDir);
+  let done: Extract<TrainEvent, { event: 'done' }>;
+  try {
+    // What the user should know about the folder, told right after the 'start' event.
+    const notes: string[] = [];
+    if (lock.tookOver) {
+      const h = lock.tookOver;
+      notes.push(`took over the lock of ${runDir} from ${h.pid ? `process ${h.pid} on ${h.host}, which is no longer running` : 'a process that died while taking it'}`);
+    }
+    const leftovers = await removeStaleTempFiles(runDir);
+    if (leftovers.length) notes.push(`removed ${leftovers.length} temporary file(s) left in ${runDir} by processes no longer running: ${leftovers.join(', ')}`);
+    if (resumed?.note) notes.push(resumed.note);
+    if (place.note) notes.push(place.note);
+    if (place.overwrite) await clearRunFiles(runDir);
+    const lastPath = path.join(runDir, RUN_FILES.last);
+    const bestPath = path.join(runDir, RUN_FILES.best);
+    const metricsPath = path.join(runDir, RUN_FILES.metrics);
 
-  const model = resumed ? new CharRnn(modelCfg, resumed.params) : opts.initialParams ? new CharRnn(modelCfg, opts.initialParams) : CharRnn.create(modelCfg, trainCfg.seed);
-  let optimizer = resumed?.optimizer
-    ? Optimizer.fromSnapshot(resumed.optimizer, new Map(Array.from(model.params, ([k, t]) => [k, t.shape])))
-    : new Optimizer(trainCfg.optimizer);
-  const rng = new Random(trainCfg.seed);
-  let step = 0, charsSeen = 0, secondsBefore = 0, lrScale = 1;
-  let bestValLoss: number | null = null;
-  let lastEval: EvalRecord | null = null;
-  let state: RecurrentState;
-  if (resumed) {
-    const h = resumed.header;
-    step = h.step;
-    charsSeen = h.charsSeen;
-    secondsBefore = h.secondsTrained;
-    lrScale = h.lrScale;
-    bestValLoss = h.bestValLoss;
-    lastEval = h.lastEval;
-    rng.state = h.rngState;
-    batches.restore(h.data);
-    state = resumed.state ? stateFromArrays(resumed.state, B, modelCfg.hidden) : model.zeroState(B);
-    await truncateMetrics(metricsPath, step);
-  } else {
-    state = model.zeroState(B);
-    await writeFileAtomic(metricsPath, '');
-  }
-  // workers > 1: forward/backward in worker threads; the stepper then owns the optimiser state and the carried state.
-  const workers = trainCfg.workers ?? 1;
-  const stepper = workers > 1
-    ? await DataParallelStepper.create({
-        model, batchSize: B, seqLength: T, workers, gradClip: trainCfg.gradClip, rng,
-        optimizer: resumed?.optimizer ?? trainCfg.optimizer,
-      })
-    : null;
-  stepper?.restoreState(stateToArrays(state));
-  const optimizerSnapshot = () => (stepper ? stepper.optimizerSnapshot() : optimizer.snapshot());
+    const model = resumed ? new CharRnn(modelCfg, resumed.params) : opts.initialParams ? new CharRnn(modelCfg, opts.initialParams) : CharRnn.create(modelCfg, trainCfg.seed);
+    let optimizer = resumed?.optimizer
+      ? Optimizer.fromSnapshot(resumed.optimizer, new Map(Array.from(model.params, ([k, t]) => [k, t.shape])))
+      : new Optimizer(trainCfg.optimizer);
+    const rng = new Random(trainCfg.seed);
+    let step = 0, charsSeen = 0, secondsBefore = 0, lrScale = 1;
+    let bestValLoss: number | null = null;
+    let lastEval: EvalRecord | null = null;
+    let state: RecurrentState;
+    if (resumed) {
+      const h = resumed.header;
+      step = h.step;
+      charsSeen = h.charsSeen;
+      secondsBefore = h.secondsTrained;
+      lrScale = h.lrScale;
+      bestValLoss = h.bestValLoss;
+      lastEval = h.lastEval;
+      rng.state = h.rngState;
+      batches.restore(h.data);
+      state = resumed.state ? stateFromArrays(resumed.state, B, modelCfg.hidden) : model.zeroState(B);
+      await copyMetricsUpTo(place.metricsFrom, metricsPath, step);
+    } else {
+      state = model.zeroState(B);
+      await writeFileAtomic(metricsPath, '');
+    }
+    // workers > 1: forward/backward in worker threads; the stepper then owns the optimiser state and the carried state.
+    const workers = trainCfg.workers ?? 1;
+    const stepper = workers > 1
+      ? await DataParallelStepper.create({
+          model, batchSize: B, seqLength: T, workers, gradClip: trainCfg.gradClip, rng,
+          optimizer: resumed?.optimizer ?? trainCfg.optimizer,
+        })
+      : null;
+    stepper?.restoreState(stateToArrays(state));
+    const optimizerSnapshot = () => (stepper ? stepper.optimizerSnapshot() : optimizer.snapshot());
 
-  const corpusSummary = {
-    root: corpus.root,
-    trainFiles: corpus.trainFiles.length,
-    validationFiles: corpus.validationFiles.length,
-    trainChars: trainIds.length,
-    validationChars: valIds.length,
-    skipped: corpus.skippedByReason as Record<string, number>,
-  };
-  const info: RunInfo = {
-    runId,
-    dir: runDir,
-    model: modelCfg,
-    train: trainCfg,
-    parameters: model.parameterCount,
-    backend: stepper ? stepper.description : backend.description,
-    corpus: corpusSummary,
-    vocabularySize: vocab.size,
-    startedAt: new Date().toISOString(),
-    resumedFrom: resumed?.path,
-    status: 'running',
-  };
-  await writeFileAtomic(path.join(runDir, RUN_FILES.info), JSON.stringify(info, null, 2));
-  emit({ event: 'start', ...info });
-
-  const content = (role: 'best' | 'last', seconds: number): CheckpointContent => ({
-    header: {
+    const corpusSummary = {
+      root: corpus.root,
+      trainFiles: corpus.trainFiles.length,
+      validationFiles: corpus.validationFiles.length,
+      trainChars: trainIds.length,
+      validationChars: valIds.length,
+      skipped: corpus.skippedByReason as Record<string, number>,
+    };
+    const info: RunInfo = {
       runId,
-      role,
+      dir: runDir,
       model: modelCfg,
       train: trainCfg,
-      vocabulary: vocab.toJSON(),
-      step,
-      charsSeen,
-      secondsTrained: seconds,
-      data: batches.state(),
-      rngState: rng.state,
-      lrScale,
-      optimizer: null,
-      bestValLoss,
-      lastEval,
-      backend: backend.name,
+      parameters: model.parameterCount,
+      backend: stepper ? stepper.description : backend.description,
       corpus: corpusSummary,
-    },
-    params: model.values(),
-    optimizer: optimizerSnapshot(),
-    state: stepper ? stepper.stateArrays() : stateToArrays(state),
-  });
-
-  // The last good state, for rolling back after repeated non-finite losses.
-  let good: { params: Map<string, Float32Array>; optimizer: OptimizerSnapshot; step: number } = {
-    params: model.values(),
-    optimizer: optimizerSnapshot(),
-    step,
-  };
-  let nanStrikes = 0, rollbacks = 0;
-  let attempt = 0; // optimiser steps attempted in this process, including discarded ones
-
-  const started = Date.now();
-  const seconds = () => secondsBefore + (Date.now() - started) / 1000;
-  // The budget is the whole run's: a resumed run stops where the uninterrupted one would have.
-  const deadline = trainCfg.minutes > 0 ? started + Math.max(0, trainCfg.minutes * 60 - secondsBefore) * 1000 : Infinity;
-  let lastProgress = 0;
-  let smoothLoss: number | null = lastEval?.trainLoss ?? null;
-  let windowChars = 0, windowStart = Date.now(), charsPerSec = 0;
-  let stopReason: StopReason = 'steps';
-  const fraction = () => budgetFraction(trainCfg, step, seconds());
-  const fractionAtStart = fraction() ?? 0;
-  const lrNow = () => learningRateAt(trainCfg, step, lrScale, fraction());
-
-  const evaluateAndSave = async () => {
-    const ev = await evaluateIds(model, valIds, { maxChars: trainCfg.evalChars, signal: undefined });
-    const rec: EvalRecord = {
-      event: 'eval',
-      step,
-      chars: charsSeen,
-      seconds: seconds(),
-      trainLoss: smoothLoss ?? NaN,
-      valLoss: ev.natsPerChar,
-      valBitsPerChar: ev.bitsPerChar,
-      valPerplexity: ev.perplexity,
-      charsPerSec,
-      learningRate: lrNow(),
+      vocabularySize: vocab.size,
+      startedAt: new Date().toISOString(),
+      resumedFrom: resumed?.path,
+      status: 'running',
     };
-    lastEval = rec;
-    await fs.promises.appendFile(metricsPath, JSON.stringify(rec) + '\n');
-    emit(rec);
-    const isBest = bestValLoss === null || ev.natsPerChar < bestValLoss;
-    if (isBest) bestValLoss = ev.natsPerChar;
-    await saveCheckpoint(lastPath, content('last', seconds()));
-    emit({ event: 'checkpoint', step, role: 'last', path: lastPath });
-    if (isBest) {
-      await saveCheckpoint(bestPath, content('best', seconds()));
-      emit({ event: 'checkpoint', step, role: 'best', path: bestPath });
-    }
-    good = { params: model.values(), optimizer: optimizerSnapshot(), step };
-    if (trainCfg.sampleChars > 0) {
-      const inf = new InferenceModel(modelCfg, vocab, model.values());
-      const text = sampleText(inf, { length: trainCfg.sampleChars, temperature: 0.8, seed: hashSeed(trainCfg.seed, step), prime: '' });
-      emit({ event: 'sample', step, text });
-    }
-  };
+    await writeFileAtomic(path.join(runDir, RUN_FILES.info), JSON.stringify(info, null, 2));
+    emit({ event: 'start', ...info });
+    for (const message of notes) emit({ event: 'note', message });
 
-  try {
-    while (true) {
-      if (opts.signal?.aborted) {
-        stopReason = 'cancelled';
-        break;
+    const content = (role: 'best' | 'last', seconds: number): CheckpointContent => ({
+      header: {
+        runId,
+        role,
+        model: modelCfg,
+        train: trainCfg,
+        vocabulary: vocab.toJSON(),
+        step,
+        charsSeen,
+        secondsTrained: seconds,
+        data: batches.state(),
+        rngState: rng.state,
+        lrScale,
+        optimizer: null,
+        bestValLoss,
+        lastEval,
+        backend: backend.name,
+        corpus: corpusSummary,
+      },
+      params: model.values(),
+      optimizer: optimizerSnapshot(),
+      state: stepper ? stepper.stateArrays() : stateToArrays(state),
+    });
+
+    // The last good state, for rolling back after repeated non-finite losses.
+    let good: { params: Map<string, Float32Array>; optimizer: OptimizerSnapshot; step: number } = {
+      params: model.values(),
+      optimizer: optimizerSnapshot(),
+      step,
+    };
+    let nanStrikes = 0, rollbacks = 0;
+    let attempt = 0; // optimiser steps attempted in this process, including discarded ones
+
+    const started = Date.now();
+    const seconds = () => secondsBefore + (Date.now() - started) / 1000;
+    // The budget is the whole run's: a resumed run stops where the uninterrupted one would have.
+    const deadline = trainCfg.minutes > 0 ? started + Math.max(0, trainCfg.minutes * 60 - secondsBefore) * 1000 : Infinity;
+    let lastProgress = 0;
+    let smoothLoss: number | null = lastEval?.trainLoss ?? null;
+    let windowChars = 0, windowStart = Date.now(), charsPerSec = 0;
+    let stopReason: StopReason = 'steps';
+    const fraction = () => budgetFraction(trainCfg, step, seconds());
+    const fractionAtStart = fraction() ?? 0;
+    const lrNow = () => learningRateAt(trainCfg, step, lrScale, fraction());
+
+    const evaluateAndSave = async () => {
+      const ev = await evaluateIds(model, valIds, { maxChars: trainCfg.evalChars, signal: undefined });
+      const rec: EvalRecord = {
+        event: 'eval',
+        step,
+        chars: charsSeen,
+        seconds: seconds(),
+        trainLoss: smoothLoss ?? NaN,
+        valLoss: ev.natsPerChar,
+        valBitsPerChar: ev.bitsPerChar,
+        valPerplexity: ev.perplexity,
+        charsPerSec,
+        learningRate: lrNow(),
+      };
+      lastEval = rec;
+      await appendFileDurably(metricsPath, JSON.stringify(rec) + '\n'); // fsync'd: the checkpoint below counts on it
+      emit(rec);
+      const isBest = bestValLoss === null || ev.natsPerChar < bestValLoss;
+      if (isBest) bestValLoss = ev.natsPerChar;
+      await saveCheckpoint(lastPath, content('last', seconds()));
+      emit({ event: 'checkpoint', step, role: 'last', path: lastPath });
+      if (isBest) {
+        await saveCheckpoint(bestPath, content('best', seconds()));
+        emit({ event: 'checkpoint', step, role: 'best', path: bestPath });
       }
-      if (trainCfg.steps > 0 && step >= trainCfg.steps) {
-        stopReason = 'steps';
-        break;
+      good = { params: model.values(), optimizer: optimizerSnapshot(), step };
+      if (trainCfg.sampleChars > 0) {
+        const inf = new InferenceModel(modelCfg, vocab, model.values());
+        const text = sampleText(inf, { length: trainCfg.sampleChars, temperature: 0.8, seed: hashSeed(trainCfg.seed, step), prime: '' });
+        emit({ event: 'sample', step, text });
       }
-      if (Date.now() >= deadline) {
-        stopReason = 'time';
-        break;
-      }
-      const batch = batches.next();
-      if (batch.reset) {
-        disposeState(state);
-        state = model.zeroState(B);
-      }
-      const lr = lrNow();
-      const prevState = state;
-      attempt++;
-      const outcome = stepper ? await parallelStep(stepper, batch, lr, opts.injectNonFiniteAt?.has(attempt) ?? false) : tidy(() => {
-        const r = model.run(batch.inputs, batch.targets, T, B, prevState, true, rng);
-        const grads = r.grads!;
-        const normV = globalNorm(grads);
-        let lossV = r.loss.dataSync()[0];
-        if (opts.injectNonFiniteAt?.has(attempt)) lossV = NaN;
-        if (!Number.isFinite(lossV) || !Number.isFinite(normV)) return { ok: false as const, lossV, normV };
-        const next = optimizer.apply(model.params, grads, lr, clipScale(normV, trainCfg.gradClip));
-        return { ok: true as const, lossV, normV, next, state: keepState(r.state) };
-      });
-      if (!outcome.ok) {
-        // Discard the step: parameters are untouched; restart the streams from a clean state.
-        nanStrikes++;
-        disposeState(state);
-        state = model.zeroState(B);
-        if (nanStrikes < NAN_STRIKES) {
-          emit({ event: 'nan', step, action: `non-finite ${Number.isFinite(outcome.lossV) ? 'gradient' : 'loss'} at step ${step}: batch skipped, hidden state reset` });
+    };
+
+    try {
+      while (true) {
+        if (opts.signal?.aborted) {
+          stopReason = 'cancelled';
+          break;
+        }
+        if (trainCfg.steps > 0 && step >= trainCfg.steps) {
+          stopReason = 'steps';
+          break;
+        }
+        if (Date.now() >= deadline) {
+          stopReason = 'time';
+          break;
+        }
+        const batch = batches.next();
+        if (batch.reset) {
+          disposeState(state);
+          state = model.zeroState(B);
+        }
+        const lr = lrNow();
+        const prevState = state;
+        attempt++;
+        const outcome = stepper ? await parallelStep(stepper, batch, lr, opts.injectNonFiniteAt?.has(attempt) ?? false) : tidy(() => {
+          const r = model.run(batch.inputs, batch.targets, T, B, prevState, true, rng);
+          const grads = r.grads!;
+          const normV = globalNorm(grads);
+          let lossV = r.loss.dataSync()[0];
+          if (opts.injectNonFiniteAt?.has(attempt)) lossV = NaN;
+          if (!Number.isFinite(lossV) || !Number.isFinite(normV)) return { ok: false as const, lossV, normV };
+          const next = optimizer.apply(model.params, grads, lr, clipScale(normV, trainCfg.gradClip));
+          return { ok: true as const, lossV, normV, next, state: keepState(r.state) };
+        });
+        if (!outcome.ok) {
+          // Discard the step: parameters are untouched; restart the streams from a clean state.
+          nanStrikes++;
+          disposeState(state);
+          state = model.zeroState(B);
+          if (nanStrikes < NAN_STRIKES) {
+            emit({ event: 'nan', step, action: `non-finite ${Number.isFinite(outcome.lossV) ? 'gradient' : 'loss'} at step ${step}: batch skipped, hidden state reset` });
+            continue;
+          }
+          rollbacks++;
+          if (rollbacks > MAX_ROLLBACKS) {
+            stopReason = 'diverged';
+            throw new TrainingError(
+              `Training diverged: the loss was NaN or infinite ${NAN_STRIKES} times in a row after ${MAX_ROLLBACKS} roll-backs. Try a lower --lr or --grad-clip. The last good checkpoint is ${lastPath}.`,
+            );
+          }
+          lrScale /= 2;
+          model.setParams(new Map(Array.from(good.params, ([k, v]) => [k, tf.keep(tf.tensor(v, model.params.get(k)!.shape))])));
+          optimizer.dispose();
+          optimizer = Optimizer.fromSnapshot(good.optimizer, new Map(Array.from(model.params, ([k, t]) => [k, t.shape])));
+          stepper?.restoreOptimizer(good.optimizer); // (the restored parameters reach the workers at the next step)
+          nanStrikes = 0;
+          emit({ event: 'nan', step, action: `${NAN_STRIKES} non-finite steps in a row: rolled back to the state of step ${good.step}, learning rate halved` });
           continue;
         }
-        rollbacks++;
-        if (rollbacks > MAX_ROLLBACKS) {
-          stopReason = 'diverged';
-          throw new TrainingError(
-            `Training diverged: the loss was NaN or infinite ${NAN_STRIKES} times in a row after ${MAX_ROLLBACKS} roll-backs. Try a lower --lr or --grad-clip. The last good checkpoint is ${lastPath}.`,
-          );
-        }
-        lrScale /= 2;
-        model.setParams(new Map(Array.from(good.params, ([k, v]) => [k, tf.keep(tf.tensor(v, model.params.get(k)!.shape))])));
-        optimizer.dispose();
-        optimizer = Optimizer.fromSnapshot(good.optimizer, new Map(Array.from(model.params, ([k, t]) => [k, t.shape])));
-        stepper?.restoreOptimizer(good.optimizer); // (the restored parameters reach the workers at the next step)
         nanStrikes = 0;
-        emit({ event: 'nan', step, action: `${NAN_STRIKES} non-finite steps in a row: rolled back to the state of step ${good.step}, learning rate halved` });
-        continue;
+        if (outcome.next) model.setParams(outcome.next); // null: the stepper has updated the model
+        disposeState(prevState);
+        state = outcome.state;
+        step++;
+        charsSeen += T * B;
+        windowChars += T * B;
+        smoothLoss = smoothLoss === null ? outcome.lossV : 0.95 * smoothLoss + 0.05 * outcome.lossV;
+        const now = Date.now();
+        if (now - windowStart >= 1000) {
+          charsPerSec = (windowChars * 1000) / (now - windowStart);
+          windowChars = 0;
+          windowStart = now;
+        } else if (charsPerSec === 0) {
+          charsPerSec = (windowChars * 1000) / Math.max(1, now - windowStart);
+        }
+        if (now - lastProgress >= (opts.progressEveryMs ?? 250)) {
+          lastProgress = now;
+          const fr = fraction();
+          const elapsed = (now - started) / 1000;
+          emit({
+            event: 'progress', step, chars: charsSeen, trainLoss: smoothLoss, charsPerSec, learningRate: lr, seconds: seconds(), fraction: fr,
+            etaSeconds: fr !== null && fr > fractionAtStart ? (elapsed * (1 - fr)) / (fr - fractionAtStart) : null, stepLoss: outcome.lossV, gradNorm: outcome.normV,
+          });
+        }
+        if (step % trainCfg.evalEvery === 0) await evaluateAndSave();
+        await new Promise((r) => setImmediate(r)); // let cancellation and messages in
       }
-      nanStrikes = 0;
-      if (outcome.next) model.setParams(outcome.next); // null: the stepper has updated the model
-      disposeState(prevState);
-      state = outcome.state;
-      step++;
-      charsSeen += T * B;
-      windowChars += T * B;
-      smoothLoss = smoothLoss === null ? outcome.lossV : 0.95 * smoothLoss + 0.05 * outcome.lossV;
-      const now = Date.now();
-      if (now - windowStart >= 1000) {
-        charsPerSec = (windowChars * 1000) / (now - windowStart);
-        windowChars = 0;
-        windowStart = now;
-      } else if (charsPerSec === 0) {
-        charsPerSec = (windowChars * 1000) / Math.max(1, now - windowStart);
-      }
-      if (now - lastProgress >= (opts.progressEveryMs ?? 250)) {
-        lastProgress = now;
-        const fr = fraction();
-        const elapsed = (now - started) / 1000;
-        emit({
-          event: 'progress', step, chars: charsSeen, trainLoss: smoothLoss, charsPerSec, learningRate: lr, seconds: seconds(), fraction: fr,
-          etaSeconds: fr !== null && fr > fractionAtStart ? (elapsed * (1 - fr)) / (fr - fractionAtStart) : null, stepLoss: outcome.lossV, gradNorm: outcome.normV,
-        });
-      }
-      if (step % trainCfg.evalEvery === 0) await evaluateAndSave();
-      await new Promise((r) => setImmediate(r)); // let cancellation and messages in
+      if (lastEval?.step !== step) await evaluateAndSave();
+    } catch (e) {
+      await finishRunInfo(runDir, info, stopReason === 'diverged' ? 'failed' : 'failed', step, bestValLoss, stopReason, e);
+      await stepper?.dispose();
+      disposeState(state);
+      optimizer.dispose();
+      for (const t of model.params.values()) t.dispose();
+      throw e;
     }
-    if (lastEval?.step !== step) await evaluateAndSave();
-  } catch (e) {
-    await finishRunInfo(runDir, info, stopReason === 'diverged' ? 'failed' : 'failed', step, bestValLoss, stopReason, e);
+    const status = stopReason === 'cancelled' ? 'cancelled' : 'finished';
+    await finishRunInfo(runDir, info, status, step, bestValLoss, stopReason);
     await stepper?.dispose();
     disposeState(state);
     optimizer.dispose();
     for (const t of model.params.values()) t.dispose();
-    throw e;
+    done = {
+      event: 'done' as const,
+      runId,
+      dir: runDir,
+      checkpoint: fs.existsSync(bestPath) ? bestPath : lastPath,
+      bestValLoss,
+      backend: backend.name,
+      step,
+      chars: charsSeen,
+      seconds: seconds(),
+      stopReason,
+    };
+  } finally {
+    // Every path (finished, cancelled, failed) frees the folder, before 'done' so a listener may resume it.
+    await lock.release();
   }
-  const status = stopReason === 'cancelled' ? 'cancelled' : 'finished';
-  await finishRunInfo(runDir, info, status, step, bestValLoss, stopReason);
-  await stepper?.dispose();
-  disposeState(state);
-  optimizer.dispose();
-  for (const t of model.params.values()) t.dispose();
-  const done = {
-    event: 'done' as const,
-    runId,
-    dir: runDir,
-    checkpoint: fs.existsSync(bestPath) ? bestPath : lastPath,
-    bestValLoss,
-    backend: backend.name,
-    step,
-    chars: charsSeen,
-    seconds: seconds(),
-    stopReason,
-  };
   emit(done);
   return done;
 }
@@ -391,13 +424,16 @@ async function finishRunInfo(dir: string, info: RunInfo, status: RunInfo['status
   await writeFileAtomic(path.join(dir, RUN_FILES.info), JSON.stringify(next, null, 2));
 }
 
-/** On resume, drop metric lines written after the checkpoint we continue from. */
-async function truncateMetrics(file: string, step: number): Promise<void> {
+/**
+ * The metrics of a resumed run: the lines of `from` (its own metrics.jsonl, or that of the run a fork
+ * comes from) up to the checkpoint's step, written to `to`; lines written after it are dropped.
+ */
+async function copyMetricsUpTo(from: string | null, to: string, step: number): Promise<void> {
   let text = '';
   try {
-    text = await fs.promises.readFile(file, 'utf8');
+    if (from) text = await fs.promises.readFile(from, 'utf8');
   } catch {
-    return;
+    /* no metrics yet */
   }
   const kept = text.split('\n').filter((l) => {
     if (!l.trim()) return false;
@@ -407,5 +443,53 @@ async function truncateMetrics(file: string, step: number): Promise<void> {
       return false;
     }
   });
-  await writeFileAtomic(file, kept.map((l) => l + '\n').join(''));
+  await writeFileAtomic(to, kept.map((l) => l + '\n').join(''));
+}
+
+/** Where a run trains: its folder and id, the metrics it carries on, what to tell the user. */
+interface RunPlace {
+  dir: string;
+  runId: string;
+  /** The metrics.jsonl a resumed run keeps (up to its checkpoint's step); null: none. */
+  metricsFrom: string | null;
+  /** The folder held an earlier run that is started again from scratch: clear its files. */
+  overwrite: boolean;
+  note: string | null;
+}
+
+/**
+ * The folder a run trains in (made if new, exclusively). A new run: a new folder under outDir (with
+ * `overwrite`, the named one even if it exists). A resume (see resumeKind): its last.ckpt continues
+ * in its own folder; a run's best.ckpt (or another of its checkpoints) forks a new folder beside the
+ * run, which keeps its metrics; a checkpoint outside any run folder seeds a new run under outDir.
+ */
+async function placeRun(opts: TrainOptions, resumed: LoadedCheckpoint | null, modelCfg: ModelConfig): Promise<RunPlace> {
+  const exact = opts.runId !== undefined;
+  if (!resumed) {
+    const runId = opts.runId ?? newRunId(modelCfg);
+    try {
+      const dir = await createRunFolder(opts.outDir, runId, exact);
+      return { dir, runId: path.basename(dir), metricsFrom: null, overwrite: false, note: null };
+    } catch (e) {
+      if (!(opts.overwrite && e instanceof RunFolderError && e.reason === 'exists')) throw e;
+      const dir = path.join(opts.outDir, runId);
+      return { dir, runId, metricsFrom: null, overwrite: true, note: `started ${dir} again from scratch (overwrite): its earlier run files were removed` };
+    }
+  }
+  const h = resumed.header;
+  const source = path.dirname(resumed.path);
+  const kind = resumeKind(resumed.path);
+  if (kind === 'continue') return { dir: source, runId: h.runId, metricsFrom: path.join(source, RUN_FILES.metrics), overwrite: false, note: null };
+  if (kind === 'fork') {
+    const dir = await createRunFolder(path.dirname(source), opts.runId ?? `${path.basename(source)}-from-step-${h.step}`, exact);
+    return {
+      dir, runId: path.basename(dir), metricsFrom: path.join(source, RUN_FILES.metrics), overwrite: false,
+      note: `resuming from ${path.basename(resumed.path)} (step ${h.step}) of ${source} forks a new run, ${dir}: ${source} and its metrics stay as they are`,
+    };
+  }
+  const dir = await createRunFolder(opts.outDir, opts.runId ?? newRunId(modelCfg), exact);
+  return {
+    dir, runId: path.basename(dir), metricsFrom: null, overwrite: false,
+    note: `${resumed.path} is not in a run folder: training goes on from it (step ${h.step}) in a new run, ${dir}`,
+  };
 }

@@ -114,6 +114,9 @@ async function run(req: TrainRequest): Promise<void> {
       case 'nan':
         post({ type: 'warning', runId: currentRunId!, message: e.action });
         break;
+      case 'note': // a stale lock taken over, leftovers removed, a fork: for the log
+        post({ type: 'log', line: e.message });
+        break;
       case 'done':
         post({ type: 'done', runId: e.runId, status: e.stopReason === 'cancelled' ? 'cancelled' : 'finished', checkpoint: e.checkpoint, bestValLoss: e.bestValLoss, step: e.step, seconds: e.seconds });
         break;
@@ -133,7 +136,8 @@ async function run(req: TrainRequest): Promise<void> {
     progressEveryMs: 500,
     model: { ...req.model },
     // On resume, batch and sequence length come from the checkpoint.
-    train: { ...req.train, workers, evalChars: 50_000, ...(req.resume ? { seqLength: undefined, batchSize: undefined } : {}) },
+    // learningRate 0 (the setting's default) is the engine's automatic choice for the model's size.
+    train: { ...req.train, learningRate: req.train.learningRate > 0 ? req.train.learningRate : undefined, workers, evalChars: 50_000, ...(req.resume ? { seqLength: undefined, batchSize: undefined } : {}) },
   });
   void run;
 }
