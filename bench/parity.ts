@@ -34,6 +34,8 @@ import { Vocabulary } from '../src/engine/vocabulary';
 
 /** Relative agreement of loss and gradient norm over the same-start steps (float32, different summation orders). */
 const TOLERANCE = 2e-3;
+/** Both sides learn at Adam 2e-3, constant: PyTorch's usual choice, the issue's measurement. */
+const PEER_LR = 2e-3;
 
 // ---------------------------------------------------------------- the engine's leg (a child process)
 
@@ -48,7 +50,7 @@ async function engineLeg(): Promise<void> {
   await train(corpus, {
     model: { kind },
     // A constant learning rate, as the peer's: this compares what is learnt per step, not schedules.
-    train: { steps, evalEvery: 1e9, sampleChars: 0, seed: Number(arg('seed', '1')), workers: 1, lrSchedule: 'constant' },
+    train: { steps, evalEvery: 1e9, sampleChars: 0, seed: Number(arg('seed', '1')), workers: 1, lrSchedule: 'constant', learningRate: PEER_LR },
     outDir: out,
     runId: 'run',
     progressEveryMs: 0,
@@ -77,7 +79,7 @@ function peerArgs(cfg: ModelConfig, steps: number, ids: string, dir: string, nam
   const a = [
     PEER, '--ids', ids, '--vocab', String(cfg.vocabSize), '--model', cfg.kind, '--layers', String(cfg.layers), '--hidden', String(cfg.hidden),
     '--embedding', String(cfg.embedding), '--seq', String(DEFAULT_TRAIN.seqLength), '--batch', String(DEFAULT_TRAIN.batchSize),
-    '--lr', String(DEFAULT_TRAIN.learningRate), '--clip', String(DEFAULT_TRAIN.gradClip), '--steps', String(steps), '--infer-chars', '0',
+    '--lr', String(PEER_LR), '--clip', String(DEFAULT_TRAIN.gradClip), '--steps', String(steps), '--infer-chars', '0',
     '--log', path.join(dir, `${name}.jsonl`), '--save', path.join(dir, `${name}.weights.json`), '--json',
   ];
   return init ? [...a, '--init', init] : a;

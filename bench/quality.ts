@@ -4,14 +4,14 @@
  * same evaluator (evaluate.ts).
  *
  *   node out/bench/quality.js --train DIR --held-out DIR [--minutes 5] [--held-out-chars 300000]
- *        [--variant NAME="--lr-schedule constant" …] [--no-peer] [--peer-embedding 64]
+ *        [--variant NAME="--lr-schedule constant" …] [--no-defaults] [--no-peer] [--peer-embedding 64]
  *
  * The engine runs as a user runs it: `lstm-lab train DIR --minutes X` with the CLI's defaults (its
  * automatic workers, its learning-rate schedule), plus whatever a `--variant` adds (repeatable; each is
  * one more engine run: this is how the schedules were compared). Its score is that of `best.ckpt`, the
  * checkpoint sampling and completions use. The peer is bench/peer.py as a PyTorch user writes it:
  * default initialisation, `nn.Embedding(V, 64)` (the issue's measurement; `--peer-embedding 0` for
- * one-hot), constant Adam 2e-3, clip 5, torch with one thread and OPENBLAS_NUM_THREADS=2, for the same
+ * one-hot), constant Adam 2e-3 (PEER_LR), clip 5, torch with one thread and OPENBLAS_NUM_THREADS=2, for the same
  * wall time, on the engine's encoding of the same training files.
  */
 import * as fs from 'fs';
@@ -27,18 +27,23 @@ import { Vocabulary } from '../src/engine/vocabulary';
 import { arg, has, PEER, peerUnavailable, PYTHON, readWeights, run } from './peerLink';
 
 const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');
+/** The peer as a PyTorch user writes it: Adam 2e-3, constant. */
+const PEER_LR = 2e-3;
 
 interface Row {
   name: string;
   steps: number;
   chars: number;
   seconds: number;
+  /** The engine's best validation loss during training (its own 50,000-character check), engine rows only. */
   validation: number | null;
+  /** Cross-entropy of the final model on the training folder's held-out files (the validation split), all rows alike. */
+  split: number;
   heldOut: number;
 }
 
 function variants(): { name: string; args: string[] }[] {
-  const list = [{ name: 'engine (CLI defaults)', args: [] as string[] }];
+  const list = has('no-defaults') ? [] : [{ name: 'engine (CLI defaults)', args: [] as string[] }];
   process.argv.forEach((a, i) => {
     if (a !== '--variant') return;
     const v = process.argv[i + 1] ?? '';
@@ -68,6 +73,7 @@ async function main(): Promise<void> {
   const vocab = Vocabulary.fromText(corpus.trainText, 256); // what `lstm-lab train` builds
   const held = await readCorpus(arg('held-out')!, { validationFraction: 0 });
   const heldIds = vocab.encode(held.trainText).slice(0, Number(arg('held-out-chars', '300000')));
+  const splitIds = vocab.encode(corpus.validationText).slice(0, Number(arg('held-out-chars', '300000')));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-lab-quality-'));
   console.log(`train: ${corpus.trainText.length.toLocaleString('en-US')} chars of ${corpus.root}; held out: ${heldIds.length.toLocaleString('en-US')} chars of ${held.root}; ${minutes} min each, one after the other`);
   const rows: Row[] = [];
@@ -76,8 +82,12 @@ async function main(): Promise<void> {
     const out = await run(process.execPath, [CLI, 'train', arg('train')!, '--minutes', String(minutes), '--out', work, '--json', '--sample-chars', '0', ...v.args], v.name, 2);
     const done = out.trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.event === 'done');
     const ckpt = await loadCheckpoint(done.checkpoint);
-    rows.push({ name: v.name, steps: done.step, chars: done.chars, seconds: done.seconds, validation: done.bestValLoss, heldOut: await score(ckpt.header.model, ckpt.params, heldIds) });
-    console.log(`  ${v.name}: ${done.step} steps, best validation ${done.bestValLoss?.toFixed(3)}, held-out ${rows[rows.length - 1].heldOut.toFixed(3)} nats/char`);
+    const r: Row = {
+      name: v.name, steps: done.step, chars: done.chars, seconds: done.seconds, validation: done.bestValLoss,
+      split: await score(ckpt.header.model, ckpt.params, splitIds), heldOut: await score(ckpt.header.model, ckpt.params, heldIds),
+    };
+    rows.push(r);
+    console.log(`  ${v.name}: ${done.step} steps, best validation ${done.bestValLoss?.toFixed(3)}, validation split ${r.split.toFixed(3)}, held-out ${r.heldOut.toFixed(3)} nats/char`);
   }
 
   const missing = has('no-peer') ? 'not asked for' : peerUnavailable();
@@ -92,20 +102,27 @@ async function main(): Promise<void> {
     const out = await run(PYTHON, [
       PEER, '--ids', idsFile, '--vocab', String(vocab.size), '--model', cfg.kind, '--layers', String(cfg.layers), '--hidden', String(cfg.hidden),
       '--embedding', String(embedding), '--seq', String(DEFAULT_TRAIN.seqLength), '--batch', String(DEFAULT_TRAIN.batchSize),
-      '--lr', String(DEFAULT_TRAIN.learningRate), '--clip', String(DEFAULT_TRAIN.gradClip), '--seconds', String(minutes * 60), '--warmup', '0',
+      '--lr', String(PEER_LR), '--clip', String(DEFAULT_TRAIN.gradClip), '--seconds', String(minutes * 60), '--warmup', '0',
       '--infer-chars', '0', '--save', weights, '--json',
     ], 'peer', 2);
     const r = JSON.parse(out.trim().split('\n').pop()!);
-    rows.push({ name: `PyTorch ${r.torch} (${embedding ? `embedding ${embedding}` : 'one-hot'})`, steps: r.steps, chars: r.steps * DEFAULT_TRAIN.seqLength * DEFAULT_TRAIN.batchSize, seconds: r.trainSeconds, validation: null, heldOut: await score(cfg, readWeights(weights), heldIds) });
+    const w = readWeights(weights);
+    rows.push({
+      name: `PyTorch ${r.torch} (${embedding ? `embedding ${embedding}` : 'one-hot'})`, steps: r.steps, chars: r.steps * DEFAULT_TRAIN.seqLength * DEFAULT_TRAIN.batchSize,
+      seconds: r.trainSeconds, validation: null, split: await score(cfg, w, splitIds), heldOut: await score(cfg, w, heldIds),
+    });
   }
   fs.rmSync(work, { recursive: true, force: true });
 
   const peer = rows.find((r) => r.name.startsWith('PyTorch'));
-  console.log(`\n| ${minutes} min, whole machine | steps | chars/s | validation (own split) | held-out nats/char | vs peer |`);
-  console.log('| --- | --- | --- | --- | --- | --- |');
+  console.log(`\n| ${minutes} min, whole machine | steps | chars/s | best validation while training | validation split | vs peer | held-out (${path.basename(held.root)}) | vs peer |`);
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
-    const d = peer && r !== peer ? (r.heldOut - peer.heldOut).toFixed(3) : '';
-    console.log(`| ${r.name} | ${r.steps.toLocaleString('en-US')} | ${Math.round(r.chars / r.seconds).toLocaleString('en-US')} | ${r.validation?.toFixed(3) ?? '–'} | ${r.heldOut.toFixed(3)} | ${d} |`);
+    const vs = (a: number, b: number | undefined) => (b !== undefined && r !== peer ? (a - b).toFixed(3) : '');
+    console.log(
+      `| ${r.name} | ${r.steps.toLocaleString('en-US')} | ${Math.round(r.chars / r.seconds).toLocaleString('en-US')} | ${r.validation?.toFixed(3) ?? '–'} | ` +
+        `${r.split.toFixed(3)} | ${vs(r.split, peer?.split)} | ${r.heldOut.toFixed(3)} | ${vs(r.heldOut, peer?.heldOut)} |`,
+    );
   }
 }
 

@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'path';
 import { initBackend } from '../src/engine/backend';
-import { DEFAULT_TRAIN, validateTrainConfig, ConfigError } from '../src/engine/config';
+import { automaticLearningRate, DEFAULT_TRAIN, validateTrainConfig, ConfigError } from '../src/engine/config';
+import { readRunInfo } from '../src/engine/runFolder';
 import { corpusFromText } from '../src/engine/corpus';
 import { budgetFraction, resumeBudget } from '../src/engine/budget';
 import { learningRateAt } from '../src/engine/optimizer';
@@ -81,4 +82,21 @@ test('resuming a run that has used its budget is refused with a reason; a larger
   await assert.rejects(train(corpus, { outDir: dir, resume: path.join(dir, 'r') }), (e: Error) => e instanceof TrainingError && /used its budget \(step 4 of 4\)/.test(e.message));
   const more = await train(corpus, { outDir: dir, resume: path.join(dir, 'r'), train: { steps: 8 } });
   assert.equal(more.step, 8);
+});
+
+test('a new run given no learning rate takes the automatic one for its width; a given one or a resumed run keeps its own', async () => {
+  assert.equal(automaticLearningRate({ hidden: 128 }), DEFAULT_TRAIN.learningRate);
+  assert.equal(automaticLearningRate({ hidden: 64 }), DEFAULT_TRAIN.learningRate);
+  assert.equal(automaticLearningRate({ hidden: 512 }), DEFAULT_TRAIN.learningRate / 4);
+  await initBackend('auto');
+  const dir = tempDir();
+  const corpus = corpusFromText('fixture.c', cSource(20), 0.1);
+  const small = { seqLength: 16, batchSize: 4, steps: 2, evalEvery: 2, sampleChars: 0 };
+  const lrOf = async (run: string) => (await readRunInfo(path.join(dir, run))).train.learningRate;
+  await train(corpus, { outDir: dir, runId: 'wide', model: { hidden: 256, layers: 1 }, train: small });
+  assert.equal(await lrOf('wide'), DEFAULT_TRAIN.learningRate / 2);
+  await train(corpus, { outDir: dir, runId: 'given', model: { hidden: 256, layers: 1 }, train: { ...small, learningRate: 1e-3 } });
+  assert.equal(await lrOf('given'), 1e-3);
+  await train(corpus, { outDir: dir, resume: path.join(dir, 'given'), train: { steps: 4 } });
+  assert.equal(await lrOf('given'), 1e-3);
 });

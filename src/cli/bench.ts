@@ -1,17 +1,20 @@
 /**
  * The benchmark: this engine against the PyTorch peer (bench/peer.py), on the same text, in the same
  * run, alternating (ours, peer, ours, peer, …) so the machine's noise hits both. Prints training
- * chars/s for configs A (2×128) and B (3×512) at sequence 64, batch 32, batch-1 inference chars/s and
- * trace chars/s, with ratios to the peer, and writes the figures as JSON.
+ * chars/s for configs A (2×128) and B (3×512) at sequence 64, batch 32 — with the CLI's defaults,
+ * i.e. the automatic workers rule — batch-1 inference chars/s and trace chars/s, with ratios to the
+ * peer, where one single-process step's time goes, and writes the figures as JSON.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BackendPreference, initBackend, tidy } from '../engine/backend';
+import { BackendPreference, currentBackend, initBackend, tidy } from '../engine/backend';
 import { TruncatedBptt } from '../engine/bptt';
+import { checkFolderCanBeMade, makeFolder } from '../engine/checkpoint';
 import { ModelConfig } from '../engine/config';
 import { readCorpus } from '../engine/corpus';
+import { automaticWorkers, DataParallelStepper } from '../engine/dataParallel';
 import { InferenceModel } from '../engine/inference';
 import { CharRnn, disposeState, keepState } from '../engine/model';
 import { clipScale, globalNorm, Optimizer } from '../engine/optimizer';
@@ -44,6 +47,8 @@ interface EngineFigures {
   finalLoss?: number;
   /** Where one step's time went (single process, after the timed steps). */
   profile?: StepProfile;
+  /** Worker threads the training throughput was measured with (the CLI's automatic rule). */
+  workers?: number;
 }
 
 interface PeerFigures extends EngineFigures {
@@ -85,17 +90,29 @@ async function measureOurs(cfg: (typeof CONFIGS)['A'], ids: Int32Array, vocab: V
     });
     disposeState(prev);
   };
-  for (let i = 0; i < 2; i++) step(); // warm-up
+  // Training throughput as `lstm-lab train` runs with its defaults: the automatic workers rule
+  // (data-parallel worker threads on native with 2+ cores), else this thread.
+  const workers = automaticWorkers(currentBackend().name, os.availableParallelism(), cfg.batch);
+  const stepper = workers > 1 ? await DataParallelStepper.create({ model, batchSize: cfg.batch, seqLength: cfg.seq, workers, gradClip: 5 }) : null;
+  const timedStep = stepper
+    ? async () => {
+        const r = await stepper.step(batches.next(), 2e-3);
+        loss = r.loss;
+      }
+    : async () => step();
+  for (let i = 0; i < 2; i++) await timedStep(); // warm-up
   let steps = 0;
   const t0 = process.hrtime.bigint();
   let elapsed = 0;
   while (elapsed < seconds || steps < 2) {
-    step();
+    await timedStep();
     steps++;
     elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   }
+  await stepper?.dispose();
   const trainCharsPerSec = (steps * cfg.seq * cfg.batch) / elapsed;
-  const profile = profileSteps(Math.max(2, Math.min(20, Math.round(steps / 4))), step);
+  // Where one step's time goes: the single-process step, phase by phase.
+  const profile = profileSteps(Math.max(2, Math.min(20, Math.round(steps / (4 * workers)))), step);
   const inf = new InferenceModel(modelCfg, vocab, model.values());
   // Batch-1 inference: generate character by character (feed, predict, sample), as the peer does.
   const inferBudget = Math.min(5, seconds / 2);
@@ -116,7 +133,7 @@ async function measureOurs(cfg: (typeof CONFIGS)['A'], ids: Int32Array, vocab: V
   disposeState(state);
   opt.dispose();
   for (const t of model.params.values()) t.dispose();
-  return { trainCharsPerSec, inferCharsPerSec, traceCharsPerSec, finalLoss: loss, profile };
+  return { trainCharsPerSec, inferCharsPerSec, traceCharsPerSec, finalLoss: loss, profile, workers };
 }
 
 function runPeer(script: string, textFile: string, cfg: (typeof CONFIGS)['A'], seconds: number): PeerFigures {
@@ -132,6 +149,8 @@ function runPeer(script: string, textFile: string, cfg: (typeof CONFIGS)['A'], s
 }
 
 export async function runBench(opts: BenchOptions): Promise<number> {
+  const outFolder = path.dirname(path.resolve(opts.out));
+  await checkFolderCanBeMade(outFolder); // before the minutes of measuring, not after
   const backend = await initBackend(opts.backend);
   const shared = path.resolve(opts.packageRoot, '..', 'shared', 'corpora', 'linux-mm');
   const source = opts.text ?? (fs.existsSync(shared) ? shared : opts.packageRoot);
@@ -155,7 +174,7 @@ export async function runBench(opts: BenchOptions): Promise<number> {
     for (let r = 0; r < opts.rounds; r++) {
       const o = await measureOurs(cfg, ids, vocab, traceSample, opts.seconds);
       ours.push(o);
-      log(opts, `  ${name} round ${r + 1}: lstm-lab train ${Math.round(o.trainCharsPerSec)} chars/s, infer ${Math.round(o.inferCharsPerSec)}, trace ${Math.round(o.traceCharsPerSec!)}`);
+      log(opts, `  ${name} round ${r + 1}: lstm-lab train ${Math.round(o.trainCharsPerSec)} chars/s (${o.workers} worker${o.workers === 1 ? '' : 's'}), infer ${Math.round(o.inferCharsPerSec)}, trace ${Math.round(o.traceCharsPerSec!)}`);
       if (opts.peer) {
         const p = runPeer(peerScript, textFile, cfg, opts.seconds);
         peer.push(p);
@@ -184,7 +203,7 @@ export async function runBench(opts: BenchOptions): Promise<number> {
     log(opts, `${name} (${cfg.layers}×${cfg.hidden}, seq ${cfg.seq}, batch ${cfg.batch}): train ${Math.round(o.trainCharsPerSec)} vs ${p ? Math.round(p.trainCharsPerSec) : '–'} chars/s${ratio ? ` = ${ratio.train.toFixed(2)}×` : ''};  batch-1 inference ${Math.round(o.inferCharsPerSec)} vs ${p ? Math.round(p.inferCharsPerSec) : '–'}${ratio ? ` = ${ratio.infer.toFixed(2)}×` : ''};  trace ${Math.round(o.traceCharsPerSec)} chars/s`);
   }
   const report = { event: 'bench', date: new Date().toISOString(), backend: backend.name, backendDescription: backend.description, notUsed: backend.notUsed, text: source, chars: ids.length, seconds: opts.seconds, rounds: opts.rounds, cpus: os.cpus().length, results };
-  fs.mkdirSync(path.dirname(path.resolve(opts.out)), { recursive: true });
+  await makeFolder(outFolder);
   fs.writeFileSync(opts.out, JSON.stringify(report, null, 2) + '\n');
   fs.rmSync(tmp, { recursive: true, force: true });
   if (opts.json) process.stdout.write(JSON.stringify(report) + '\n');

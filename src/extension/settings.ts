@@ -30,7 +30,7 @@ export function trainingSettings(scope?: vscode.Uri): TrainingSettings {
     hidden: c.get('model.hidden', 128),
     seqLength: c.get('train.seqLength', 64),
     batchSize: c.get('train.batchSize', 32),
-    learningRate: c.get('train.learningRate', 0.002),
+    learningRate: c.get('train.learningRate', 0),
     minutes: c.get('train.minutes', 10),
     steps: c.get('train.steps', 0),
     evalEvery: c.get('train.evalEvery', 100),
