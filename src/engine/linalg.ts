@@ -6,7 +6,8 @@
  *   matMulTN / matMulNT  aᵀ·b and a·bᵀ — flags on native/node, explicit transposes elsewhere;
  *   linear               x·W + b as one fused product with bias;
  *   columnSums           Σ over rows as a product with a row of ones (a bias gradient);
- *   lookupRows           rows of a table by id (an embedding, or one-hot input times W_x);
+ *   lookupRows           rows of a table by id (an embedding, or one-hot input times W_x), with
+ *                        lookupRowsPlusBias for the one-hot input's x_t·W_x + b;
  *   softmaxCrossEntropy  loss and dLoss/dlogits in one pass.
  */
 import { currentBackend, tf } from './backend';
@@ -41,6 +42,12 @@ export function columnSums(x: tf.Tensor2D): tf.Tensor1D {
 export function lookupRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   if (flagsAreFast()) return tf.matMul(tf.cast(tf.oneHot(ids, table.shape[0]), 'float32') as tf.Tensor2D, table);
   return tf.gather(table, ids) as tf.Tensor2D;
+}
+
+/** Rows `ids` of `table` [V, D] plus `bias` [D] → [n, D]: one fused product on native/node (no broadcasting add). */
+export function lookupRowsPlusBias(table: tf.Tensor2D, ids: tf.Tensor1D, bias: tf.Tensor): tf.Tensor2D {
+  if (flagsAreFast()) return linear(tf.cast(tf.oneHot(ids, table.shape[0]), 'float32') as tf.Tensor2D, table, bias);
+  return tf.add(tf.gather(table, ids), bias) as tf.Tensor2D;
 }
 
 /** ids one-hot, transposed, times x: Σ of the rows of x into the rows of a [V, D] table (a scatter-add). */

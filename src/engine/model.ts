@@ -18,7 +18,7 @@ import { tf, fusedKernels } from './backend';
 import { previousHidden, RecurrentWeights, SequenceForward, sequenceBackward, sequenceForward, SequenceShape } from './cells';
 import { ModelConfig, validateModelConfig } from './config';
 import { GATES } from './kernels';
-import { columnSums, linear, lookupRows, matMulNT, matMulTN, scatterAddRows, softmaxCrossEntropy } from './linalg';
+import { columnSums, linear, lookupRows, lookupRowsPlusBias, matMulNT, matMulTN, scatterAddRows, softmaxCrossEntropy } from './linalg';
 import { Random } from './random';
 import { phase } from './stepProfile';
 
@@ -187,7 +187,7 @@ export class CharRnn {
           xProj = phase('input projection', () => linear(embedded, wx, b));
         } else {
           layerIn.push(null); // one-hot input: x_t·W_x is row x_t of W_x
-          xProj = phase('input projection', () => tf.add(lookupRows(wx, ids), b) as tf.Tensor2D);
+          xProj = phase('input projection', () => lookupRowsPlusBias(wx, ids, b));
         }
         masks.push(null);
       } else {
