@@ -40,12 +40,36 @@ export function columnSums(x: tf.Tensor2D): tf.Tensor1D {
 
 /** Rows `ids` of `table` [V, D] → [n, D]. */
 export function lookupRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  if (currentBackend().name === 'native') return copyRows(table.dataSync() as Float32Array, table.shape, ids);
   if (flagsAreFast()) return tf.matMul(tf.cast(tf.oneHot(ids, table.shape[0]), 'float32') as tf.Tensor2D, table);
   return tf.gather(table, ids) as tf.Tensor2D;
 }
 
+/**
+ * On native the arrays behind tensors are plain memory: a row gather is n row copies (a one-hot
+ * product cost 3–6 ms a step for config A).
+ */
+function copyRows(values: Float32Array, [V, D]: number[], ids: tf.Tensor1D): tf.Tensor2D {
+  const idv = ids.dataSync() as Int32Array;
+  const out = new Float32Array(idv.length * D);
+  for (let r = 0; r < idv.length; r++) {
+    const id = idv[r];
+    if (!(id >= 0 && id < V)) throw new RangeError(`Symbol id ${id} is outside the table (size ${V}).`);
+    out.set(values.subarray(id * D, id * D + D), r * D);
+  }
+  return tf.tensor2d(out, [idv.length, D]);
+}
+
 /** Rows `ids` of `table` [V, D] plus `bias` [D] → [n, D]: one fused product on native/node (no broadcasting add). */
 export function lookupRowsPlusBias(table: tf.Tensor2D, ids: tf.Tensor1D, bias: tf.Tensor): tf.Tensor2D {
+  if (currentBackend().name === 'native') {
+    // The bias added to the V rows of the table, then n row copies.
+    const t = table.dataSync() as Float32Array, b = bias.dataSync() as Float32Array;
+    const D = table.shape[1];
+    const withBias = new Float32Array(t.length);
+    for (let o = 0; o < t.length; o += D) for (let j = 0; j < D; j++) withBias[o + j] = t[o + j] + b[j];
+    return copyRows(withBias, table.shape, ids);
+  }
   if (flagsAreFast()) return linear(tf.cast(tf.oneHot(ids, table.shape[0]), 'float32') as tf.Tensor2D, table, bias);
   return tf.add(tf.gather(table, ids), bias) as tf.Tensor2D;
 }
@@ -74,20 +98,23 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: Int32Array, we
     // The arrays behind the tensors are plain memory here: one pass beats a dozen generic kernels.
     const z = logits.dataSync() as Float32Array;
     const d = withGradient ? new Float32Array(N * V) : null;
+    const row = new Float32Array(V);
     let loss = 0;
     for (let r = 0; r < N; r++) {
       const w = weights ? weights[r] : 1;
       const o = r * V;
       let max = -Infinity;
       for (let j = 0; j < V; j++) if (z[o + j] > max) max = z[o + j];
+      // One exp per logit: e_j = exp(z_j − max) kept in d (or a row buffer), then scaled by w / (Σe · total).
+      const e = d ? d.subarray(o, o + V) : row;
       let sum = 0;
-      for (let j = 0; j < V; j++) sum += Math.exp(z[o + j] - max);
+      for (let j = 0; j < V; j++) sum += e[j] = Math.exp(z[o + j] - max);
       const logSum = Math.log(sum) + max;
       loss += w * (logSum - z[o + targets[r]]);
-      if (d && w !== 0) {
-        const scale = w / total;
-        for (let j = 0; j < V; j++) d[o + j] = Math.exp(z[o + j] - logSum) * scale;
-        d[o + targets[r]] -= scale;
+      if (d) {
+        const scale = w / (sum * total);
+        for (let j = 0; j < V; j++) e[j] *= scale;
+        if (w !== 0) e[targets[r]] -= w / total;
       }
     }
     return { loss: tf.scalar(loss / total), dLogits: d ? tf.tensor2d(d, [N, V]) : null };

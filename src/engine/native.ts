@@ -281,7 +281,9 @@ const ACTIVATION_KERNELS: Record<string, string> = {
   leakyrelu: 'LeakyRelu',
 };
 
-function makeFusedMatMul(tf: Tf, batchMatMul: KernelFunc): KernelFunc {
+const activationNeeded = (activation: string | undefined): boolean => !!activation && activation !== 'linear';
+
+function makeFusedMatMul(tf: Tf, addon: NativeAddon, batchMatMul: KernelFunc): KernelFunc {
   const cpu = tf.getKernel('_FusedMatMul', 'cpu').kernelFunc;
   const cpuKernel = (name: string): KernelFunc => tf.getKernel(name, 'cpu').kernelFunc;
   return (args) => {
@@ -291,15 +293,27 @@ function makeFusedMatMul(tf: Tf, batchMatMul: KernelFunc): KernelFunc {
     };
     const { transposeA, transposeB, activation, leakyreluAlpha } = args.attrs as unknown as FusedAttrs;
     if (activation && activation !== 'linear' && !(activation in ACTIVATION_KERNELS)) return cpu(args);
-    let cur = batchMatMul({ inputs: { a, b }, backend, attrs: { transposeA, transposeB } }) as TensorInfo;
-    const out = f32Values(backend, cur);
+    // The common case, x·W + b with 2-D operands and a bias row: the bias is copied into every row of
+    // the output and sgemm adds the product to it (beta = 1). TF.js's broadcasting Add, which walks
+    // indices element by element, took most of an input projection's time (bench).
+    const aVals = f32Values(backend, a), bVals = f32Values(backend, b);
     const biasValues = bias ? f32Values(backend, bias) : null;
-    const N = cur.shape[cur.shape.length - 1];
-    if (out && biasValues && biasValues.length === N && sizeOf(bias!.shape) === N) {
-      // A bias row added to every row of the fresh product, in place: TF.js's generic broadcasting
-      // Add walks indices element by element and took most of an input projection's time (bench).
-      for (let o = 0; o < out.length; o += N) for (let j = 0; j < N; j++) out[o + j] += biasValues[j];
-    } else if (bias) {
+    // (tf.fused.matMul hands the kernel rank-3 operands: a batch of one is the 2-D case.)
+    const single = (t: TensorInfo) => t.shape.length >= 2 && sizeOf(t.shape.slice(0, -2)) === 1;
+    if (aVals && bVals && biasValues && single(a) && single(b) && !activationNeeded(activation)) {
+      const [ra, ca] = a.shape.slice(-2), [rb, cb] = b.shape.slice(-2);
+      const M = transposeA ? ca : ra, K = transposeA ? ra : ca;
+      const kB = transposeB ? cb : rb, N = transposeB ? rb : cb;
+      if (K === kB && biasValues.length === N && sizeOf(bias!.shape) === N) {
+        const out = new Float32Array(M * N);
+        for (let o = 0; o < out.length; o += N) out.set(biasValues, o);
+        if (K > 0 && M > 0 && N > 0) addon.sgemm(transposeA, transposeB, M, N, K, 1, aVals, transposeA ? M : K, bVals, transposeB ? K : N, 1, out, N);
+        const outer = a.shape.length >= b.shape.length ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
+        return backend.makeTensorInfo([...outer, M, N], 'float32', out);
+      }
+    }
+    let cur = batchMatMul({ inputs: { a, b }, backend, attrs: { transposeA, transposeB } }) as TensorInfo;
+    if (bias) {
       const next = cpuKernel('Add')({ inputs: { a: cur, b: bias }, backend, attrs: {} }) as TensorInfo;
       backend.disposeIntermediateTensorInfo(cur);
       cur = next;
@@ -371,7 +385,7 @@ export function registerNativeBackend(tf: Tf, options: { priority?: number } = {
       tf.registerKernel({ ...k, backendName: 'native' } as KernelConfig);
     }
     tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'native', kernelFunc: batchMatMul });
-    tf.registerKernel({ kernelName: '_FusedMatMul', backendName: 'native', kernelFunc: makeFusedMatMul(tf, batchMatMul) });
+    tf.registerKernel({ kernelName: '_FusedMatMul', backendName: 'native', kernelFunc: makeFusedMatMul(tf, addon, batchMatMul) });
   }
   registeredWith.add(tf);
   return true;

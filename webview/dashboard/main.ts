@@ -295,7 +295,10 @@ function fmtX(v: number, axis: XAxis): string {
 
 function fmtStarted(iso: string): string {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
+  if (Number.isNaN(d.getTime())) return iso;
+  // Today's runs by time only; the full date and time are the cell's tooltip.
+  const today = new Date().toDateString() === d.toDateString();
+  return today ? d.toLocaleTimeString(undefined, { timeStyle: 'short' }) : d.toLocaleDateString(undefined, { dateStyle: 'short' });
 }
 
 const modelText = (r: RunSummary): string => `${r.model.kind} ${r.model.layers}×${r.model.hidden}`;
@@ -461,7 +464,7 @@ const COLUMNS: Column[] = [
     compare: (a, b) => a.status.localeCompare(b.status),
   },
   { key: 'duration', title: () => 'Duration', numeric: true, cell: (r) => fmtDuration(r.summary.durationSeconds), compare: (a, b) => cmpNum(a.durationSeconds, b.durationSeconds) },
-  { key: 'started', title: () => 'Started', numeric: false, cell: (r) => fmtStarted(r.summary.startedAt), compare: (a, b) => cmpNum(Date.parse(a.startedAt) || 0, Date.parse(b.startedAt) || 0) || a.startedAt.localeCompare(b.startedAt) },
+  { key: 'started', title: () => 'Started', numeric: false, cell: (r) => fmtStarted(r.summary.startedAt), tooltip: (r) => new Date(r.summary.startedAt).toLocaleString(), compare: (a, b) => cmpNum(Date.parse(a.startedAt) || 0, Date.parse(b.startedAt) || 0) || a.startedAt.localeCompare(b.startedAt) },
 ];
 
 function sortedRuns(): RunData[] {
@@ -541,6 +544,7 @@ function renderTable(): void {
       rows.set(id, row);
     }
     row.name.textContent = id;
+    row.name.title = `${id}: select this run (sample, CSV export)`;
     row.swatch.style.backgroundColor = `var(${colourVar(id)})`;
     COLUMNS.forEach((c, ci) => {
       if (ci === 0) return;
