@@ -149,6 +149,19 @@ async function keystrokeEcho(page: Page, count: number): Promise<number[]> {
   }).filter((x) => Number.isFinite(x));
 }
 
+/** Opens `file`, types `typed` on a new last line as a person does; returns the ghost-text locator and reader. */
+async function typeOnNewLastLine(page: Page, file: string, typed: string, delayMs: number) {
+  await requireCommand(page, 'LSTM Lab: Toggle Completions');
+  await openFile(page, file);
+  await page.locator(`${SEL.activeEditorLines}`).click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.press('Enter');
+  await page.keyboard.type(typed, { delay: delayMs });
+  const ghost = page.locator('.editor-group-container.active .monaco-editor :is(.ghost-text-decoration, .ghost-text-decoration-preview)');
+  const ghostText = async () => (await ghost.allTextContents()).join('').replace(/\u00a0/g, ' ');
+  return { ghost, ghostText };
+}
+
 /** Skips (never passes) a step whose command the palette does not list. */
 async function requireCommand(page: Page, title: string): Promise<void> {
   if (!(await paletteHasCommand(page, title))) throw new Skip(`command not found: "${title}" (the palette does not list it)`);
@@ -424,15 +437,8 @@ const STEPS: { name: string; fn: (ctx: Context) => Promise<string> }[] = [
   {
     name: 'typing shows ghost text; Tab accepts it',
     fn: async ({ page }) => {
-      await requireCommand(page, 'LSTM Lab: Toggle Completions');
-      await openFile(page, 'main.c');
-      await page.locator(`${SEL.activeEditorLines}`).click();
-      await page.keyboard.press('Control+End');
-      await page.keyboard.press('Enter');
       const typed = 'static int ';
-      await page.keyboard.type(typed, { delay: 60 });
-      const ghost = page.locator('.editor-group-container.active .monaco-editor :is(.ghost-text-decoration, .ghost-text-decoration-preview)');
-      const ghostText = async () => (await ghost.allTextContents()).join('').replace(/\u00a0/g, ' ');
+      const { ghost, ghostText } = await typeOnNewLastLine(page, 'main.c', typed, 60);
       const currentLine = async () => (await activeEditorText(page)).split('\n').reverse().find((l) => l.startsWith(typed)) ?? '';
       const deadline = Date.now() + 40_000;
       let suggestion = '';
@@ -464,16 +470,9 @@ const STEPS: { name: string; fn: (ctx: Context) => Promise<string> }[] = [
     // still appear, extending the list's selected item (issue: it never did while the list was open).
     name: 'ghost text with the suggestion list open extends the selected item; Tab accepts it',
     fn: async ({ page }) => {
-      await requireCommand(page, 'LSTM Lab: Toggle Completions');
-      await openFile(page, 'main.c');
-      await page.locator(`${SEL.activeEditorLines}`).click();
-      await page.keyboard.press('Control+End');
-      await page.keyboard.press('Enter');
       const typed = 'struct node_'; // main.c has struct node_9: the word list offers it
-      await page.keyboard.type(typed, { delay: 80 });
+      const { ghost, ghostText } = await typeOnNewLastLine(page, 'main.c', typed, 80);
       const suggestWidget = page.locator('.editor-group-container.active .monaco-editor .suggest-widget.visible');
-      const ghost = page.locator('.editor-group-container.active .monaco-editor :is(.ghost-text-decoration, .ghost-text-decoration-preview)');
-      const ghostText = async () => (await ghost.allTextContents()).join('').replace(/\u00a0/g, ' ');
       const currentLine = async () => (await activeEditorText(page)).split('\n').reverse().find((l) => l.startsWith('struct node')) ?? '';
       const started = Date.now();
       const deadline = started + 40_000;
@@ -523,7 +522,17 @@ const STEPS: { name: string; fn: (ctx: Context) => Promise<string> }[] = [
       await requireCommand(page, 'LSTM Lab: Toggle Activation Overlay');
       const big = Array.from({ length: 60 }, (_, i) => cFile(20 + i, 6)).join('\n');
       fs.writeFileSync(path.join(workspace, 'big.c'), big);
-      await openFile(page, 'big.c');
+      // Quick open may not have indexed a file this new yet: try again until it has.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await openFile(page, 'big.c');
+          break;
+        } catch (e) {
+          if (attempt >= 4) throw e;
+          await page.keyboard.press('Escape');
+          await sleep(2000);
+        }
+      }
       const middle = Math.round(big.split('\n').length / 2);
       await page.keyboard.press('Control+G');
       await page.keyboard.type(String(middle));
