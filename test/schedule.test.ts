@@ -100,3 +100,17 @@ test('a new run given no learning rate takes the automatic one for its width; a 
   await train(corpus, { outDir: dir, resume: path.join(dir, 'given'), train: { steps: 4 } });
   assert.equal(await lrOf('given'), 1e-3);
 });
+
+test('resuming with a model size or cell type that contradicts the checkpoint is refused, naming both', async () => {
+  await initBackend('auto');
+  const dir = tempDir();
+  const corpus = corpusFromText('fixture.c', cSource(20), 0.1);
+  await train(corpus, { outDir: dir, runId: 'r', model: { hidden: 16, layers: 1 }, train: { seqLength: 16, batchSize: 4, steps: 2, evalEvery: 2, sampleChars: 0 } });
+  await assert.rejects(
+    train(corpus, { outDir: dir, resume: path.join(dir, 'r'), model: { hidden: 256, layers: 3, kind: 'gru' }, train: { steps: 4 } }),
+    (e: Error) => e instanceof ConfigError && /keeps its model \(lstm 1×16\); kind gru, layers 3, hidden 256 contradicts it/.test(e.message),
+  );
+  // The same values as the checkpoint's are fine (the editor passes them).
+  const r = await train(corpus, { outDir: dir, resume: path.join(dir, 'r'), model: { hidden: 16, layers: 1, kind: 'lstm' }, train: { steps: 4 } });
+  assert.equal(r.step, 4);
+});

@@ -18,7 +18,7 @@ import * as path from 'path';
 import { currentBackend, tf, tidy } from './backend';
 import { BpttBatch, TruncatedBptt } from './bptt';
 import { appendFileDurably, CheckpointContent, EvalRecord, loadCheckpoint, LoadedCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint';
-import { automaticLearningRate, DEFAULT_MODEL, DEFAULT_TRAIN, ModelConfig, TrainConfig, validateModelConfig, validateTrainConfig } from './config';
+import { automaticLearningRate, ConfigError, DEFAULT_MODEL, DEFAULT_TRAIN, ModelConfig, TrainConfig, validateModelConfig, validateTrainConfig } from './config';
 import type { Corpus } from './corpus';
 import { DataParallelStepper } from './dataParallel';
 import { evaluateIds } from './evaluate';
@@ -109,6 +109,15 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract
   const automatic = resumed ? {} : { learningRate: automaticLearningRate(modelCfg) };
   const trainCfg: TrainConfig = validateTrainConfig({ ...DEFAULT_TRAIN, ...automatic, ...before, ...given(opts.train) });
   if (resumed) {
+    // The model is the checkpoint's: a given size or cell type that differs is refused, not dropped.
+    const asked = given(opts.model);
+    const differs = (['kind', 'layers', 'hidden', 'embedding'] as const).filter((k) => asked[k] !== undefined && asked[k] !== modelCfg[k]);
+    if (differs.length) {
+      throw new ConfigError(
+        `A resumed run keeps its model (${modelCfg.kind} ${modelCfg.layers}×${modelCfg.hidden}${modelCfg.embedding ? `, embedding ${modelCfg.embedding}` : ''}); ` +
+          `${differs.map((k) => `${k} ${asked[k]}`).join(', ')} contradicts it. Resume without them, or start a new run.`,
+      );
+    }
     const b = resumed.header.train.batchSize, t = resumed.header.train.seqLength;
     if (trainCfg.batchSize !== b || trainCfg.seqLength !== t) {
       throw new TrainingError(`A resumed run keeps its batch (${b}) and sequence length (${t}); do not change them on resume.`);
