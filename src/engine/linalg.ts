@@ -60,7 +60,7 @@ function copyRows(values: Float32Array, [V, D]: number[], ids: tf.Tensor1D): tf.
   return tf.tensor2d(out, [idv.length, D]);
 }
 
-/** Rows `ids` of `table` [V, D] plus `bias` [D] → [n, D]: one fused product on native/node (no broadcasting add). */
+/** Rows `ids` of `table` [V, D] plus `bias` [D] → [n, D]: row copies on native, one fused product on node, gather + add elsewhere. */
 export function lookupRowsPlusBias(table: tf.Tensor2D, ids: tf.Tensor1D, bias: tf.Tensor): tf.Tensor2D {
   if (currentBackend().name === 'native') {
     // The bias added to the V rows of the table, then n row copies.
