@@ -1,5 +1,5 @@
 /**
- * Training throughput, single process vs data-parallel worker threads (src/engine/dataParallel.ts).
+ * Training throughput, single process vs data-parallel worker threads (src/engine/training/dataParallel.ts).
  *
  *   node out/bench/dataParallel.js [--rounds 5] [--seconds 12] [--backends wasm,native] [--overhead]
  *
@@ -19,15 +19,15 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BackendName, initBackend, tidy } from '../src/engine/backend';
-import { TruncatedBptt } from '../src/engine/bptt';
-import { ModelConfig } from '../src/engine/config';
-import { DataParallelStepper } from '../src/engine/dataParallel';
-import { CharRnn, disposeState, keepState } from '../src/engine/model';
-import { nativeStatus } from '../src/engine/native';
-import { clipScale, globalNorm, Optimizer } from '../src/engine/optimizer';
-import { Random } from '../src/engine/random';
-import { Vocabulary } from '../src/engine/vocabulary';
+import { BackendName, initBackend, tidy } from '../src/engine/runtime/backend';
+import { TruncatedBptt } from '../src/engine/data/bptt';
+import { ModelConfig } from '../src/engine/nn/config';
+import { DataParallelStepper } from '../src/engine/training/dataParallel';
+import { CharRnn, disposeState, keepState } from '../src/engine/nn/model';
+import { nativeStatus } from '../src/engine/runtime/native';
+import { clipScale, globalNorm, Optimizer } from '../src/engine/nn/optimizer';
+import { Random } from '../src/engine/nn/random';
+import { Vocabulary } from '../src/engine/data/vocabulary';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const T = 64, B = 32, CLIP = 5, LR = 2e-3, WARMUP = 3;

@@ -6,9 +6,9 @@
  * Times are the best of repeated calls (the machine may be shared). GFLOP/s counts only the recurrent matrix products (2·B·H·G·H per step forward, the same again
  * backward); the fused pointwise work is extra.
  */
-import { GATES, CellKind, RecurrenceKernels, SeqForwardInput } from '../src/engine/kernels';
-import { jsKernels } from '../src/engine/jsKernels';
-import { nativeKernels, nativeStatus, setNativeThreads } from '../src/engine/native';
+import { GATES, CellKind, RecurrenceKernels, SeqForwardInput } from '../src/engine/nn/kernels';
+import { jsKernels } from '../src/engine/nn/jsKernels';
+import { nativeKernels, nativeStatus, setNativeThreads } from '../src/engine/runtime/native';
 
 function input(kind: CellKind, T: number, B: number, H: number): SeqForwardInput {
   let s = 12345;

@@ -17,8 +17,8 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadCheckpoint } from '../src/engine/checkpoint';
-import { Random } from '../src/engine/random';
+import { loadCheckpoint } from '../src/engine/training/checkpoint';
+import { Random } from '../src/engine/nn/random';
 import { arg } from './peerLink';
 
 const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');

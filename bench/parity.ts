@@ -22,15 +22,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { arg, has, PEER, peerUnavailable, pinned, PYTHON, readLog, readWeights, run, writeWeights } from './peerLink';
-import { initBackend } from '../src/engine/backend';
-import { loadCheckpoint } from '../src/engine/checkpoint';
-import { DEFAULT_MODEL, DEFAULT_TRAIN, ModelConfig } from '../src/engine/config';
-import { readCorpus } from '../src/engine/corpus';
-import { evaluateIds } from '../src/engine/evaluate';
-import { CellKind } from '../src/engine/kernels';
-import { CharRnn, initialParams } from '../src/engine/model';
-import { train } from '../src/engine/train';
-import { Vocabulary } from '../src/engine/vocabulary';
+import { initBackend } from '../src/engine/runtime/backend';
+import { loadCheckpoint } from '../src/engine/training/checkpoint';
+import { DEFAULT_MODEL, DEFAULT_TRAIN, ModelConfig } from '../src/engine/nn/config';
+import { readCorpus } from '../src/engine/data/corpus';
+import { evaluateIds } from '../src/engine/training/evaluate';
+import { CellKind } from '../src/engine/nn/kernels';
+import { CharRnn, initialParams } from '../src/engine/nn/model';
+import { train } from '../src/engine/training/train';
+import { Vocabulary } from '../src/engine/data/vocabulary';
 
 /** Relative agreement of loss and gradient norm over the same-start steps (float32, different summation orders). */
 const TOLERANCE = 2e-3;

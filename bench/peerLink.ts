@@ -8,8 +8,8 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ModelConfig } from '../src/engine/config';
-import { paramSpecs } from '../src/engine/model';
+import { ModelConfig } from '../src/engine/nn/config';
+import { paramSpecs } from '../src/engine/nn/model';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 export const PEER = path.join(ROOT, 'bench', 'peer.py');

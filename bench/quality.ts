@@ -17,13 +17,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { initBackend } from '../src/engine/backend';
-import { loadCheckpoint } from '../src/engine/checkpoint';
-import { DEFAULT_MODEL, DEFAULT_TRAIN, ModelConfig } from '../src/engine/config';
-import { readCorpus } from '../src/engine/corpus';
-import { evaluateIds } from '../src/engine/evaluate';
-import { CharRnn } from '../src/engine/model';
-import { Vocabulary } from '../src/engine/vocabulary';
+import { initBackend } from '../src/engine/runtime/backend';
+import { loadCheckpoint } from '../src/engine/training/checkpoint';
+import { DEFAULT_MODEL, DEFAULT_TRAIN, ModelConfig } from '../src/engine/nn/config';
+import { readCorpus } from '../src/engine/data/corpus';
+import { evaluateIds } from '../src/engine/training/evaluate';
+import { CharRnn } from '../src/engine/nn/model';
+import { Vocabulary } from '../src/engine/data/vocabulary';
 import { arg, has, PEER, peerUnavailable, PYTHON, readWeights, run } from './peerLink';
 
 const CLI = path.resolve(__dirname, '..', 'src', 'cli', 'main.js');

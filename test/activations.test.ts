@@ -9,14 +9,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { initBackend } from '../src/engine/backend';
-import { saveCheckpoint } from '../src/engine/checkpoint';
-import { ModelConfig } from '../src/engine/config';
-import { InferenceModel, InferenceState } from '../src/engine/inference';
-import { initialParams } from '../src/engine/model';
-import { Random } from '../src/engine/random';
-import { traceText } from '../src/engine/trace';
-import { Vocabulary } from '../src/engine/vocabulary';
+import { initBackend } from '../src/engine/runtime/backend';
+import { saveCheckpoint } from '../src/engine/training/checkpoint';
+import { ModelConfig } from '../src/engine/nn/config';
+import { InferenceModel, InferenceState } from '../src/engine/inference/inference';
+import { initialParams } from '../src/engine/nn/model';
+import { Random } from '../src/engine/nn/random';
+import { traceText } from '../src/engine/inference/trace';
+import { Vocabulary } from '../src/engine/data/vocabulary';
 import {
   BUCKETS, bucketOf, bucketRuns, bucketValue, colourOf, fittedScale, MIDDLE_BUCKET, niceCeil, normalise, quantitiesOf, scaleFor,
 } from '../src/extension/activations/colourScale';

@@ -4,10 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BACKEND_ORDER, initBackend, tidy } from '../src/engine/backend';
-import { ModelConfig } from '../src/engine/config';
-import { CharRnn, initialParams, disposeState } from '../src/engine/model';
-import { Random } from '../src/engine/random';
+import { BACKEND_ORDER, initBackend, tidy } from '../src/engine/runtime/backend';
+import { ModelConfig } from '../src/engine/nn/config';
+import { CharRnn, initialParams, disposeState } from '../src/engine/nn/model';
+import { Random } from '../src/engine/nn/random';
 
 test('all available backends agree on loss and gradients', async (t) => {
   const cfg: ModelConfig = { kind: 'lstm', layers: 2, hidden: 24, embedding: 0, dropout: 0, vocabSize: 11 };

@@ -1,11 +1,11 @@
 /**
- * Tests of the truncated-BPTT batcher (src/engine/bptt.ts). The stream used is 0, 1, 2, ... so a
+ * Tests of the truncated-BPTT batcher (src/engine/data/bptt.ts). The stream used is 0, 1, 2, ... so a
  * symbol's value is its position in the text, which makes contiguity directly checkable.
  */
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BpttError, TruncatedBptt, sequentialWindows } from '../src/engine/bptt';
+import { BpttError, TruncatedBptt, sequentialWindows } from '../src/engine/data/bptt';
 
 const positions = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
 

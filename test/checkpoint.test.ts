@@ -8,10 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { initBackend } from '../src/engine/backend';
-import { CHECKPOINT_VERSION, CheckpointError, decodeCheckpoint, loadCheckpoint, readCheckpointHeader, writeFileAtomic } from '../src/engine/checkpoint';
-import { corpusFromText } from '../src/engine/corpus';
-import { train, TrainEvent, TrainOptions } from '../src/engine/train';
+import { initBackend } from '../src/engine/runtime/backend';
+import { CHECKPOINT_VERSION, CheckpointError, decodeCheckpoint, loadCheckpoint, readCheckpointHeader, writeFileAtomic } from '../src/engine/training/checkpoint';
+import { corpusFromText } from '../src/engine/data/corpus';
+import { train, TrainEvent, TrainOptions } from '../src/engine/training/train';
 import { cSource, tempDir } from './support/fixtures';
 
 const corpus = () => corpusFromText('fixture.c', cSource(40), 0.1);

@@ -11,7 +11,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadCheckpoint } from '../src/engine/checkpoint';
+import { loadCheckpoint } from '../src/engine/training/checkpoint';
 import { cSource, tempDir, writeTree } from './support/fixtures';
 import { assertCleanError, CLI, runCli } from './support/cli';
 

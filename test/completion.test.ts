@@ -1,5 +1,5 @@
 /**
- * Completions (src/engine/completion.ts, src/cli/completeEval.ts): the state cache gives bit-for-bit
+ * Completions (src/engine/completion/completion.ts, src/cli/completeEval.ts): the state cache gives bit-for-bit
  * the state and the suggestion of a full re-read, whatever was cached and edited before; typing one
  * character reads one symbol; stopping at the end of the line and of the token; beam width 1 is
  * greedy; cancellation stops the work and leaves the cache sound; complete-eval's metrics on
@@ -9,8 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
-import { initBackend } from '../src/engine/backend';
-import { ModelConfig } from '../src/engine/config';
+import { initBackend } from '../src/engine/runtime/backend';
+import { ModelConfig } from '../src/engine/nn/config';
 import {
   BLOCK,
   CancellationLike,
@@ -28,12 +28,12 @@ import {
   stopRule,
   tokenContinues,
   tokenTarget,
-} from '../src/engine/completion';
-import { InferenceModel, InferenceState } from '../src/engine/inference';
-import { initialParams } from '../src/engine/model';
-import { NGramModel } from '../src/engine/ngram';
-import { Random } from '../src/engine/random';
-import { Vocabulary } from '../src/engine/vocabulary';
+} from '../src/engine/completion/completion';
+import { InferenceModel, InferenceState } from '../src/engine/inference/inference';
+import { initialParams } from '../src/engine/nn/model';
+import { NGramModel } from '../src/engine/ngram/ngram';
+import { Random } from '../src/engine/nn/random';
+import { Vocabulary } from '../src/engine/data/vocabulary';
 import { commonPrefixCodePoints, percentile, samplePositions, scoreSuggestions, SuggestionRecord, suggestAll, tokenPositions } from '../src/cli/completeEval';
 import { cSource, tempDir, writeTree } from './support/fixtures';
 import { assertCleanError, runCli } from './support/cli';

@@ -1,5 +1,5 @@
 /**
- * Tests of the corpus reader (src/engine/corpus.ts): which files are read and why others are
+ * Tests of the corpus reader (src/engine/data/corpus.ts): which files are read and why others are
  * skipped, text normalisation, deterministic order, the validation split and the error messages.
  * Every fixture is a small folder made in a temporary directory.
  */
@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CorpusError, corpusFromText, describeCorpus, readCorpus, type Corpus } from '../src/engine/corpus';
+import { CorpusError, corpusFromText, describeCorpus, readCorpus, type Corpus } from '../src/engine/data/corpus';
 
 const temporaryFolders: string[] = [];
 after(() => {

@@ -1,5 +1,5 @@
 /**
- * Data-parallel training over worker threads (src/engine/dataParallel.ts): the weighted sum of the
+ * Data-parallel training over worker threads (src/engine/training/dataParallel.ts): the weighted sum of the
  * workers' gradients equals the single-process full-batch gradient, the carried state and the
  * parameters after several steps equal those of single-process training (train.ts's step), dropout
  * masks are the same, uneven splits work, checkpoint state round-trips, worker errors surface as
@@ -8,18 +8,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'path';
-import { BackendName, initBackend, tf, tidy } from '../src/engine/backend';
-import { TruncatedBptt } from '../src/engine/bptt';
-import { ModelConfig, OptimizerKind } from '../src/engine/config';
-import { DataParallelError, DataParallelStepper, streamSlices } from '../src/engine/dataParallel';
-import { CharRnn, disposeState, initialParams, keepState, RecurrentState, stateToArrays } from '../src/engine/model';
-import { nativeStatus } from '../src/engine/native';
-import { clipScale, globalNorm, Optimizer, OptimizerSnapshot } from '../src/engine/optimizer';
-import { Random } from '../src/engine/random';
-import { Vocabulary } from '../src/engine/vocabulary';
+import { BackendName, initBackend, tf, tidy } from '../src/engine/runtime/backend';
+import { TruncatedBptt } from '../src/engine/data/bptt';
+import { ModelConfig, OptimizerKind } from '../src/engine/nn/config';
+import { DataParallelError, DataParallelStepper, streamSlices } from '../src/engine/training/dataParallel';
+import { CharRnn, disposeState, initialParams, keepState, RecurrentState, stateToArrays } from '../src/engine/nn/model';
+import { nativeStatus } from '../src/engine/runtime/native';
+import { clipScale, globalNorm, Optimizer, OptimizerSnapshot } from '../src/engine/nn/optimizer';
+import { Random } from '../src/engine/nn/random';
+import { Vocabulary } from '../src/engine/data/vocabulary';
 import { cSource } from './support/fixtures';
 
-const WORKER = path.join(__dirname, '..', 'src', 'engine', 'dataParallelWorker.js');
+const WORKER = path.join(__dirname, '..', 'src', 'engine', 'training', 'dataParallelWorker.js');
 const text = cSource(30);
 const vocab = Vocabulary.fromText(text, 256);
 const ids = vocab.encode(text);

@@ -6,9 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { CellKind, GATES, SeqBackwardOutput, SeqForwardInput } from '../src/engine/kernels';
-import { jsKernels } from '../src/engine/jsKernels';
-import { nativeAddon, nativeKernels, nativeStatus, registerNativeBackend } from '../src/engine/native';
+import { CellKind, GATES, SeqBackwardOutput, SeqForwardInput } from '../src/engine/nn/kernels';
+import { jsKernels } from '../src/engine/nn/jsKernels';
+import { nativeAddon, nativeKernels, nativeStatus, registerNativeBackend } from '../src/engine/runtime/native';
 import { uniform as uniformSource } from './support/fixtures';
 
 const KINDS: CellKind[] = ['lstm', 'gru', 'rnn'];

@@ -4,12 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initBackend, tidy, tf } from '../src/engine/backend';
-import { ModelConfig } from '../src/engine/config';
-import { CharRnn, initialParams, keepState, disposeState } from '../src/engine/model';
-import { Optimizer, globalNorm, clipScale } from '../src/engine/optimizer';
-import { TruncatedBptt } from '../src/engine/bptt';
-import { Random } from '../src/engine/random';
+import { initBackend, tidy, tf } from '../src/engine/runtime/backend';
+import { ModelConfig } from '../src/engine/nn/config';
+import { CharRnn, initialParams, keepState, disposeState } from '../src/engine/nn/model';
+import { Optimizer, globalNorm, clipScale } from '../src/engine/nn/optimizer';
+import { TruncatedBptt } from '../src/engine/data/bptt';
+import { Random } from '../src/engine/nn/random';
 
 function lossOf(cfg: ModelConfig, values: Map<string, Float32Array>, inputs: Int32Array, targets: Int32Array, T: number, B: number, h0seed: number): number {
   const m = new CharRnn(cfg, values);

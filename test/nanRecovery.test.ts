@@ -6,10 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'path';
-import { initBackend } from '../src/engine/backend';
-import { loadCheckpoint } from '../src/engine/checkpoint';
-import { corpusFromText } from '../src/engine/corpus';
-import { train, TrainEvent, TrainOptions } from '../src/engine/train';
+import { initBackend } from '../src/engine/runtime/backend';
+import { loadCheckpoint } from '../src/engine/training/checkpoint';
+import { corpusFromText } from '../src/engine/data/corpus';
+import { train, TrainEvent, TrainOptions } from '../src/engine/training/train';
 import { cSource, tempDir } from './support/fixtures';
 
 const base = (dir: string, id: string, inject: number[], events: TrainEvent[]): TrainOptions => ({

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'worker_threads';
-import { nativeAddon, nativeStatus } from '../src/engine/native';
+import { nativeAddon, nativeStatus } from '../src/engine/runtime/native';
 
 const status = nativeStatus();
 const skip = status.available ? false : `native addon unavailable: ${status.reason}`;
@@ -18,7 +18,7 @@ test('BLAS calls from the main thread and a worker at the same time all complete
   const expected = 0.5 * 0.25 * K;
   const workerCode = `
     const { parentPort } = require('worker_threads');
-    const { nativeAddon } = require(${JSON.stringify(require.resolve('../src/engine/native'))});
+    const { nativeAddon } = require(${JSON.stringify(require.resolve('../src/engine/runtime/native'))});
     const addon = nativeAddon();
     const M = 64, N = 512, K = 128;
     const a = new Float32Array(M * K).fill(0.5), b = new Float32Array(K * N).fill(0.25), c = new Float32Array(M * N);

@@ -1,11 +1,11 @@
 /**
- * Tests of the interpolated modified Kneser-Ney character n-gram model (src/engine/ngram.ts):
+ * Tests of the interpolated modified Kneser-Ney character n-gram model (src/engine/ngram/ngram.ts):
  * normalisation, hand-computed KN probabilities (continuation counts, discounts, fallbacks),
  * learning curves over the order, serialisation, and completion.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NGramModel, estimateDiscounts } from '../src/engine/ngram';
+import { NGramModel, estimateDiscounts } from '../src/engine/ngram/ngram';
 import { uniform } from './support/fixtures';
 
 /** Map characters to ids through a fixed alphabet (the tests' stand-in for Vocabulary). */

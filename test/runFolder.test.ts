@@ -11,11 +11,11 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { initBackend } from '../src/engine/backend';
-import { FolderError, loadCheckpoint, makeFolder, writeFileAtomic } from '../src/engine/checkpoint';
-import { corpusFromText } from '../src/engine/corpus';
-import { acquireRunLock, createRunFolder, readMetrics, readRunInfo, removeStaleTempFiles, RunFolderError, RUN_FILES } from '../src/engine/runFolder';
-import { train, TrainEvent, TrainOptions } from '../src/engine/train';
+import { initBackend } from '../src/engine/runtime/backend';
+import { FolderError, loadCheckpoint, makeFolder, writeFileAtomic } from '../src/engine/training/checkpoint';
+import { corpusFromText } from '../src/engine/data/corpus';
+import { acquireRunLock, createRunFolder, readMetrics, readRunInfo, removeStaleTempFiles, RunFolderError, RUN_FILES } from '../src/engine/training/runFolder';
+import { train, TrainEvent, TrainOptions } from '../src/engine/training/train';
 import { cSource, tempDir } from './support/fixtures';
 
 const corpus = () => corpusFromText('fixture.c', cSource(30), 0.1);

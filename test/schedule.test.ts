@@ -7,13 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'path';
-import { initBackend } from '../src/engine/backend';
-import { automaticLearningRate, DEFAULT_TRAIN, validateTrainConfig, ConfigError } from '../src/engine/config';
-import { readRunInfo } from '../src/engine/runFolder';
-import { corpusFromText } from '../src/engine/corpus';
-import { budgetFraction, resumeBudget } from '../src/engine/budget';
-import { learningRateAt } from '../src/engine/optimizer';
-import { train, TrainingError } from '../src/engine/train';
+import { initBackend } from '../src/engine/runtime/backend';
+import { automaticLearningRate, DEFAULT_TRAIN, validateTrainConfig, ConfigError } from '../src/engine/nn/config';
+import { readRunInfo } from '../src/engine/training/runFolder';
+import { corpusFromText } from '../src/engine/data/corpus';
+import { budgetFraction, resumeBudget } from '../src/engine/training/budget';
+import { learningRateAt } from '../src/engine/nn/optimizer';
+import { train, TrainingError } from '../src/engine/training/train';
 import { cSource, tempDir } from './support/fixtures';
 
 const base = { learningRate: 1e-2, lrDecay: 1, lrDecayEvery: 1000, lrFinal: 0.1, lrWarmup: 0 };

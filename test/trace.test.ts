@@ -5,14 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { initBackend } from '../src/engine/backend';
-import { ModelConfig } from '../src/engine/config';
-import { InferenceModel, softmax } from '../src/engine/inference';
-import { initialParams } from '../src/engine/model';
-import { Random } from '../src/engine/random';
-import { sampleText } from '../src/engine/sample';
-import { traceText } from '../src/engine/trace';
-import { Vocabulary } from '../src/engine/vocabulary';
+import { initBackend } from '../src/engine/runtime/backend';
+import { ModelConfig } from '../src/engine/nn/config';
+import { InferenceModel, softmax } from '../src/engine/inference/inference';
+import { initialParams } from '../src/engine/nn/model';
+import { Random } from '../src/engine/nn/random';
+import { sampleText } from '../src/engine/inference/sample';
+import { traceText } from '../src/engine/inference/trace';
+import { Vocabulary } from '../src/engine/data/vocabulary';
 
 const sig = (x: number) => 1 / (1 + Math.exp(-x));
 

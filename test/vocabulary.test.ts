@@ -1,11 +1,11 @@
 /**
- * Tests of the character vocabulary (src/engine/vocabulary.ts): code-point symbols, frequency
+ * Tests of the character vocabulary (src/engine/data/vocabulary.ts): code-point symbols, frequency
  * order, the cap and the unknown symbol, JSON round trip and validation, speed of encode.
  */
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UNKNOWN_INDEX, UNKNOWN_SYMBOL, Vocabulary, VocabularyError } from '../src/engine/vocabulary';
+import { UNKNOWN_INDEX, UNKNOWN_SYMBOL, Vocabulary, VocabularyError } from '../src/engine/data/vocabulary';
 
 test('symbols are code points, most frequent first, ties broken by code point, unknown at 0', () => {
   const v = Vocabulary.fromText('banana 😀😀 a');

@@ -8,8 +8,8 @@
  * activations are concatenated across files. Long inputs are cut at `maxChars` code points.
  */
 import * as path from 'path';
-import { InferenceModel } from '../engine/inference';
-import { traceText } from '../engine/trace';
+import { InferenceModel } from '../engine/inference/inference';
+import { traceText } from '../engine/inference/trace';
 import { ActivationSet, CellRanking, rankAllConcepts } from './cellRanking';
 import { Concept, ExtraConcept, labelConcepts } from './conceptLabels';
 

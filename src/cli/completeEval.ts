@@ -3,7 +3,7 @@
  * character n-gram baseline, at the same cursor positions.
  *
  * Positions: sampled (seeded) in the held-out files of PATH — half at the start of a token, half
- * inside a word token (see `tokenContinues` in src/engine/completion.ts for what a token is). When
+ * inside a word token (see `tokenContinues` in src/engine/completion/completion.ts for what a token is). When
  * PATH is the checkpoint's training corpus, its validation files are used; otherwise any file of
  * PATH whose text is also a training file is left out.
  * At each position both models complete to the end of the token and to the end of the line, with the
@@ -18,7 +18,7 @@
  *                            context (the text is cut there, so the network reads all of it)
  *   held-out cross-entropy   nats/char of each model over the held-out files (each file read from
  *                            the start, as the completer reads it): how good a language model each is
- * The n-gram baseline (interpolated modified Kneser-Ney, src/engine/ngram.ts) is built from the
+ * The n-gram baseline (interpolated modified Kneser-Ney, src/engine/ngram/ngram.ts) is built from the
  * training text of the checkpoint's corpus (header.corpus.root, read with the same defaults and so
  * the same train/validation split as training) or of `--corpus`, in the checkpoint's vocabulary.
  */
@@ -26,13 +26,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { OptionSpec, ParsedOptions } from './args';
 import type { Command } from './commands';
-import { BackendPreference, initBackend } from '../engine/backend';
-import { loadCheckpoint } from '../engine/checkpoint';
-import { Completer, CompletionEngine, CompletionOptions, isWordChar, lineTarget, NGramCompleter, tokenContinues, tokenTarget } from '../engine/completion';
-import { Corpus, CorpusError, CorpusFile, readCorpus, readRecordedCorpus } from '../engine/corpus';
-import { InferenceModel } from '../engine/inference';
-import { NGRAM_DEFAULT_ORDER, NGRAM_MAX_ORDER, NGramModel } from '../engine/ngram';
-import { Random } from '../engine/random';
+import { BackendPreference, initBackend } from '../engine/runtime/backend';
+import { loadCheckpoint } from '../engine/training/checkpoint';
+import { Completer, CompletionEngine, CompletionOptions, isWordChar, lineTarget, NGramCompleter, tokenContinues, tokenTarget } from '../engine/completion/completion';
+import { Corpus, CorpusError, CorpusFile, readCorpus, readRecordedCorpus } from '../engine/data/corpus';
+import { InferenceModel } from '../engine/inference/inference';
+import { NGRAM_DEFAULT_ORDER, NGRAM_MAX_ORDER, NGramModel } from '../engine/ngram/ngram';
+import { Random } from '../engine/nn/random';
 
 // ---------------------------------------------------------------------------------------------
 // Positions

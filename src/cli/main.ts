@@ -17,8 +17,8 @@
  */
 import { formatHelp, OptionSpec, parseArgs, ParsedOptions, UsageError } from './args';
 import { COMMANDS } from './commands';
-import { ConfigError } from '../engine/config';
-import { RunFolderError } from '../engine/runFolder';
+import { ConfigError } from '../engine/nn/config';
+import { RunFolderError } from '../engine/training/runFolder';
 
 function printTopHelp(): void {
   const lines = ['usage: lstm-lab COMMAND [ARGS] [OPTIONS]', '', 'Character-level LSTM/GRU/RNN language models, trained and inspected on your own code.', '', 'Commands:'];

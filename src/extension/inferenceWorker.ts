@@ -10,9 +10,9 @@ import { parentPort } from 'worker_threads';
 import { gateSaturation, GATE_NAMES as SATURATION_GATES } from '../analysis/gateSaturation';
 import { findSimilarSpans } from '../analysis/cellRanking';
 import { discoverCells } from '../analysis/interpretableCells';
-import { currentBackend, initBackend, setWasmDirectory } from '../engine/backend';
-import { loadCheckpoint } from '../engine/checkpoint';
-import { InferenceModel } from '../engine/inference';
+import { currentBackend, initBackend, setWasmDirectory } from '../engine/runtime/backend';
+import { loadCheckpoint } from '../engine/training/checkpoint';
+import { InferenceModel } from '../engine/inference/inference';
 import { probePosition, quantityValues, spanCells, traceSegment } from './activations/segmentTrace';
 import {
   describeRejected, HostToInference, InferenceModelInfo, InferenceToHost, isHostToInference, SaturationCloud, SimilarSpanResult, SourceFile, WireState,

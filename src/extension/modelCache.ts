@@ -7,10 +7,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { initBackend, setWasmDirectory } from '../engine/backend';
-import { loadCheckpoint } from '../engine/checkpoint';
-import { InferenceModel } from '../engine/inference';
-import { sampleStream, SampleOptions } from '../engine/sample';
+import { initBackend, setWasmDirectory } from '../engine/runtime/backend';
+import { loadCheckpoint } from '../engine/training/checkpoint';
+import { InferenceModel } from '../engine/inference/inference';
+import { sampleStream, SampleOptions } from '../engine/inference/sample';
 import { RunStore } from './runStore';
 
 export interface LoadedModel {

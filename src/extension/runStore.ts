@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { readMetrics, readRunInfo, RUN_FILES } from '../engine/runFolder';
+import { readMetrics, readRunInfo, RUN_FILES } from '../engine/training/runFolder';
 import type { RunSummary } from './protocol';
 
 

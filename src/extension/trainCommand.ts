@@ -3,9 +3,9 @@
  * multi-root workspace, and start training in the worker.
  */
 import * as vscode from 'vscode';
-import { recordedCorpusRoots } from '../engine/corpus';
-import { resumeBudget } from '../engine/budget';
-import { readRunInfo } from '../engine/runFolder';
+import { recordedCorpusRoots } from '../engine/data/corpus';
+import { resumeBudget } from '../engine/training/budget';
+import { readRunInfo } from '../engine/training/runFolder';
 import type { CellKind, TrainRequest } from './protocol';
 import { RunStore } from './runStore';
 import { trainingSettings } from './settings';

@@ -10,11 +10,11 @@
  */
 import * as os from 'os';
 import * as path from 'path';
-import { initBackend, setWasmDirectory } from '../engine/backend';
-import { describeCorpus, mergeCorpora, readCorpus } from '../engine/corpus';
-import { automaticWorkers } from '../engine/dataParallel';
-import { readRunInfo } from '../engine/runFolder';
-import { train, TrainEvent } from '../engine/train';
+import { initBackend, setWasmDirectory } from '../engine/runtime/backend';
+import { describeCorpus, mergeCorpora, readCorpus } from '../engine/data/corpus';
+import { automaticWorkers } from '../engine/training/dataParallel';
+import { readRunInfo } from '../engine/training/runFolder';
+import { train, TrainEvent } from '../engine/training/train';
 import { describeRejected, HostToWorker, isHostToWorker, RunSummary, TrainRequest, WorkerToHost } from './protocol';
 
 if (!process.send) throw new Error('trainingWorker.js must run as a child process with an IPC channel (child_process.fork).');

@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Random } from '../../src/engine/random';
+import { Random } from '../../src/engine/nn/random';
 
 export function tempDir(prefix = 'lstm-lab-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

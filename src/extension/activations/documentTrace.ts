@@ -7,7 +7,7 @@
  *
  * No `vscode` here: the tests drive it with an in-process tracer.
  */
-import type { InferenceState } from '../../engine/inference';
+import type { InferenceState } from '../../engine/inference/inference';
 import { SegmentRequest, SegmentResult, TraceCache } from './traceCache';
 
 export interface SegmentTracer {

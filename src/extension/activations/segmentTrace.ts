@@ -12,8 +12,8 @@
  * A "state after position t" is the (h, c) of every layer after reading code point t; a document
  * anchor at position a is the state after reading code points [0, a).
  */
-import { InferenceModel, InferenceState, LayerRecord, softmax } from '../../engine/inference';
-import { GATES } from '../../engine/kernels';
+import { InferenceModel, InferenceState, LayerRecord, softmax } from '../../engine/inference/inference';
+import { GATES } from '../../engine/nn/kernels';
 import { cellsActiveInSpan } from '../../analysis/cellRanking';
 import type { PositionProbe, SpanCellResult } from '../protocol';
 

@@ -16,7 +16,7 @@
  * code point i (a surrogate pair is one code point; a lone surrogate counts as one, as the
  * vocabulary encodes it). No `vscode` here: the tests run it with an in-process tracer.
  */
-import type { InferenceState } from '../../engine/inference';
+import type { InferenceState } from '../../engine/inference/inference';
 
 export interface SegmentRequest {
   /** Code points [start, end) of the document; start is a multiple of the stride. */

@@ -8,11 +8,11 @@
  */
 import * as fs from 'fs';
 import { parentPort } from 'worker_threads';
-import { loadCheckpoint, writeFileAtomic } from '../../engine/checkpoint';
-import { NGramCompleter } from '../../engine/completion';
-import { mergeCorpora, readCorpus, recordedCorpusRoots } from '../../engine/corpus';
-import { NGramModel } from '../../engine/ngram';
-import { Vocabulary } from '../../engine/vocabulary';
+import { loadCheckpoint, writeFileAtomic } from '../../engine/training/checkpoint';
+import { NGramCompleter } from '../../engine/completion/completion';
+import { mergeCorpora, readCorpus, recordedCorpusRoots } from '../../engine/data/corpus';
+import { NGramModel } from '../../engine/ngram/ngram';
+import { Vocabulary } from '../../engine/data/vocabulary';
 import { HostToNGram, isHostToNGram, NGramLoadRequest, NGramToHost } from './ngramProtocol';
 
 const port = parentPort;

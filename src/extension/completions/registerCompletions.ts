@@ -6,10 +6,10 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { NGRAM_DEFAULT_ORDER } from '../../engine/ngram';
+import { NGRAM_DEFAULT_ORDER } from '../../engine/ngram/ngram';
 import type { ModelCache } from '../modelCache';
 import type { RunStore } from '../runStore';
-import { readRunInfo } from '../../engine/runFolder';
+import { readRunInfo } from '../../engine/training/runFolder';
 import { trainingSettings } from '../settings';
 import { completionSettings, toggleEnabled } from './completionSettings';
 import { ModelCompletionProvider } from './inlineProvider';

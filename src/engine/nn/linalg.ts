@@ -10,7 +10,7 @@
  *                        lookupRowsPlusBias for the one-hot input's x_t·W_x + b;
  *   softmaxCrossEntropy  loss and dLoss/dlogits in one pass.
  */
-import { currentBackend, tf } from './backend';
+import { currentBackend, tf } from '../runtime/backend';
 
 function flagsAreFast(): boolean {
   const b = currentBackend().name;

@@ -8,7 +8,7 @@
  *
  * Where it is looked for: $LSTM_LAB_NATIVE (an explicit path to lstm_lab.node), else
  * native/build/Release/lstm_lab.node under the package root (this file is compiled to
- * out/src/engine/native.js, three levels below the root). Build it with `node native/build.js`.
+ * out/src/engine/runtime/native.js, four levels below the root). Build it with `node native/build.js`.
  */
 
 import * as path from 'path';
@@ -24,7 +24,7 @@ import {
   SeqBackwardOutput,
   SeqForwardInput,
   SeqForwardOutput,
-} from './kernels';
+} from '../nn/kernels';
 
 /** What the addon's info() returns. */
 export interface NativeInfo {
@@ -78,10 +78,10 @@ function addonCandidates(): string[] {
   const explicit = process.env.LSTM_LAB_NATIVE;
   if (explicit) return [path.resolve(explicit)];
   return [
-    // compiled: out/src/engine/native.js -> <root>/native/build/Release
+    // compiled: out/src/engine/runtime/native.js -> <root>/native/build/Release
+    path.resolve(__dirname, '..', '..', '..', '..', 'native', 'build', 'Release', 'lstm_lab.node'),
+    // run from source (src/engine/runtime/native.ts) -> <root>/native/build/Release
     path.resolve(__dirname, '..', '..', '..', 'native', 'build', 'Release', 'lstm_lab.node'),
-    // run from source (src/engine/native.ts) -> <root>/native/build/Release
-    path.resolve(__dirname, '..', '..', 'native', 'build', 'Release', 'lstm_lab.node'),
   ];
 }
 

@@ -6,7 +6,7 @@
  * Positions are Unicode code points of the text (the model's symbols), not UTF-16 units.
  */
 import { InferenceModel, InferenceState, softmax } from './inference';
-import { CellKind } from './kernels';
+import { CellKind } from '../nn/kernels';
 
 export const GATE_NAMES: Record<CellKind, string[]> = { lstm: ['i', 'f', 'g', 'o'], gru: ['z', 'r', 'n'], rnn: [] };
 

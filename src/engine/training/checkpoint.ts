@@ -23,10 +23,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ModelConfig, TrainConfig, validateModelConfig } from './config';
-import { paramSpecs } from './model';
-import { OptimizerSnapshot } from './optimizer';
-import { Vocabulary } from './vocabulary';
+import { ModelConfig, TrainConfig, validateModelConfig } from '../nn/config';
+import { paramSpecs } from '../nn/model';
+import { OptimizerSnapshot } from '../nn/optimizer';
+import { Vocabulary } from '../data/vocabulary';
 
 const MAGIC = 'LSTMLAB1';
 export const CHECKPOINT_FORMAT = 'lstm-lab-checkpoint';

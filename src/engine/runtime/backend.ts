@@ -18,7 +18,7 @@ import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { nativeKernels, nativeStatus, registerNativeBackend } from './native';
-import type { RecurrenceKernels } from './kernels';
+import type { RecurrenceKernels } from '../nn/kernels';
 
 export type BackendName = 'native' | 'node' | 'wasm' | 'cpu';
 export type BackendPreference = BackendName | 'auto';

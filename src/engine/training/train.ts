@@ -15,21 +15,21 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { currentBackend, tf, tidy } from './backend';
-import { BpttBatch, TruncatedBptt } from './bptt';
+import { currentBackend, tf, tidy } from '../runtime/backend';
+import { BpttBatch, TruncatedBptt } from '../data/bptt';
 import { appendFileDurably, CheckpointContent, EvalRecord, loadCheckpoint, LoadedCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint';
-import { automaticLearningRate, ConfigError, DEFAULT_MODEL, DEFAULT_TRAIN, ModelConfig, TrainConfig, validateModelConfig, validateTrainConfig } from './config';
-import type { Corpus } from './corpus';
+import { automaticLearningRate, ConfigError, DEFAULT_MODEL, DEFAULT_TRAIN, ModelConfig, TrainConfig, validateModelConfig, validateTrainConfig } from '../nn/config';
+import type { Corpus } from '../data/corpus';
 import { DataParallelStepper } from './dataParallel';
 import { evaluateIds } from './evaluate';
-import { InferenceModel } from './inference';
-import { CharRnn, disposeState, keepState, RecurrentState, stateFromArrays, stateToArrays } from './model';
+import { InferenceModel } from '../inference/inference';
+import { CharRnn, disposeState, keepState, RecurrentState, stateFromArrays, stateToArrays } from '../nn/model';
 import { budgetFraction } from './budget';
-import { clipScale, globalNorm, learningRateAt, Optimizer, OptimizerSnapshot } from './optimizer';
-import { hashSeed, Random } from './random';
-import { sampleText } from './sample';
+import { clipScale, globalNorm, learningRateAt, Optimizer, OptimizerSnapshot } from '../nn/optimizer';
+import { hashSeed, Random } from '../nn/random';
+import { sampleText } from '../inference/sample';
 import { acquireRunLock, clearRunFiles, createRunFolder, removeStaleTempFiles, resumeKind, RunFolderError, RunInfo, RUN_FILES, StopReason } from './runFolder';
-import { Vocabulary } from './vocabulary';
+import { Vocabulary } from '../data/vocabulary';
 
 export type { RunInfo, StopReason } from './runFolder';
 

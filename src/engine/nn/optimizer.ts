@@ -3,10 +3,10 @@
  * by global L2 norm, and the learning-rate schedule. State is explicit so checkpoints can carry it and a
  * resumed run continues exactly where it stopped.
  */
-import { tf } from './backend';
+import { tf } from '../runtime/backend';
 import { OptimizerKind, TrainConfig } from './config';
 import type { Params } from './model';
-import { phase } from './stepProfile';
+import { phase } from '../runtime/stepProfile';
 
 const ADAM_BETA1 = 0.9;
 const ADAM_BETA2 = 0.999;

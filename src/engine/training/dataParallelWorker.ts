@@ -10,10 +10,10 @@
  * Blocking in Atomics.wait is fine here: this thread has nothing else to do.
  */
 import { parentPort, workerData } from 'worker_threads';
-import { initBackend, setWasmDirectory, tf, tidy } from './backend';
+import { initBackend, setWasmDirectory, tf, tidy } from '../runtime/backend';
 import { COMMAND_QUIT, COMMAND_STEP, CTRL, ERROR_BYTES, WorkerInit, WorkerMessage } from './dataParallel';
-import { CharRnn, paramSpecs, RecurrentState } from './model';
-import { Random } from './random';
+import { CharRnn, paramSpecs, RecurrentState } from '../nn/model';
+import { Random } from '../nn/random';
 
 /** Replays the coordinator's dropout decisions for this worker's rows, in the order CharRnn.run draws them. */
 class MaskReplay extends Random {

@@ -4,8 +4,8 @@
  * through its part of the text window after window, so every character after the first is predicted
  * from everything before it in its stream (only the start of each stream begins from a zero state).
  */
-import { tidy } from './backend';
-import { CharRnn, disposeState, keepState, RecurrentState } from './model';
+import { tidy } from '../runtime/backend';
+import { CharRnn, disposeState, keepState, RecurrentState } from '../nn/model';
 
 export interface Evaluation {
   natsPerChar: number;

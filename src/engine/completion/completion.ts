@@ -41,11 +41,11 @@
  * to the event loop whenever a slice has run `sliceMs`, and stops (returning null) as soon as the
  * cancellation token says so. States read before a cancellation stay in the cache.
  */
-import type { InferenceModel, InferenceState } from './inference';
-import type { NGramModel } from './ngram';
-import { Random } from './random';
-import { chooseSymbol } from './sample';
-import { UNKNOWN_INDEX, Vocabulary } from './vocabulary';
+import type { InferenceModel, InferenceState } from '../inference/inference';
+import type { NGramModel } from '../ngram/ngram';
+import { Random } from '../nn/random';
+import { chooseSymbol } from '../inference/sample';
+import { UNKNOWN_INDEX, Vocabulary } from '../data/vocabulary';
 
 /** Code points fed per `run` call when reading context (see the file comment). */
 export const BLOCK = 16;

@@ -14,13 +14,13 @@
  *   l{k}.bh   [G·H]         recurrent bias (GRU only)
  *   out.w     [H, V], out.b [V]
  */
-import { tf, fusedKernels } from './backend';
+import { tf, fusedKernels } from '../runtime/backend';
 import { previousHidden, RecurrentWeights, SequenceForward, sequenceBackward, sequenceForward, SequenceShape } from './cells';
 import { ModelConfig, validateModelConfig } from './config';
 import { GATES } from './kernels';
 import { columnSums, linear, lookupRows, lookupRowsPlusBias, matMulNT, matMulTN, scatterAddRows, softmaxCrossEntropy } from './linalg';
 import { Random } from './random';
-import { phase } from './stepProfile';
+import { phase } from '../runtime/stepProfile';
 
 export type Params = Map<string, tf.Tensor>;
 

@@ -21,7 +21,7 @@
  *     call on the arrays behind the tensors;
  *   - composite: TF.js ops step by step, on any backend (the code below).
  */
-import { tf } from './backend';
+import { tf } from '../runtime/backend';
 import { CellKind, GATES, RecurrenceKernels, SeqForwardInput, SeqForwardOutput } from './kernels';
 
 export interface RecurrentWeights {

@@ -41,7 +41,7 @@
  * roll-back after NaNs), the next step notices (identity check) and publishes the new values to the
  * workers.
  *
- * The worker script: `dataParallelWorker.js` next to this file — out/src/engine/ when compiled by tsc,
+ * The worker script: `dataParallelWorker.js` next to this file — out/src/engine/training/ when compiled by tsc,
  * dist/ in the extension bundle (both files are then bundled side by side); override with
  * `workerScript`.
  */
@@ -49,14 +49,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { BackendName, currentBackend, tf } from './backend';
-import type { BpttBatch } from './bptt';
-import type { ModelConfig } from './config';
-import { CharRnn, Params, paramSpecs } from './model';
-import { nativeStatus, setNativeThreads } from './native';
-import type { OptimizerKind } from './config';
-import { OptimizerSnapshot, updateInPlace } from './optimizer';
-import { Random } from './random';
+import { BackendName, currentBackend, tf } from '../runtime/backend';
+import type { BpttBatch } from '../data/bptt';
+import type { ModelConfig } from '../nn/config';
+import { CharRnn, Params, paramSpecs } from '../nn/model';
+import { nativeStatus, setNativeThreads } from '../runtime/native';
+import type { OptimizerKind } from '../nn/config';
+import { OptimizerSnapshot, updateInPlace } from '../nn/optimizer';
+import { Random } from '../nn/random';
 
 
 /**

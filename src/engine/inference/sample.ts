@@ -3,8 +3,8 @@
  * symbol so callers can show text as it is generated.
  */
 import { InferenceModel, InferenceState } from './inference';
-import { Random } from './random';
-import { UNKNOWN_INDEX } from './vocabulary';
+import { Random } from '../nn/random';
+import { UNKNOWN_INDEX } from '../data/vocabulary';
 
 export interface SampleOptions {
   /** Symbols to generate. */

@@ -3,7 +3,7 @@
  * run stopped and resumed ends where the uninterrupted one would, along the same learning-rate
  * schedule (optimizer.ts's learningRateAt takes the fraction from here).
  */
-import type { TrainConfig } from './config';
+import type { TrainConfig } from '../nn/config';
 
 export type Budget = Pick<TrainConfig, 'steps' | 'minutes'>;
 

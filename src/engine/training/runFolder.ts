@@ -15,7 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { makeFolder, tempFileWriter } from './checkpoint';
 import type { EvalRecord } from './checkpoint';
-import type { ModelConfig, TrainConfig } from './config';
+import type { ModelConfig, TrainConfig } from '../nn/config';
 
 export const RUN_FILES = { info: 'run.json', metrics: 'metrics.jsonl', last: 'last.ckpt', best: 'best.ckpt', lock: 'train.lock' } as const;
 

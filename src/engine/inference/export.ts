@@ -22,9 +22,9 @@ import * as path from 'path';
 // The @tensorflow/tfjs umbrella, here only: TF.js Layers needs the chained tensor methods
 // (t.flatten()…) that the umbrella registers; the editor bundles do not include this file.
 import * as tfl from '@tensorflow/tfjs';
-import { BackendError, currentBackend, initBackend, tf } from './backend';
-import { checkFolderCanBeMade, loadCheckpoint, writeFileAtomic } from './checkpoint';
-import { ModelConfig } from './config';
+import { BackendError, currentBackend, initBackend, tf } from '../runtime/backend';
+import { checkFolderCanBeMade, loadCheckpoint, writeFileAtomic } from '../training/checkpoint';
+import { ModelConfig } from '../nn/config';
 
 export class ExportError extends Error {
   override name = 'ExportError';

@@ -5,12 +5,12 @@
  * call per layer for a whole chunk of text; the input projections of upper layers for a chunk are one
  * matrix product (TF.js for long chunks, a plain loop for a few characters).
  */
-import { currentBackend, fusedKernels, tf, tidy } from './backend';
-import { nativeAddon } from './native';
-import { ModelConfig } from './config';
-import { jsKernels } from './jsKernels';
-import { GATES, RecurrenceKernels } from './kernels';
-import { Vocabulary } from './vocabulary';
+import { currentBackend, fusedKernels, tf, tidy } from '../runtime/backend';
+import { nativeAddon } from '../runtime/native';
+import { ModelConfig } from '../nn/config';
+import { jsKernels } from '../nn/jsKernels';
+import { GATES, RecurrenceKernels } from '../nn/kernels';
+import { Vocabulary } from '../data/vocabulary';
 
 /** Hidden state of a single stream, per layer, [H] each. */
 export interface InferenceState {
