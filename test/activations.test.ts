@@ -23,9 +23,9 @@ import {
 import { DocumentTrace, TraceProgress } from '../src/extension/activations/documentTrace';
 import { probePosition, spanCells, traceSegment } from '../src/extension/activations/segmentTrace';
 import { cpOfUnit, SegmentRequest, SegmentResult, TraceCache, unitOffsets } from '../src/extension/activations/traceCache';
-import {
-  describeRejected, isActivationsToHost, isHostToActivations, isHostToInference, isInferenceToHost, type HostToActivations, type InferenceToHost,
-} from '../src/extension/protocol';
+import { describeRejected } from '../src/extension/protocol/validation';
+import { isHostToInference, isInferenceToHost, type InferenceToHost } from '../src/extension/protocol/inference';
+import { isActivationsToHost, isHostToActivations, type HostToActivations } from '../src/extension/protocol/activations';
 import { cSource, tempDir } from './support/fixtures';
 
 const close = (a: number, b: number, eps: number, what = '') => assert.ok(Math.abs(a - b) <= eps, `${what} ${a} ≉ ${b}`);

@@ -5,7 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeRejected, isDashboardToHost, isHostToDashboard, type RunSummary } from '../src/extension/protocol';
+import { type RunSummary } from '../src/extension/protocol/runs';
+import { describeRejected } from '../src/extension/protocol/validation';
+import { isDashboardToHost, isHostToDashboard } from '../src/extension/protocol/dashboard';
 import { CSV_HEADER, mergeCurve, metricLabel, runToCsv, smooth, thin, toMetric } from '../webview/dashboard/csv';
 import { shortBackend } from '../webview/dashboard/backendLabel';
 

@@ -10,7 +10,7 @@ import { registerActivations } from './activations/registration';
 import { registerCompletions } from './completions/registerCompletions';
 import { DashboardPanel, RunsSource } from './dashboard/dashboardPanel';
 import { ModelCache } from './modelCache';
-import type { RunSummary } from './protocol';
+import type { RunSummary } from './protocol/runs';
 import { RunStore } from './runStore';
 import { RunsNode, RunsView } from './runsView';
 import { sampleFromModel } from './sampleCommand';

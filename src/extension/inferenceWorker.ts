@@ -14,9 +14,8 @@ import { currentBackend, initBackend, setWasmDirectory } from '../engine/runtime
 import { loadCheckpoint } from '../engine/training/checkpoint';
 import { InferenceModel } from '../engine/inference/inference';
 import { probePosition, quantityValues, spanCells, traceSegment } from './activations/segmentTrace';
-import {
-  describeRejected, HostToInference, InferenceModelInfo, InferenceToHost, isHostToInference, SaturationCloud, SimilarSpanResult, SourceFile, WireState,
-} from './protocol';
+import { describeRejected } from './protocol/validation';
+import { HostToInference, InferenceModelInfo, InferenceToHost, isHostToInference, SaturationCloud, SimilarSpanResult, SourceFile, WireState } from './protocol/inference';
 
 const port = parentPort;
 if (!port) throw new Error('inferenceWorker.ts must run in a worker thread.');

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { readMetrics, readRunInfo, RUN_FILES } from '../engine/training/runFolder';
-import type { RunSummary } from './protocol';
+import type { RunSummary } from './protocol/runs';
 
 
 const ACTIVE_KEY = 'lstmLab.activeCheckpoint';

@@ -5,7 +5,7 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { RunSummary } from './protocol';
+import type { RunSummary } from './protocol/runs';
 import { RunStore } from './runStore';
 
 export type RunsNode = { kind: 'run'; run: RunSummary } | { kind: 'checkpoint'; run: RunSummary; role: 'best' | 'last'; path: string };

@@ -1,6 +1,6 @@
 /** Typed access to the `lstmLab.*` settings declared in package.json (defaults live there). */
 import * as vscode from 'vscode';
-import type { CellKind } from './protocol';
+import type { CellKind } from './protocol/runs';
 
 export interface TrainingSettings {
   kind: CellKind;

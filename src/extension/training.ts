@@ -10,7 +10,10 @@ import * as path from 'path';
 import { monitorEventLoopDelay } from 'perf_hooks';
 import * as vscode from 'vscode';
 import { ChildProcess, fork } from 'child_process';
-import { describeRejected, HostToDashboard, HostToWorker, isWorkerToHost, ProgressPoint, RunSummary, TrainRequest, WorkerToHost } from './protocol';
+import { ProgressPoint, RunSummary } from './protocol/runs';
+import { describeRejected } from './protocol/validation';
+import { HostToWorker, isWorkerToHost, TrainRequest, WorkerToHost } from './protocol/trainingWorker';
+import { HostToDashboard } from './protocol/dashboard';
 import { RunStore } from './runStore';
 
 interface Session {

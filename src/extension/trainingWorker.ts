@@ -15,7 +15,9 @@ import { describeCorpus, mergeCorpora, readCorpus } from '../engine/data/corpus'
 import { automaticWorkers } from '../engine/training/dataParallel';
 import { readRunInfo } from '../engine/training/runFolder';
 import { train, TrainEvent } from '../engine/training/train';
-import { describeRejected, HostToWorker, isHostToWorker, RunSummary, TrainRequest, WorkerToHost } from './protocol';
+import { RunSummary } from './protocol/runs';
+import { describeRejected } from './protocol/validation';
+import { HostToWorker, isHostToWorker, TrainRequest, WorkerToHost } from './protocol/trainingWorker';
 
 if (!process.send) throw new Error('trainingWorker.js must run as a child process with an IPC channel (child_process.fork).');
 const post = (m: WorkerToHost) => {

@@ -25,20 +25,9 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { VscodeCheckbox } from '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import type { VscodeSingleSelect } from '@vscode-elements/elements/dist/vscode-single-select/index.js';
 
-import {
-  describeRejected,
-  isHostToActivations,
-  type ActivationsCommand,
-  type ActivationsTab,
-  type ActivationsToHost,
-  type ActivationView,
-  type ColourScaleSpec,
-  type HostToActivations,
-  type InferenceModelInfo,
-  type PositionProbe,
-  type SaturationResultMessage,
-  type ShownDocument,
-} from '../../src/extension/protocol';
+import { describeRejected } from '../../src/extension/protocol/validation';
+import { type InferenceModelInfo, type PositionProbe } from '../../src/extension/protocol/inference';
+import { isHostToActivations, type ActivationsCommand, type ActivationsTab, type ActivationsToHost, type ActivationView, type ColourScaleSpec, type HostToActivations, type SaturationResultMessage, type ShownDocument } from '../../src/extension/protocol/activations';
 import { colourOf, formatValue, normalise, quantitiesOf } from '../../src/extension/activations/colourScale';
 import { connectToHost } from '../shared/hostBridge';
 

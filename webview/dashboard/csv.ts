@@ -6,7 +6,8 @@
  * Losses travel in nats per character everywhere; they are converted only for display.
  */
 
-import type { EvalPoint, Metric, ProgressPoint, RunSummary } from '../../src/extension/protocol';
+import type { EvalPoint, ProgressPoint, RunSummary } from '../../src/extension/protocol/runs';
+import type { Metric } from '../../src/extension/protocol/dashboard';
 
 /** Convert a loss in nats/char to the displayed metric: nats, bits (nats / ln 2) or perplexity (e^nats). */
 export function toMetric(nats: number, metric: Metric): number {

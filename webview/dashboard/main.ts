@@ -23,17 +23,9 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { VscodeCheckbox } from '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import type { VscodeSingleSelect } from '@vscode-elements/elements/dist/vscode-single-select/index.js';
 
-import {
-  describeRejected,
-  isHostToDashboard,
-  type DashboardToHost,
-  type EvalPoint,
-  type HostToDashboard,
-  type Metric,
-  type ProgressPoint,
-  type RunSummary,
-  type XAxis,
-} from '../../src/extension/protocol';
+import { type EvalPoint, type ProgressPoint, type RunSummary } from '../../src/extension/protocol/runs';
+import { describeRejected } from '../../src/extension/protocol/validation';
+import { isHostToDashboard, type DashboardToHost, type HostToDashboard, type Metric, type XAxis } from '../../src/extension/protocol/dashboard';
 import { mergeCurve, metricLabel, smooth, thin, toMetric } from './csv';
 import { shortBackend } from './backendLabel';
 import { connectToHost } from '../shared/hostBridge';

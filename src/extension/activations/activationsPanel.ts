@@ -11,7 +11,8 @@
  */
 import * as vscode from 'vscode';
 import { PanelSlot, renderWebviewPage } from '../webviewPage';
-import { ActivationsTab, ActivationsToHost, describeRejected, HostToActivations, isActivationsToHost } from '../protocol';
+import { describeRejected } from '../protocol/validation';
+import { ActivationsTab, ActivationsToHost, HostToActivations, isActivationsToHost } from '../protocol/activations';
 
 /** What the panel asks of the activations controller. */
 export interface ActivationsPanelHost {

@@ -8,7 +8,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { describeRejected, HostToInference, InferenceModelInfo, InferenceToHost, isInferenceToHost } from '../protocol';
+import { describeRejected } from '../protocol/validation';
+import { HostToInference, InferenceModelInfo, InferenceToHost, isInferenceToHost } from '../protocol/inference';
 
 type Request = HostToInference extends infer M ? (M extends { id: number } ? Omit<M, 'id'> : never) : never;
 type Reply = Exclude<InferenceToHost, { type: 'log' } | { type: 'failed' }>;

@@ -17,9 +17,8 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { ModelCache } from '../modelCache';
-import type {
-  ActivationsToHost, ActivationView, DiscoveryResult, HostToActivations, InferenceModelInfo, PositionProbe, RegexConceptSpec, ShownDocument, SourceFile, SpanCellResult,
-} from '../protocol';
+import type { DiscoveryResult, InferenceModelInfo, PositionProbe, RegexConceptSpec, SourceFile, SpanCellResult } from '../protocol/inference';
+import type { ActivationsToHost, ActivationView, HostToActivations, ShownDocument } from '../protocol/activations';
 import type { RunStore } from '../runStore';
 import { ActivationsPanel, ActivationsPanelHost } from './activationsPanel';
 import { bucketRuns, ColourScale, defaultQuantity, fittedScale, quantitiesOf, scaleFor } from './colourScale';

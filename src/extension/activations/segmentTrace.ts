@@ -15,7 +15,7 @@
 import { InferenceModel, InferenceState, LayerRecord, softmax } from '../../engine/inference/inference';
 import { GATES } from '../../engine/nn/kernels';
 import { cellsActiveInSpan } from '../../analysis/cellRanking';
-import type { PositionProbe, SpanCellResult } from '../protocol';
+import type { PositionProbe, SpanCellResult } from '../protocol/inference';
 
 /** Gate order inside LayerRecord.gates rows (the engine's kernel contract). */
 const GATE_ORDER: Record<string, string[]> = { lstm: ['i', 'f', 'g', 'o'], gru: ['z', 'r', 'n'], rnn: [] };

@@ -5,7 +5,7 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { SourceFile } from '../protocol';
+import type { SourceFile } from '../protocol/inference';
 
 const EXTENSIONS: Record<string, string[]> = {
   c: ['c', 'h'],

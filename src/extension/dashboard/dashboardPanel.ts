@@ -20,7 +20,9 @@
 import * as vscode from 'vscode';
 import { PanelSlot, renderWebviewPage } from '../webviewPage';
 import { thin } from '../../../webview/dashboard/csv';
-import { describeRejected, isDashboardToHost, type DashboardToHost, type EvalPoint, type HostToDashboard, type ProgressPoint, type RunSummary } from '../protocol';
+import { type EvalPoint, type ProgressPoint, type RunSummary } from '../protocol/runs';
+import { describeRejected } from '../protocol/validation';
+import { isDashboardToHost, type DashboardToHost, type HostToDashboard } from '../protocol/dashboard';
 
 /** Where the dashboard gets its data and what it asks the extension to do. */
 export interface RunsSource {
