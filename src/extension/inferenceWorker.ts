@@ -73,136 +73,155 @@ function capSources(sources: SourceFile[], maxChars: number): { source: number; 
   return out;
 }
 
-async function handle(m: HostToInference): Promise<void> {
-  switch (m.type) {
-    case 'load': {
-      if (!backendReady) {
-        setWasmDirectory(path.join(__dirname, 'wasm'));
-        backendReady = initBackend('auto');
-      }
-      await backendReady;
-      const ckpt = await loadCheckpoint(m.checkpoint);
-      model?.dispose();
-      model = new InferenceModel(ckpt.header.model, ckpt.vocabulary, ckpt.params);
-      const c = model.config;
-      info = {
-        kind: c.kind, layers: c.layers, hidden: c.hidden, embedding: c.embedding, vocabSize: c.vocabSize,
-        checkpoint: m.checkpoint, kernel: model.kernelName, backend: currentBackend().description,
-      };
-      post({ type: 'loaded', id: m.id, model: info });
-      break;
-    }
-    case 'trace': {
-      const t0 = performance.now();
-      const r = traceSegment(needModel(), m.text, m.state, m.offset, m.stride, m.layer, m.quantity);
-      // The record arrays may be shared with nothing else: copy the values only when they are a view.
-      const values = r.values.byteOffset === 0 && r.values.byteLength === r.values.buffer.byteLength ? r.values : r.values.slice();
-      const ms = performance.now() - t0;
-      post(
-        { type: 'traced', id: m.id, length: values.length / needModel().config.hidden, units: needModel().config.hidden, values, anchorAt: r.anchorAt, anchors: r.anchors, state: r.state, ms },
-        [values.buffer as ArrayBuffer, ...r.anchors.flatMap(buffersOf), ...buffersOf(r.state)],
-      );
-      break;
-    }
-    case 'probe':
-      post({ type: 'probed', id: m.id, probe: probePosition(needModel(), m.text, m.state, m.layer, m.cell, m.topK, m.next) });
-      break;
-    case 'spanCells':
-      post({ type: 'spanCellsFound', id: m.id, cells: spanCells(needModel(), m.text, m.state, m.start, m.end, m.margin, m.quantity, m.top) });
-      break;
-    case 'discover': {
-      const t0 = performance.now();
-      const grammars = path.join(__dirname, 'grammars');
-      const d = await discoverCells(needModel(), m.sources.map((s) => ({ path: s.path, text: s.text, languageId: s.languageId })), {
-        top: m.top,
-        maxChars: m.maxChars,
-        quantities: [m.quantity],
-        extra: m.extra.map((e) => ({ id: e.id, pattern: e.pattern, flags: e.flags, title: `/${e.pattern}/${e.flags}` })),
-        grammarWasmPath: path.join(grammars, 'tree-sitter-c.wasm'),
-        treeSitterWasmPath: path.join(grammars, 'tree-sitter.wasm'),
-      });
-      post({
-        type: 'discovered',
-        id: m.id,
-        discovery: {
-          rankings: d.rankings.map((r) => ({
-            concept: r.concept, title: r.title, kind: r.kind, scoreKind: r.scoreKind, positions: r.positions,
-            ...(r.positives !== undefined ? { positives: r.positives } : {}),
-            ...(r.skipped !== undefined ? { skipped: r.skipped } : {}),
-            cells: r.cells.map((c) => ({ layer: c.layer, quantity: c.quantity, cell: c.cell, score: c.score, direction: c.direction, scoreKind: c.scoreKind })),
-          })),
-          files: d.files,
-          chars: d.chars,
-          labellers: d.labellers,
-          seconds: (performance.now() - t0) / 1000,
-        },
-      });
-      break;
-    }
-    case 'similarSpans': {
-      const mdl = needModel();
-      const { kind, hidden: H, layers: L } = mdl.config;
-      if (!(m.layer >= 1 && m.layer <= L)) throw new Error(`Layer ${m.layer} is not in 1…${L}.`);
-      const matches: SimilarSpanResult[] = [];
-      const parts = capSources(m.sources, m.maxChars);
-      let chars = 0;
-      for (const p of parts) {
-        const ids = mdl.vocab.encode(p.text);
-        chars += ids.length;
-        const run = mdl.run(ids, mdl.zeroState(), { record: true });
-        const values = quantityValues(kind, run.layers![m.layer - 1], m.quantity, H, ids.length);
-        for (const s of findSimilarSpans(values, H, m.cells, m.threshold, m.minLength, { order: 'score', limit: m.limit })) {
-          matches.push({ source: p.source, start: s.start, end: s.end, score: s.score });
-        }
-      }
-      matches.sort((a, b) => b.score - a.score || a.source - b.source || a.start - b.start);
-      post({ type: 'similarSpansFound', id: m.id, matches: matches.slice(0, m.limit), files: parts.length, chars });
-      break;
-    }
-    case 'saturation': {
-      const mdl = needModel();
-      const { kind, hidden: H, layers: L } = mdl.config;
-      const gates = SATURATION_GATES.filter((g) => (kind === 'lstm' ? ['i', 'f', 'o'] : kind === 'gru' ? ['z', 'r'] : []).includes(g));
-      if (gates.length === 0) throw new Error(`A ${kind.toUpperCase()} has no gates to saturate.`);
-      // Counts accumulated file by file (concatenating every gate of a large sample would not fit).
-      const left = new Map<string, Float64Array>();
-      const right = new Map<string, Float64Array>();
-      let steps = 0;
-      const parts = capSources(m.sources, m.maxChars);
-      for (const p of parts) {
-        const ids = mdl.vocab.encode(p.text);
-        const n = ids.length;
-        const run = mdl.run(ids, mdl.zeroState(), { record: true });
-        for (let layer = 1; layer <= L; layer++) {
-          for (const g of gates) {
-            const key = `${layer}/${g}`;
-            const s = gateSaturation(quantityValues(kind, run.layers![layer - 1], g, H, n), H);
-            const l = left.get(key) ?? new Float64Array(H);
-            const r = right.get(key) ?? new Float64Array(H);
-            for (let u = 0; u < H; u++) {
-              l[u] += s.left[u] * n;
-              r[u] += s.right[u] * n;
-            }
-            left.set(key, l);
-            right.set(key, r);
-          }
-        }
-        steps += n;
-      }
-      if (steps === 0) throw new Error('There is no text to analyse.');
-      const clouds: SaturationCloud[] = [];
-      for (let layer = 1; layer <= L; layer++) {
-        for (const g of gates) {
-          const key = `${layer}/${g}`;
-          clouds.push({
-            layer, gate: g, units: H, steps,
-            left: Float32Array.from(left.get(key)!, (x) => x / steps),
-            right: Float32Array.from(right.get(key)!, (x) => x / steps),
-          });
-        }
-      }
-      post({ type: 'saturationComputed', id: m.id, clouds, files: parts.length, chars: steps });
-      break;
+/** Load a checkpoint (the backend is initialised on the first load). */
+async function loadRequest(m: Extract<HostToInference, { type: 'load' }>): Promise<void> {
+  if (!backendReady) {
+    setWasmDirectory(path.join(__dirname, 'wasm'));
+    backendReady = initBackend('auto');
+  }
+  await backendReady;
+  const ckpt = await loadCheckpoint(m.checkpoint);
+  model?.dispose();
+  model = new InferenceModel(ckpt.header.model, ckpt.vocabulary, ckpt.params);
+  const c = model.config;
+  info = {
+    kind: c.kind, layers: c.layers, hidden: c.hidden, embedding: c.embedding, vocabSize: c.vocabSize,
+    checkpoint: m.checkpoint, kernel: model.kernelName, backend: currentBackend().description,
+  };
+  post({ type: 'loaded', id: m.id, model: info });
+}
+
+/** A piece of a document's trace: states every `stride` code points and one quantity of a layer. */
+function traceRequest(m: Extract<HostToInference, { type: 'trace' }>): void {
+  const t0 = performance.now();
+  const r = traceSegment(needModel(), m.text, m.state, m.offset, m.stride, m.layer, m.quantity);
+  // The record arrays may be shared with nothing else: copy the values only when they are a view.
+  const values = r.values.byteOffset === 0 && r.values.byteLength === r.values.buffer.byteLength ? r.values : r.values.slice();
+  const ms = performance.now() - t0;
+  post(
+    { type: 'traced', id: m.id, length: values.length / needModel().config.hidden, units: needModel().config.hidden, values, anchorAt: r.anchorAt, anchors: r.anchors, state: r.state, ms },
+    [values.buffer as ArrayBuffer, ...r.anchors.flatMap(buffersOf), ...buffersOf(r.state)],
+  );
+}
+
+/** A hover: every quantity of one cell at the text's last position and the model's next symbols. */
+function probeRequest(m: Extract<HostToInference, { type: 'probe' }>): void {
+  post({ type: 'probed', id: m.id, probe: probePosition(needModel(), m.text, m.state, m.layer, m.cell, m.topK, m.next) });
+}
+
+/** Select-to-search: the cells most on inside a span than around it. */
+function spanCellsRequest(m: Extract<HostToInference, { type: 'spanCells' }>): void {
+  post({ type: 'spanCellsFound', id: m.id, cells: spanCells(needModel(), m.text, m.state, m.start, m.end, m.margin, m.quantity, m.top) });
+}
+
+/** Interpretable cells: every cell ranked against the concepts of the sources. */
+async function discoverRequest(m: Extract<HostToInference, { type: 'discover' }>): Promise<void> {
+  const t0 = performance.now();
+  const grammars = path.join(__dirname, 'grammars');
+  const d = await discoverCells(needModel(), m.sources.map((s) => ({ path: s.path, text: s.text, languageId: s.languageId })), {
+    top: m.top,
+    maxChars: m.maxChars,
+    quantities: [m.quantity],
+    extra: m.extra.map((e) => ({ id: e.id, pattern: e.pattern, flags: e.flags, title: `/${e.pattern}/${e.flags}` })),
+    grammarWasmPath: path.join(grammars, 'tree-sitter-c.wasm'),
+    treeSitterWasmPath: path.join(grammars, 'tree-sitter.wasm'),
+  });
+  post({
+    type: 'discovered',
+    id: m.id,
+    discovery: {
+      rankings: d.rankings.map((r) => ({
+        concept: r.concept, title: r.title, kind: r.kind, scoreKind: r.scoreKind, positions: r.positions,
+        ...(r.positives !== undefined ? { positives: r.positives } : {}),
+        ...(r.skipped !== undefined ? { skipped: r.skipped } : {}),
+        cells: r.cells.map((c) => ({ layer: c.layer, quantity: c.quantity, cell: c.cell, score: c.score, direction: c.direction, scoreKind: c.scoreKind })),
+      })),
+      files: d.files,
+      chars: d.chars,
+      labellers: d.labellers,
+      seconds: (performance.now() - t0) / 1000,
+    },
+  });
+}
+
+/** Spans of the sources where the chosen cells are all on, best first. */
+function similarSpansRequest(m: Extract<HostToInference, { type: 'similarSpans' }>): void {
+  const mdl = needModel();
+  const { kind, hidden: H, layers: L } = mdl.config;
+  if (!(m.layer >= 1 && m.layer <= L)) throw new Error(`Layer ${m.layer} is not in 1…${L}.`);
+  const matches: SimilarSpanResult[] = [];
+  const parts = capSources(m.sources, m.maxChars);
+  let chars = 0;
+  for (const p of parts) {
+    const ids = mdl.vocab.encode(p.text);
+    chars += ids.length;
+    const run = mdl.run(ids, mdl.zeroState(), { record: true });
+    const values = quantityValues(kind, run.layers![m.layer - 1], m.quantity, H, ids.length);
+    for (const s of findSimilarSpans(values, H, m.cells, m.threshold, m.minLength, { order: 'score', limit: m.limit })) {
+      matches.push({ source: p.source, start: s.start, end: s.end, score: s.score });
     }
   }
+  matches.sort((a, b) => b.score - a.score || a.source - b.source || a.start - b.start);
+  post({ type: 'similarSpansFound', id: m.id, matches: matches.slice(0, m.limit), files: parts.length, chars });
+}
+
+/** Gate saturation: per layer and gate, how often each unit is shut or open. */
+function saturationRequest(m: Extract<HostToInference, { type: 'saturation' }>): void {
+  const mdl = needModel();
+  const { kind, hidden: H, layers: L } = mdl.config;
+  const gates = SATURATION_GATES.filter((g) => (kind === 'lstm' ? ['i', 'f', 'o'] : kind === 'gru' ? ['z', 'r'] : []).includes(g));
+  if (gates.length === 0) throw new Error(`A ${kind.toUpperCase()} has no gates to saturate.`);
+  // Counts accumulated file by file (concatenating every gate of a large sample would not fit).
+  const left = new Map<string, Float64Array>();
+  const right = new Map<string, Float64Array>();
+  let steps = 0;
+  const parts = capSources(m.sources, m.maxChars);
+  for (const p of parts) {
+    const ids = mdl.vocab.encode(p.text);
+    const n = ids.length;
+    const run = mdl.run(ids, mdl.zeroState(), { record: true });
+    for (let layer = 1; layer <= L; layer++) {
+      for (const g of gates) {
+        const key = `${layer}/${g}`;
+        const s = gateSaturation(quantityValues(kind, run.layers![layer - 1], g, H, n), H);
+        const l = left.get(key) ?? new Float64Array(H);
+        const r = right.get(key) ?? new Float64Array(H);
+        for (let u = 0; u < H; u++) {
+          l[u] += s.left[u] * n;
+          r[u] += s.right[u] * n;
+        }
+        left.set(key, l);
+        right.set(key, r);
+      }
+    }
+    steps += n;
+  }
+  if (steps === 0) throw new Error('There is no text to analyse.');
+  const clouds: SaturationCloud[] = [];
+  for (let layer = 1; layer <= L; layer++) {
+    for (const g of gates) {
+      const key = `${layer}/${g}`;
+      clouds.push({
+        layer, gate: g, units: H, steps,
+        left: Float32Array.from(left.get(key)!, (x) => x / steps),
+        right: Float32Array.from(right.get(key)!, (x) => x / steps),
+      });
+    }
+  }
+  post({ type: 'saturationComputed', id: m.id, clouds, files: parts.length, chars: steps });
+}
+
+/** The worker's answer to each request, by message type (a type without a handler does not compile). */
+const handlers: { [K in HostToInference['type']]: (m: Extract<HostToInference, { type: K }>) => Promise<void> | void } = {
+  load: loadRequest,
+  trace: traceRequest,
+  probe: probeRequest,
+  spanCells: spanCellsRequest,
+  discover: discoverRequest,
+  similarSpans: similarSpansRequest,
+  saturation: saturationRequest,
+};
+
+async function handle(m: HostToInference): Promise<void> {
+  await (handlers[m.type] as (m: HostToInference) => Promise<void> | void)(m);
 }
