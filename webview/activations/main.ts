@@ -30,6 +30,12 @@ import { type InferenceModelInfo, type PositionProbe } from '../../src/extension
 import { isHostToActivations, type ActivationsCommand, type ActivationsTab, type ActivationsToHost, type ActivationView, type ColourScaleSpec, type HostToActivations, type SaturationResultMessage, type ShownDocument } from '../../src/extension/protocol/activations';
 import { colourOf, formatValue, normalise, quantitiesOf } from '../../src/extension/activations/colourScale';
 import { connectToHost } from '../shared/hostBridge';
+import { renderCellsTable, renderHereTable, type CellsResult, type HereResult } from './resultTables';
+import { drawSaturationPlots } from './saturationPlot';
+import { button, el } from './pageElements';
+import {
+  arrowTarget, clampPosition, describeSymbol, legendLabels, lineWindow, locate, mergeValues, pct, positionCount, restoreState, splitLines, TABS, valuesForText, wrapCell, type ShownLine,
+} from './shownText';
 
 // ---------------------------------------------------------------------------------------------
 // Host bridge
@@ -38,20 +44,12 @@ const host = connectToHost<ActivationsToHost>('activations', (level, message) =>
 const post = host.post;
 const reportError = host.reportError;
 
-const TABS: readonly ActivationsTab[] = ['text', 'cells', 'here', 'saturation'];
 const TAB_TITLES: Record<ActivationsTab, string> = { text: 'Text', cells: 'Interpretable cells', here: 'Cells here', saturation: 'Gate saturation' };
 const QUANTITY_TITLES: Record<string, string> = {
   'tanh(c)': 'tanh(c) — cell state, squashed', c: 'c — cell state', h: 'h — hidden state', i: 'i — input gate', f: 'f — forget gate', g: 'g — candidate',
   o: 'o — output gate', z: 'z — update gate', r: 'r — reset gate', n: 'n — candidate',
 };
 
-interface UiState {
-  tab: ActivationsTab;
-}
-function restoreState(raw: unknown): UiState {
-  const s = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  return { tab: TABS.includes(s.tab as ActivationsTab) ? (s.tab as ActivationsTab) : 'text' };
-}
 const ui = restoreState(host.getState());
 const saveState = (): void => host.setState(ui);
 
@@ -64,34 +62,13 @@ let modelKnown = false;
 let view: ActivationView = { layer: 1, cell: 0, quantity: 'tanh(c)', stretch: false };
 let doc: ShownDocument | null = null;
 /** Shown text split into lines: start code point (in the shown text) and the line's code points. */
-let lines: { start: number; cps: string[]; newline: boolean }[] = [];
+let lines: ShownLine[] = [];
 let values: Float32Array = new Float32Array(0);
 let scale: ColourScaleSpec = { lo: -1, mid: 0, hi: 1 };
 let status = '';
 let overlayOn = false;
 let font = { family: 'monospace', size: 13, lineHeight: 18, tabSize: 4, ligatures: false };
 let probe: { position: number; probe: PositionProbe } | null = null;
-
-// ---------------------------------------------------------------------------------------------
-// DOM helpers (no inline styles or scripts: the page runs under a strict CSP; CSSOM is allowed)
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  e.append(...children);
-  return e;
-}
-
-function cssVar(name: string, fallback = '--vscode-foreground'): string {
-  const style = getComputedStyle(document.documentElement);
-  return style.getPropertyValue(name).trim() || style.getPropertyValue(fallback).trim() || getComputedStyle(document.body).color;
-}
-
-function button(label: string, title: string, onClick: () => void, secondary = false): HTMLElement {
-  const b = el('vscode-button', { title, ...(secondary ? { secondary: '' } : {}) }, label);
-  b.addEventListener('click', onClick);
-  return b;
-}
 
 function runCommand(command: ActivationsCommand): void {
   post({ type: 'runCommand', command });
@@ -206,8 +183,7 @@ function showBanner(message: string | null): void {
 // Toolbar state
 
 function clampCell(c: number): number {
-  const H = model?.hidden ?? 1;
-  return ((c % H) + H) % H;
+  return wrapCell(c, model?.hidden ?? 1);
 }
 
 function stepCell(delta: number): void {
@@ -245,19 +221,10 @@ function renderToolbar(): void {
 }
 
 function renderLegend(): void {
-  // As few significant digits as keep the three labels apart (a stretched scale may span 0.998–1).
-  let digits = 2;
-  while (digits < 6 && new Set([scale.lo, scale.mid, scale.hi].map((v) => formatScale(v, digits))).size < 3) digits++;
-  legendLo.textContent = formatScale(scale.lo, digits);
-  legendMid.textContent = formatScale(scale.mid, digits);
-  legendHi.textContent = formatScale(scale.hi, digits);
+  [legendLo.textContent, legendMid.textContent, legendHi.textContent] = legendLabels(scale.lo, scale.mid, scale.hi);
   const stops = [-1, -0.5, 0, 0.5, 1].map((t) => colourOf(t)).join(', ');
   legendBar.style.backgroundImage = `linear-gradient(to right, ${stops})`;
   legendBar.setAttribute('aria-label', `colour scale from ${legendLo.textContent} (blue) through ${legendMid.textContent} (no colour) to ${legendHi.textContent} (red)`);
-}
-
-function formatScale(v: number, digits = 2): string {
-  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(digits)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -277,7 +244,6 @@ const keysHint = el('p', { class: 'hint' }, 'Hover a character (or focus the tex
 const emptyText = el('p', { class: 'empty' });
 tabPanels.get('text')!.append(docBar, emptyText, scroller, tooltip, keysHint);
 
-const OVERSCAN = 30;
 let rendered = { first: -1, last: -1 };
 let renderQueued = false;
 let hovered = -1;
@@ -285,23 +251,6 @@ let pinned = -1;
 let lastViewport = '';
 /** A line to scroll to at the next render (a new document). */
 let pendingReveal: number | null = null;
-
-function splitLines(text: string): typeof lines {
-  const out: typeof lines = [];
-  let cps: string[] = [];
-  let start = 0;
-  let pos = 0;
-  for (const ch of text) {
-    if (ch === '\n') {
-      out.push({ start, cps, newline: true });
-      cps = [];
-      start = pos + 1;
-    } else cps.push(ch);
-    pos++;
-  }
-  out.push({ start, cps, newline: false });
-  return out;
-}
 
 function applyFont(): void {
   const s = scroller.style;
@@ -335,10 +284,7 @@ function renderLines(): void {
     scroller.scrollTop = Math.max(0, pendingReveal - 3) * lh;
     pendingReveal = null;
   }
-  const top = scroller.scrollTop;
-  const height = scroller.clientHeight || 600;
-  const first = Math.max(0, Math.floor(top / lh) - OVERSCAN);
-  const last = Math.min(lines.length - 1, Math.ceil((top + height) / lh) + OVERSCAN);
+  const { first, last, shownFirst, shownLast } = lineWindow(scroller.scrollTop, scroller.clientHeight || 600, lh, lines.length);
   if (first !== rendered.first || last !== rendered.last) {
     const frag = document.createDocumentFragment();
     const startLine = doc?.startLine ?? 0;
@@ -360,8 +306,6 @@ function renderLines(): void {
     rendered = { first, last };
   }
   recolour();
-  const shownFirst = Math.floor(top / lh);
-  const shownLast = Math.min(lines.length - 1, Math.ceil((top + height) / lh));
   const key = `${doc?.uri}|${shownFirst}|${shownLast}`;
   if (doc && key !== lastViewport) {
     lastViewport = key;
@@ -418,22 +362,9 @@ scroller.addEventListener('dblclick', (e) => {
   if (s && doc) post({ type: 'reveal', uri: doc.uri, position: Number(s.dataset.i) });
 });
 
-/** Line index and column of a shown position. */
-function locate(position: number): { line: number; col: number } {
-  let lo = 0;
-  let hi = lines.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (lines[mid].start <= position) lo = mid;
-    else hi = mid - 1;
-  }
-  return { line: lo, col: position - (lines[lo]?.start ?? 0) };
-}
-
 function movePinned(pos: number): void {
-  const total = values.length || lines.reduce((n, l) => n + l.cps.length + (l.newline ? 1 : 0), 0);
-  pinned = Math.max(0, Math.min(pos, total - 1));
-  const { line } = locate(pinned);
+  pinned = clampPosition(pos, values.length || positionCount(lines));
+  const { line } = locate(lines, pinned);
   const lh = font.lineHeight;
   if (line * lh < scroller.scrollTop) scroller.scrollTop = line * lh;
   else if ((line + 1) * lh > scroller.scrollTop + scroller.clientHeight - 24) scroller.scrollTop = (line + 1) * lh - scroller.clientHeight + 24;
@@ -452,20 +383,14 @@ scroller.addEventListener('keydown', (e) => {
     const l = lines[Math.min(lines.length - 1, Math.ceil(scroller.scrollTop / font.lineHeight))];
     return l ? l.start : 0;
   })();
-  const { line, col } = locate(at);
+  const target = arrowTarget(lines, e.key, at, pinned);
   switch (e.key) {
     case 'ArrowRight':
-      movePinned(pinned < 0 ? at : at + 1);
-      break;
     case 'ArrowLeft':
-      movePinned(pinned < 0 ? at : at - 1);
-      break;
     case 'ArrowDown':
-    case 'ArrowUp': {
-      const target = lines[Math.max(0, Math.min(lines.length - 1, line + (e.key === 'ArrowDown' ? 1 : -1)))];
-      movePinned(target.start + Math.min(col, target.cps.length));
+    case 'ArrowUp':
+      movePinned(target!);
       break;
-    }
     case 'Enter':
       if (pinned >= 0) post({ type: 'reveal', uri: doc.uri, position: pinned });
       break;
@@ -502,11 +427,9 @@ function hideTooltip(): void {
   tooltip.hidden = true;
 }
 
-const describeSymbol = (s: string): string => (s === '\n' ? '⏎' : s === '\t' ? '⇥' : s === ' ' ? '␠' : s === '\uFFFD' ? '<unknown>' : s);
-const pct = (p: number): string => (p >= 0.995 ? '>99%' : p < 0.005 ? '<1%' : `${Math.round(p * 100)}%`);
 
 function renderTooltip(position: number, span: HTMLElement | null): void {
-  const { line, col } = locate(position);
+  const { line, col } = locate(lines, position);
   const l = lines[line];
   const ch = l ? (col < l.cps.length ? l.cps[col] : '\n') : '';
   const v = position < values.length ? values[position] : NaN;
@@ -600,36 +523,8 @@ function cellButton(layer: number, cell: number, quantity: string, text: string,
   return b;
 }
 
-function renderCells(result: Extract<HostToActivations, { type: 'cells' }>['result']): void {
-  if (!result) {
-    cellsBody.replaceChildren(el('p', { class: 'empty' }, 'No results yet. "Find Interpretable Cells" ranks every cell by how well it tracks strings, comments, if conditions, nesting depth, indentation and position in the line.'));
-    return;
-  }
-  const d = result.discovery;
-  const labellers = Object.entries(d.labellers).map(([k, n]) => `${k} × ${n}`).join(', ');
-  const table = el('table', { class: 'ranking' },
-    el('caption', {}, `${result.scope}: ${d.chars.toLocaleString('en-US')} characters in ${d.files} file(s), labelled by ${labellers}; ${d.seconds.toFixed(1)} s`),
-    el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Concept'), el('th', { scope: 'col' }, 'Score'), el('th', { scope: 'col' }, 'Best cells (layer · cell: score; ↓ = on when the concept is absent)'))));
-  const body = el('tbody');
-  for (const r of d.rankings) {
-    const kind = r.scoreKind === 'auc' ? 'AUC' : 'correlation';
-    const cells = el('td', { class: 'cells' });
-    if (r.cells.length === 0) cells.append(el('span', { class: 'muted' }, r.skipped ?? 'no cell varies'));
-    for (const c of r.cells) {
-      const good = r.scoreKind === 'auc' ? c.score >= 0.8 : c.score >= 0.5;
-      const b = cellButton(c.layer, c.cell, c.quantity, `L${c.layer} · ${c.cell}: ${c.score.toFixed(3)}${c.direction < 0 ? ' ↓' : ''}`,
-        `Show layer ${c.layer} cell ${c.cell} (${c.quantity}); ${kind} ${c.score.toFixed(3)}${c.direction < 0 ? ', on when the concept is absent' : ''}`);
-      if (good) b.classList.add('good');
-      cells.append(b);
-    }
-    const extra = r.scoreKind === 'auc' && r.positives !== undefined ? ` · ${r.positives.toLocaleString('en-US')} of ${r.positions.toLocaleString('en-US')} characters` : '';
-    body.append(el('tr', {},
-      el('th', { scope: 'row' }, el('div', {}, r.title), el('div', { class: 'muted' }, `${r.concept}${extra}`)),
-      el('td', { class: 'kind' }, kind),
-      cells));
-  }
-  table.append(body);
-  cellsBody.replaceChildren(table, el('p', { class: 'hint' }, 'AUC: 0.5 is chance, 1 a perfect detector. Correlation: |r| of the activation with the count. Scores ≥ 0.8 (AUC) or ≥ 0.5 (|r|) are highlighted; a concept with no highlighted cell has no good cell in this model.'));
+function renderCells(result: CellsResult): void {
+  renderCellsTable(cellsBody, result, cellButton);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -643,24 +538,8 @@ tabPanels.get('here')!.append(
   hereBody,
 );
 
-function renderHere(result: Extract<HostToActivations, { type: 'here' }>['result']): void {
-  if (!result) {
-    hereBody.replaceChildren(el('p', { class: 'empty' }, 'Select a span in the editor (a string, a comment, a condition…) and run "Find Cells Active Here" (also in the editor\'s context menu).'));
-    return;
-  }
-  const table = el('table', { class: 'ranking' },
-    el('caption', {}, `Selection in ${result.fileName} at line ${result.line + 1}: `, el('code', { class: 'snippet' }, result.snippet), ` — ${result.quantity} inside vs around`),
-    el('thead', {}, el('tr', {}, ...['Cell', 'Inside − around', 'Mean inside', 'Mean around'].map((h) => el('th', { scope: 'col' }, h)))));
-  const body = el('tbody');
-  for (const c of result.cells) {
-    body.append(el('tr', {},
-      el('td', {}, cellButton(c.layer, c.cell, result.quantity, `L${c.layer} · ${c.cell}`, `Show layer ${c.layer} cell ${c.cell}`)),
-      el('td', { class: 'num' }, c.score.toFixed(3)),
-      el('td', { class: 'num' }, c.meanInside.toFixed(3)),
-      el('td', { class: 'num' }, c.meanOutside.toFixed(3))));
-  }
-  table.append(body);
-  hereBody.replaceChildren(table);
+function renderHere(result: HereResult): void {
+  renderHereTable(hereBody, result, cellButton);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -674,121 +553,8 @@ tabPanels.get('saturation')!.append(
   saturationBody,
 );
 
-const GATE_COLOURS: Record<string, string> = { i: '--vscode-charts-blue', f: '--vscode-charts-red', o: '--vscode-charts-green', z: '--vscode-charts-orange', r: '--vscode-charts-purple' };
-const GATE_TITLES: Record<string, string> = { i: 'input gate i', f: 'forget gate f', o: 'output gate o', z: 'update gate z', r: 'reset gate r' };
-const PLOT = 260;
-const PAD = { left: 44, right: 10, top: 10, bottom: 38 };
-
-interface PlotPoint { x: number; y: number; layer: number; gate: string; unit: number; left: number; right: number }
-const plotPoints = new Map<HTMLCanvasElement, PlotPoint[]>();
-
 function drawSaturation(): void {
-  plotPoints.clear();
-  if (!saturation) {
-    saturationBody.replaceChildren(el('p', { class: 'empty' }, 'Run "Show Gate Saturation" to plot, for each layer, every gate unit\'s fraction of time left-saturated (< 0.1, shut) against right-saturated (> 0.9, open) — as in Karpathy et al. 2015, figure 3. Forget-gate units near the top-left corner are integrators: they remember over long spans.'));
-    return;
-  }
-  const s = saturation;
-  const layers = [...new Set(s.clouds.map((c) => c.layer))].sort((a, b) => a - b);
-  const gates = [...new Set(s.clouds.map((c) => c.gate))];
-  const legendBox = el('div', { class: 'sat-legend' });
-  for (const g of gates) {
-    const sw = el('span', { class: 'swatch' });
-    sw.style.backgroundColor = cssVar(GATE_COLOURS[g] ?? '--vscode-charts-yellow');
-    legendBox.append(el('span', { class: 'sat-key' }, sw, GATE_TITLES[g] ?? g));
-  }
-  const readout = el('div', { class: 'sat-readout', 'aria-live': 'polite' }, 'Hover a point for its unit; click it to show that gate in the Text tab.');
-  const plots = el('div', { class: 'sat-plots' });
-  const fg = cssVar('--vscode-foreground');
-  const grid = cssVar('--vscode-editorWidget-border', '--vscode-panel-border');
-  const family = getComputedStyle(document.body).fontFamily || 'sans-serif';
-  const ratio = window.devicePixelRatio || 1;
-  for (const layer of layers) {
-    const canvas = el('canvas', { class: 'sat-canvas', role: 'img', tabindex: '0' });
-    canvas.width = PLOT * ratio;
-    canvas.height = PLOT * ratio;
-    canvas.style.width = `${PLOT}px`;
-    canvas.style.height = `${PLOT}px`;
-    const g = canvas.getContext('2d')!;
-    g.scale(ratio, ratio);
-    const w = PLOT - PAD.left - PAD.right;
-    const h = PLOT - PAD.top - PAD.bottom;
-    const X = (v: number) => PAD.left + v * w;
-    const Y = (v: number) => PAD.top + (1 - v) * h;
-    g.strokeStyle = grid;
-    g.lineWidth = 1;
-    g.strokeRect(X(0), Y(1), w, h);
-    g.setLineDash([4, 3]);
-    g.beginPath();
-    g.moveTo(X(0), Y(1));
-    g.lineTo(X(1), Y(0));
-    g.stroke();
-    g.setLineDash([]);
-    g.fillStyle = fg;
-    g.font = `11px ${family}`;
-    g.textAlign = 'center';
-    for (const t of [0, 0.5, 1]) {
-      g.fillText(String(t), X(t), Y(0) + 13);
-      g.textAlign = 'right';
-      g.fillText(String(t), X(0) - 5, Y(t) + 4);
-      g.textAlign = 'center';
-    }
-    g.fillText('fraction left-saturated (< 0.1)', X(0.5), PLOT - 6);
-    g.save();
-    g.translate(11, Y(0.5));
-    g.rotate(-Math.PI / 2);
-    g.fillText('fraction right-saturated (> 0.9)', 0, 0);
-    g.restore();
-    const points: PlotPoint[] = [];
-    const label: string[] = [];
-    for (const c of s.clouds.filter((c) => c.layer === layer)) {
-      g.fillStyle = cssVar(GATE_COLOURS[c.gate] ?? '--vscode-charts-yellow');
-      g.globalAlpha = 0.75;
-      for (let u = 0; u < c.units; u++) {
-        const x = X(c.left[u]);
-        const y = Y(c.right[u]);
-        g.beginPath();
-        g.arc(x, y, 2.6, 0, Math.PI * 2);
-        g.fill();
-        points.push({ x, y, layer, gate: c.gate, unit: u, left: c.left[u], right: c.right[u] });
-      }
-      g.globalAlpha = 1;
-      const integrators = Array.from(c.right).filter((r, u) => r > 0.5 && c.left[u] < 0.1).length;
-      label.push(`${c.gate}: ${integrators} unit(s) open > 50% of the time and rarely shut`);
-    }
-    plotPoints.set(canvas, points);
-    canvas.setAttribute('aria-label', `Layer ${layer} gate saturation scatter. ${label.join('; ')}.`);
-    canvas.addEventListener('mousemove', (e) => {
-      const p = nearest(canvas, e);
-      readout.textContent = p ? `layer ${p.layer} ${GATE_TITLES[p.gate] ?? p.gate} unit ${p.unit}: shut ${(p.left * 100).toFixed(1)}% · open ${(p.right * 100).toFixed(1)}% of the time` : '';
-      canvas.classList.toggle('pointing', p !== null);
-    });
-    canvas.addEventListener('click', (e) => {
-      const p = nearest(canvas, e);
-      if (p) showCell(p.layer, p.unit, p.gate);
-    });
-    plots.append(el('figure', { class: 'sat-figure' }, el('figcaption', {}, `Layer ${layer}`), canvas, el('p', { class: 'muted small' }, label.join(' · '))));
-  }
-  saturationBody.replaceChildren(
-    el('p', { class: 'muted' }, `${s.scope}: ${s.chars.toLocaleString('en-US')} characters in ${s.files} file(s). Each point is one gate unit; the dashed line is left + right = 1 (never in between).`),
-    legendBox, plots, readout,
-  );
-}
-
-function nearest(canvas: HTMLCanvasElement, e: MouseEvent): PlotPoint | null {
-  const r = canvas.getBoundingClientRect();
-  const x = e.clientX - r.left;
-  const y = e.clientY - r.top;
-  let best: PlotPoint | null = null;
-  let bestD = 64; // within 8 px
-  for (const p of plotPoints.get(canvas) ?? []) {
-    const d = (p.x - x) ** 2 + (p.y - y) ** 2;
-    if (d < bestD) {
-      bestD = d;
-      best = p;
-    }
-  }
-  return best;
+  drawSaturationPlots(saturationBody, saturation, showCell);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -835,8 +601,7 @@ function onMessage(m: HostToActivations): void {
       const previous = doc;
       doc = m.document;
       lines = doc ? splitLines(doc.text) : [];
-      const total = doc ? Array.from(doc.text).length : 0;
-      if (values.length !== total) values = new Float32Array(total).fill(NaN);
+      values = valuesForText(values, doc ? doc.text : null);
       if (!previous || !doc || previous.uri !== doc.uri || previous.startCp !== doc.startCp) {
         pinned = -1;
         probe = null;
@@ -849,9 +614,7 @@ function onMessage(m: HostToActivations): void {
     }
     case 'values': {
       if (!doc || m.uri !== doc.uri) return;
-      const incoming = m.values instanceof Float32Array ? m.values : Float32Array.from(m.values as (number | null)[], (x) => (x === null ? NaN : x));
-      if (m.start === 0 && incoming.length >= values.length) values = incoming;
-      else values.set(incoming.subarray(0, Math.max(0, values.length - m.start)), m.start);
+      values = mergeValues(values, m.values as Float32Array | (number | null)[], m.start);
       scale = m.scale;
       view = m.view;
       status = m.status;
