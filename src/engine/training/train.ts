@@ -149,7 +149,7 @@ class TrainingLoop {
   /** Optimiser steps attempted in this process, including discarded ones (injectNonFiniteAt counts these). */
   private attempt = 0;
   private smoothLoss: number | null;
-  private readonly throughput = new Throughput();
+  private throughput = new Throughput();
   private readonly emit: (e: TrainEvent) => void;
   private readonly cfg: TrainConfig;
   private readonly corpusSummary: RunInfo['corpus'];
@@ -236,6 +236,7 @@ class TrainingLoop {
     for (const message of notes) this.emit({ event: 'note', message });
     this.nan = new NanPolicy(this.goodState());
     this.started = Date.now();
+    this.throughput = new Throughput();
     // The budget is the whole run's: a resumed run stops where the uninterrupted one would have.
     const cfg = this.cfg, before = this.progress.secondsBefore;
     this.deadline = cfg.minutes > 0 ? this.started + Math.max(0, cfg.minutes * 60 - before) * 1000 : Infinity;
