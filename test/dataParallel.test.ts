@@ -1,7 +1,7 @@
 /**
  * Data-parallel training over worker threads (src/engine/training/dataParallel.ts): the weighted sum of the
  * workers' gradients equals the single-process full-batch gradient, the carried state and the
- * parameters after several steps equal those of single-process training (train.ts's step), dropout
+ * parameters after several steps equal those of single-process training (LocalStepper's step, stepper.ts), dropout
  * masks are the same, uneven splits work, checkpoint state round-trips, worker errors surface as
  * errors, and dispose ends the workers (the test process must exit on its own).
  */
@@ -37,7 +37,7 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m === 0 ? d : d / m;
 }
 
-/** Single-process training, exactly train.ts's step. */
+/** Single-process training, exactly LocalStepper's step (stepper.ts). */
 class Reference {
   model: CharRnn;
   optimizer: Optimizer;
@@ -186,7 +186,7 @@ test('checkpoint state round-trips; reset, setParams and external parameter chan
       for (const t of m.params.values()) t.dispose();
       return l;
     });
-    // Parameters replaced behind the stepper's back (train.ts's roll-back) are published before the step:
+    // Parameters replaced behind the stepper's back (the NaN policy's roll-back) are published before the step:
     model.setParams(new Map(Array.from(values, ([k, v]) => [k, tf.keep(tf.tensor(v, model.params.get(k)!.shape))])));
     const got = await stepper.step(second, 0.01);
     assert.ok(Math.abs(got.loss - want) < 1e-5 * want, `${got.loss} vs ${want}`);

@@ -104,7 +104,6 @@ export function sequenceForward(
       saved: { path: 'fused', input, out },
     };
   }
-  const G = GATES[kind];
   const steps: CompositeStep[] = [];
   const hsList: tf.Tensor2D[] = [];
   const xs = splitSteps(xProj, T, B);

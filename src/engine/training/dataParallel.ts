@@ -10,9 +10,9 @@
  *      mean loss, its mean gradient (a flat Float32Array in paramSpecs order) and its streams' new
  *      hidden state into shared memory, and counts itself done (Atomics.add + notify);
  *   3. the coordinator sums the gradients weighted by slice size, Σ (b1 − b0)/B · g_w — exactly the
- *      full-batch mean gradient up to float rounding — clips by global norm, applies the optimiser
- *      once, in place on the shared parameter array (the workers pick the new values up at the start
- *      of the next step), and refreshes the main-thread model's tensors from it.
+ *      full-batch mean gradient up to float rounding — clips by global norm (clipScale), applies the
+ *      optimiser once, in place on the shared parameter array (the workers pick the new values up at
+ *      the start of the next step), and refreshes the main-thread model's tensors from it.
  * A step moves no large message: parameters, gradients, hidden state, batch and dropout decisions
  * all live in SharedArrayBuffers; synchronisation is two Atomics counters.
  *
@@ -20,7 +20,8 @@
  * first B mod W workers get one more); the weighting by slice size keeps the result the full-batch
  * mean. W must be at most B.
  *
- * Equivalence with single-process training (CharRnn.run on the whole batch, as train.ts does):
+ * It is one of the two TrainingSteppers (stepper.ts); the other, LocalStepper, is single-process.
+ * Equivalence with single-process training (CharRnn.run on the whole batch, as LocalStepper does):
  *   - gradients and loss equal within float rounding (test/dataParallel.test.ts checks 1e-5 relative);
  *   - the carried hidden state of stream b is the same (each stream's recurrence is independent);
  *   - dropout: the coordinator draws the keep/drop decisions from the run's generator in exactly the
@@ -28,18 +29,16 @@
  *     and each worker replays the decisions of its rows. Same masks, same generator state afterwards,
  *     so checkpoints (rngState) and resume work unchanged.
  *
- * The optimiser: the same Adam / RMSProp as optimizer.ts (same constants, same formulas, checked
- * against it by test/dataParallel.test.ts), but over flat Float32Arrays in one fused loop on this
- * thread. Optimizer.apply runs ~10 TF.js ops per parameter tensor; on the 'native' (= TF.js cpu
- * kernels in JavaScript) backend that is ~70 ms a step for 2×128, i.e. serial time that would eat
- * most of what the workers gain; the fused loop takes ~1 ms. Its state is exchanged with the rest of
- * the engine as an OptimizerSnapshot (the checkpoint format): `optimizerSnapshot()`,
- * `restoreOptimizer()`, and the `optimizer` option of create().
+ * The optimiser: optimizer.ts's one update rule (updateInPlace), here on this thread over the flat
+ * shared parameter array and flat moment arrays (one loop over all P values, no tensors). Its state
+ * is exchanged with the rest of the engine as an OptimizerSnapshot (the checkpoint format, checked by
+ * checkOptimizerSnapshot): `optimizerSnapshot()`, `restoreOptimizer()`, and the `optimizer` option
+ * of create().
  *
  * The main-thread `model` is kept equal to the shared parameters after every step, so evaluation,
- * sampling and checkpoints read it as before. If something else replaces `model.params` (train.ts's
- * roll-back after NaNs), the next step notices (identity check) and publishes the new values to the
- * workers.
+ * sampling and checkpoints read it as before. If something else replaces `model.params` (the
+ * training loop's roll-back after NaNs, nanPolicy.ts), the next step notices (identity check) and
+ * publishes the new values to the workers.
  *
  * The worker script: `dataParallelWorker.js` next to this file — out/src/engine/training/ when compiled by tsc,
  * dist/ in the extension bundle (both files are then bundled side by side); override with
@@ -55,9 +54,11 @@ import type { ModelConfig } from '../nn/config';
 import { CharRnn, Params, paramSpecs } from '../nn/model';
 import { nativeStatus, setNativeThreads } from '../runtime/native';
 import type { OptimizerKind } from '../nn/config';
-import { OptimizerSnapshot, updateInPlace } from '../nn/optimizer';
+import { checkOptimizerSnapshot, clipScale, OptimizerSnapshot, updateInPlace } from '../nn/optimizer';
 import { Random } from '../nn/random';
+import type { CarriedState, StepOutcome, TrainingStepper } from './stepper';
 
+export type { CarriedState } from './stepper';
 
 /**
  * The one rule for how many data-parallel workers to train on when none is given (the CLI's
@@ -162,24 +163,8 @@ export interface DataParallelOptions {
   startupTimeoutMs?: number;
 }
 
-export interface DataParallelStepResult {
-  /** Mean cross-entropy over the whole batch (nats per character). */
-  loss: number;
-  /** Global L2 norm of the summed gradient, before clipping. */
-  gradNorm: number;
-  /**
-   * False when the loss or the gradient was NaN/Inf: the parameters and the optimiser are then left
-   * untouched and the carried hidden state is reset to zero (what train.ts does on such a step).
-   */
-  ok: boolean;
-}
-
-export interface CarriedState {
-  /** Per layer, [B·H] row-major (row b = stream b). */
-  h: Float32Array[];
-  /** Per layer for the LSTM, else null. */
-  c: (Float32Array | null)[];
-}
+/** A step's outcome (stepper.ts): the gradient norm is that of the summed gradient, before clipping. */
+export type DataParallelStepResult = StepOutcome;
 
 /** Contiguous slices of B streams over W workers; sizes differ by at most one. */
 export function streamSlices(batchSize: number, workers: number): Array<[number, number]> {
@@ -206,11 +191,9 @@ interface Layout {
   size: number;
 }
 
-// optimizer.ts's constants (not exported there; the equivalence test checks they agree).
-
 type WaitAsync = (a: Int32Array, index: number, value: number, timeout?: number) => { async: boolean; value: Promise<'ok' | 'not-equal' | 'timed-out'> | 'ok' | 'not-equal' | 'timed-out' };
 
-export class DataParallelStepper {
+export class DataParallelStepper implements TrainingStepper {
   readonly workers: number;
   readonly batchSize: number;
   readonly seqLength: number;
@@ -316,7 +299,7 @@ export class DataParallelStepper {
     if (typeof o === 'string') {
       if (o !== 'adam' && o !== 'rmsprop') throw new DataParallelError(`Unknown optimiser ${String(o)}.`);
     } else {
-      checkSnapshot(o, layout);
+      checkOptimizerSnapshot(o, layoutSizes(layout));
     }
     const H = cfg.hidden, L = cfg.layers;
     const stateSlots = cfg.kind === 'lstm' ? 2 * L : L;
@@ -413,8 +396,8 @@ export class DataParallelStepper {
   /**
    * One training step on a [T, B] batch: parallel forward/backward, weighted gradient sum, clipping,
    * one optimiser update (shared parameters and main-thread model).
-   * Honours `batch.reset` (zeroes the carried state first), as train.ts does.
-   * `treatAsNonFinite` (fault injection for tests, train.ts's injectNonFiniteAt): handle this step as
+   * Honours `batch.reset` (zeroes the carried state first), as LocalStepper does.
+   * `treatAsNonFinite` (fault injection for tests, TrainOptions.injectNonFiniteAt): handle this step as
    * if its loss were NaN.
    */
   async step(batch: BpttBatch, lr: number, treatAsNonFinite = false): Promise<DataParallelStepResult> {
@@ -460,8 +443,8 @@ export class DataParallelStepper {
         this.stateView.fill(0);
         return { loss, gradNorm, ok: false };
       }
-      // clipGradients' rule: scale by maxNorm/norm when the norm exceeds maxNorm.
-      const scale = this.gradClip > 0 && gradNorm > this.gradClip ? this.gradClip / gradNorm : 1;
+      // Clipped in place, so gradients() returns what the update used.
+      const scale = clipScale(gradNorm, this.gradClip);
       if (scale !== 1) for (let i = 0; i < P; i++) sum[i] = sum[i] * scale;
       this.applyUpdate(lr);
       this.refreshModel();
@@ -473,7 +456,7 @@ export class DataParallelStepper {
     }
   }
 
-  /** The summed (unclipped) mean gradient of the last step, per parameter (copies). */
+  /** The summed mean gradient of the last step (clipped, when it was), per parameter (copies). */
   gradients(): Map<string, Float32Array> {
     const out = new Map<string, Float32Array>();
     for (const l of this.layout) out.set(l.name, this.summed.slice(l.offset, l.offset + l.size));
@@ -496,7 +479,7 @@ export class DataParallelStepper {
   restoreOptimizer(s: OptimizerSnapshot): void {
     if (this.disposed) throw new DataParallelError('This data-parallel stepper has been disposed.');
     if (s.kind !== this.optKind) throw new DataParallelError(`The optimiser state is ${s.kind}; this stepper runs ${this.optKind}.`);
-    checkSnapshot(s, this.layout);
+    checkOptimizerSnapshot(s, layoutSizes(this.layout));
     const byName = new Map(this.layout.map((l) => [l.name, l]));
     this.slot1.fill(0);
     this.slot2?.fill(0);
@@ -658,18 +641,8 @@ export class DataParallelStepper {
   }
 }
 
-function checkSnapshot(s: OptimizerSnapshot, layout: Layout[]): void {
-  if (s.kind !== 'adam' && s.kind !== 'rmsprop') throw new DataParallelError(`Unknown optimiser ${String(s.kind)}.`);
-  if (!Number.isInteger(s.t) || s.t < 0) throw new DataParallelError(`The optimiser step count must be a whole number ≥ 0; got ${s.t}.`);
-  const nSlots = s.kind === 'adam' ? 2 : 1;
-  const byName = new Map(layout.map((l) => [l.name, l]));
-  for (const [name, arrays] of s.slots) {
-    const l = byName.get(name);
-    if (!l) throw new DataParallelError(`Optimiser state names an unknown parameter ${name}.`);
-    if (arrays.length !== nSlots || arrays.some((a) => a.length !== l.size)) {
-      throw new DataParallelError(`The optimiser state of ${name} does not have ${nSlots} arrays of ${l.size} values.`);
-    }
-  }
+function layoutSizes(layout: Layout[]): Map<string, number> {
+  return new Map(layout.map((l) => [l.name, l.size]));
 }
 
 function cpuCount(): number {

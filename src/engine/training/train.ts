@@ -2,38 +2,39 @@
  * The training loop: truncated BPTT over the corpus, evaluation every N steps on held-out files,
  * checkpoints (best and last, atomic), NaN/Inf recovery, cancellation, resume.
  *
- * A run lives in a folder:
- *   run.json        what the run is (configuration, corpus summary, backend, status)
- *   metrics.jsonl   one JSON line per evaluation (the curves), fsync'd before each checkpoint
- *   last.ckpt       the latest state — what `--resume` continues from
- *   best.ckpt       the state with the lowest validation loss — what sampling and completions use
- *   train.lock      while training: which process trains there (released on every way out)
- *
- * A new run gets a folder of its own (made exclusively); a resume from last.ckpt continues in its
- * folder, one from best.ckpt forks a new run beside it, one from a loose checkpoint seeds a new run
- * (placeRun). Notes about the folder (a stale lock taken over, leftovers removed) are 'note' events.
+ *   resolveRun (resume.ts)      what the run trains: new, or the checkpoint's model and vocabulary
+ *   placeRun, RunRecorder        where it trains and its files: run.json, metrics.jsonl, last.ckpt,
+ *     (runRecorder.ts)           best.ckpt, train.lock (held until the run ends, however it ends)
+ *   TrainingStepper (stepper.ts) one optimiser step: LocalStepper on this thread, or
+ *                                DataParallelStepper over worker threads (train.workers > 1)
+ *   NanPolicy (nanPolicy.ts)     what a non-finite step leads to: skip, roll back, stop
+ * and here the loop over the steps: budget (steps or minutes, over the whole run), learning rate,
+ * throughput and ETA, evaluation + checkpoints + sample every evalEvery steps and at the end.
+ * Notes about the folder (a stale lock taken over, leftovers removed, a fork) are 'note' events.
  */
-import * as fs from 'fs';
-import * as path from 'path';
-import { currentBackend, tf, tidy } from '../runtime/backend';
-import { BpttBatch, TruncatedBptt } from '../data/bptt';
-import { appendFileDurably, CheckpointContent, EvalRecord, loadCheckpoint, LoadedCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint';
-import { automaticLearningRate, ConfigError, DEFAULT_MODEL, DEFAULT_TRAIN, ModelConfig, TrainConfig, validateModelConfig, validateTrainConfig } from '../nn/config';
+import { BackendInfo, currentBackend, tf } from '../runtime/backend';
+import { TruncatedBptt } from '../data/bptt';
+import { CheckpointContent, EvalRecord } from './checkpoint';
+import type { ModelConfig, TrainConfig } from '../nn/config';
 import type { Corpus } from '../data/corpus';
 import { DataParallelStepper } from './dataParallel';
 import { evaluateIds } from './evaluate';
 import { InferenceModel } from '../inference/inference';
-import { CharRnn, disposeState, keepState, RecurrentState, stateFromArrays, stateToArrays } from '../nn/model';
+import { CharRnn } from '../nn/model';
 import { budgetFraction } from './budget';
-import { clipScale, globalNorm, learningRateAt, Optimizer, OptimizerSnapshot } from '../nn/optimizer';
+import { learningRateAt } from '../nn/optimizer';
 import { hashSeed, Random } from '../nn/random';
 import { sampleText } from '../inference/sample';
-import { acquireRunLock, clearRunFiles, createRunFolder, removeStaleTempFiles, resumeKind, RunFolderError, RunInfo, RUN_FILES, StopReason } from './runFolder';
-import { Vocabulary } from '../data/vocabulary';
+import { RunInfo, StopReason } from './runFolder';
+import { placeRun, RunRecorder } from './runRecorder';
+import { ResolvedRun, resolveRun } from './resume';
+import { LocalStepper, StepOutcome, TrainingStepper } from './stepper';
+import { GoodState, NanPolicy } from './nanPolicy';
+import { TrainingError } from './trainingError';
 
 export type { RunInfo, StopReason } from './runFolder';
-
-
+export { newRunId } from './runRecorder';
+export { TrainingError } from './trainingError';
 
 export type TrainEvent =
   | ({ event: 'start' } & RunInfo)
@@ -79,426 +80,336 @@ export interface TrainOptions {
   initialParams?: Map<string, Float32Array>;
 }
 
-export class TrainingError extends Error {
-  override name = 'TrainingError';
-}
+type DoneEvent = Extract<TrainEvent, { event: 'done' }>;
 
-/** After this many consecutive non-finite steps, roll back to the last good state. */
-const NAN_STRIKES = 3;
-/** After this many roll-backs, stop. */
-const MAX_ROLLBACKS = 4;
-
-export function newRunId(cfg: Pick<ModelConfig, 'kind' | 'layers' | 'hidden'>): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-  return `${stamp}-${cfg.kind}-${cfg.layers}x${cfg.hidden}`;
-}
-
-export async function train(corpus: Corpus, opts: TrainOptions): Promise<Extract<TrainEvent, { event: 'done' }>> {
+export async function train(corpus: Corpus, opts: TrainOptions): Promise<DoneEvent> {
   const emit = opts.onEvent ?? (() => undefined);
   const backend = currentBackend();
-  let resumed: LoadedCheckpoint | null = null;
-  if (opts.resume) resumed = await loadCheckpoint(opts.resume, 'last');
-
-  const given = <T extends object>(o: T | undefined): Partial<T> => Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
-  const vocab = resumed ? resumed.vocabulary : Vocabulary.fromText(corpus.trainText, opts.maxVocabulary ?? 256);
-  const modelCfg: ModelConfig = resumed
-    ? resumed.header.model
-    : validateModelConfig({ ...DEFAULT_MODEL, ...given(opts.model), vocabSize: vocab.size });
-  // A checkpoint from before learning-rate schedules trained at a constant rate: keep it so.
-  const before = resumed ? { lrSchedule: 'constant' as const, lrWarmup: 0, ...resumed.header.train } : {};
-  const automatic = resumed ? {} : { learningRate: automaticLearningRate(modelCfg) };
-  const trainCfg: TrainConfig = validateTrainConfig({ ...DEFAULT_TRAIN, ...automatic, ...before, ...given(opts.train) });
-  if (resumed) {
-    // The model is the checkpoint's: a given size or cell type that differs is refused, not dropped.
-    const asked = given(opts.model);
-    const differs = (['kind', 'layers', 'hidden', 'embedding'] as const).filter((k) => asked[k] !== undefined && asked[k] !== modelCfg[k]);
-    if (differs.length) {
-      throw new ConfigError(
-        `A resumed run keeps its model (${modelCfg.kind} ${modelCfg.layers}×${modelCfg.hidden}${modelCfg.embedding ? `, embedding ${modelCfg.embedding}` : ''}); ` +
-          `${differs.map((k) => `${k} ${asked[k]}`).join(', ')} contradicts it. Resume without them, or start a new run.`,
-      );
-    }
-    const b = resumed.header.train.batchSize, t = resumed.header.train.seqLength;
-    if (trainCfg.batchSize !== b || trainCfg.seqLength !== t) {
-      throw new TrainingError(`A resumed run keeps its batch (${b}) and sequence length (${t}); do not change them on resume.`);
-    }
-    const coverage = vocab.coverage(corpus.trainText);
-    if (coverage < 0.9) {
-      throw new TrainingError(
-        `The checkpoint's vocabulary covers only ${(coverage * 100).toFixed(1)} % of this corpus's characters: it was trained on different text. Resume on the same corpus, or start a new run.`,
-      );
-    }
-  }
-  if (resumed && (budgetFraction(trainCfg, resumed.header.step, resumed.header.secondsTrained) ?? 0) >= 1) {
-    const h = resumed.header;
-    throw new TrainingError(
-      `This run has used its budget (${trainCfg.steps > 0 ? `step ${h.step} of ${trainCfg.steps}` : `${(h.secondsTrained / 60).toFixed(1)} of ${trainCfg.minutes} minutes`}). ` +
-        'Resume with a larger budget (steps or minutes, counted over the whole run) to train on.',
-    );
-  }
-  const trainIds = vocab.encode(corpus.trainText);
-  const valIds = vocab.encode(corpus.validationText);
-  const T = trainCfg.seqLength, B = trainCfg.batchSize;
-  const batches = new TruncatedBptt(trainIds, B, T);
-
-  const place = await placeRun(opts, resumed, modelCfg);
-  const { dir: runDir, runId } = place;
-  const lock = await acquireRunLock(runDir);
-  let done: Extract<TrainEvent, { event: 'done' }>;
+  const run = await resolveRun(corpus, opts);
+  const recorder = await RunRecorder.open(await placeRun(opts, run.resumed, run.model));
+  let loop: TrainingLoop | null = null;
+  let failure: { error: unknown } | null = null;
   try {
-    // What the user should know about the folder, told right after the 'start' event.
-    const notes: string[] = [];
-    if (lock.tookOver) {
-      const h = lock.tookOver;
-      notes.push(`took over the lock of ${runDir} from ${h.pid ? `process ${h.pid} on ${h.host}, which is no longer running` : 'a process that died while taking it'}`);
-    }
-    const leftovers = await removeStaleTempFiles(runDir);
-    if (leftovers.length) notes.push(`removed ${leftovers.length} temporary file(s) left in ${runDir} by processes no longer running: ${leftovers.join(', ')}`);
-    if (resumed?.note) notes.push(resumed.note);
-    if (place.note) notes.push(place.note);
-    if (place.overwrite) await clearRunFiles(runDir);
-    const lastPath = path.join(runDir, RUN_FILES.last);
-    const bestPath = path.join(runDir, RUN_FILES.best);
-    const metricsPath = path.join(runDir, RUN_FILES.metrics);
-
-    const model = resumed ? new CharRnn(modelCfg, resumed.params) : opts.initialParams ? new CharRnn(modelCfg, opts.initialParams) : CharRnn.create(modelCfg, trainCfg.seed);
-    let optimizer = resumed?.optimizer
-      ? Optimizer.fromSnapshot(resumed.optimizer, new Map(Array.from(model.params, ([k, t]) => [k, t.shape])))
-      : new Optimizer(trainCfg.optimizer);
-    const rng = new Random(trainCfg.seed);
-    let step = 0, charsSeen = 0, secondsBefore = 0, lrScale = 1;
-    let bestValLoss: number | null = null;
-    let lastEval: EvalRecord | null = null;
-    let state: RecurrentState;
-    if (resumed) {
-      const h = resumed.header;
-      step = h.step;
-      charsSeen = h.charsSeen;
-      secondsBefore = h.secondsTrained;
-      lrScale = h.lrScale;
-      bestValLoss = h.bestValLoss;
-      lastEval = h.lastEval;
-      rng.state = h.rngState;
-      batches.restore(h.data);
-      state = resumed.state ? stateFromArrays(resumed.state, B, modelCfg.hidden) : model.zeroState(B);
-      await copyMetricsUpTo(place.metricsFrom, metricsPath, step);
-    } else {
-      state = model.zeroState(B);
-      await writeFileAtomic(metricsPath, '');
-    }
-    // workers > 1: forward/backward in worker threads; the stepper then owns the optimiser state and the carried state.
-    const workers = trainCfg.workers ?? 1;
-    const stepper = workers > 1
-      ? await DataParallelStepper.create({
-          model, batchSize: B, seqLength: T, workers, gradClip: trainCfg.gradClip, rng,
-          optimizer: resumed?.optimizer ?? trainCfg.optimizer,
-        })
-      : null;
-    stepper?.restoreState(stateToArrays(state));
-    const optimizerSnapshot = () => (stepper ? stepper.optimizerSnapshot() : optimizer.snapshot());
-
-    const corpusSummary = {
-      root: corpus.root,
-      trainFiles: corpus.trainFiles.length,
-      validationFiles: corpus.validationFiles.length,
-      trainChars: trainIds.length,
-      validationChars: valIds.length,
-      skipped: corpus.skippedByReason as Record<string, number>,
-    };
-    const info: RunInfo = {
-      runId,
-      dir: runDir,
-      model: modelCfg,
-      train: trainCfg,
-      parameters: model.parameterCount,
-      backend: stepper ? stepper.description : backend.description,
-      corpus: corpusSummary,
-      vocabularySize: vocab.size,
-      startedAt: new Date().toISOString(),
-      resumedFrom: resumed?.path,
-      status: 'running',
-    };
-    await writeFileAtomic(path.join(runDir, RUN_FILES.info), JSON.stringify(info, null, 2));
-    emit({ event: 'start', ...info });
-    for (const message of notes) emit({ event: 'note', message });
-
-    const content = (role: 'best' | 'last', seconds: number): CheckpointContent => ({
-      header: {
-        runId,
-        role,
-        model: modelCfg,
-        train: trainCfg,
-        vocabulary: vocab.toJSON(),
-        step,
-        charsSeen,
-        secondsTrained: seconds,
-        data: batches.state(),
-        rngState: rng.state,
-        lrScale,
-        optimizer: null,
-        bestValLoss,
-        lastEval,
-        backend: backend.name,
-        corpus: corpusSummary,
-      },
-      params: model.values(),
-      optimizer: optimizerSnapshot(),
-      state: stepper ? stepper.stateArrays() : stateToArrays(state),
-    });
-
-    // The last good state, for rolling back after repeated non-finite losses.
-    let good: { params: Map<string, Float32Array>; optimizer: OptimizerSnapshot; step: number } = {
-      params: model.values(),
-      optimizer: optimizerSnapshot(),
-      step,
-    };
-    let nanStrikes = 0, rollbacks = 0;
-    let attempt = 0; // optimiser steps attempted in this process, including discarded ones
-
-    const started = Date.now();
-    const seconds = () => secondsBefore + (Date.now() - started) / 1000;
-    // The budget is the whole run's: a resumed run stops where the uninterrupted one would have.
-    const deadline = trainCfg.minutes > 0 ? started + Math.max(0, trainCfg.minutes * 60 - secondsBefore) * 1000 : Infinity;
-    let lastProgress = 0;
-    let smoothLoss: number | null = lastEval?.trainLoss ?? null;
-    let windowChars = 0, windowStart = Date.now(), charsPerSec = 0;
-    let stopReason: StopReason = 'steps';
-    const fraction = () => budgetFraction(trainCfg, step, seconds());
-    const fractionAtStart = fraction() ?? 0;
-    const lrNow = () => learningRateAt(trainCfg, step, lrScale, fraction());
-
-    const evaluateAndSave = async () => {
-      const ev = await evaluateIds(model, valIds, { maxChars: trainCfg.evalChars, signal: undefined });
-      const rec: EvalRecord = {
-        event: 'eval',
-        step,
-        chars: charsSeen,
-        seconds: seconds(),
-        trainLoss: smoothLoss ?? NaN,
-        valLoss: ev.natsPerChar,
-        valBitsPerChar: ev.bitsPerChar,
-        valPerplexity: ev.perplexity,
-        charsPerSec,
-        learningRate: lrNow(),
-      };
-      lastEval = rec;
-      await appendFileDurably(metricsPath, JSON.stringify(rec) + '\n'); // fsync'd: the checkpoint below counts on it
-      emit(rec);
-      const isBest = bestValLoss === null || ev.natsPerChar < bestValLoss;
-      if (isBest) bestValLoss = ev.natsPerChar;
-      await saveCheckpoint(lastPath, content('last', seconds()));
-      emit({ event: 'checkpoint', step, role: 'last', path: lastPath });
-      if (isBest) {
-        await saveCheckpoint(bestPath, content('best', seconds()));
-        emit({ event: 'checkpoint', step, role: 'best', path: bestPath });
-      }
-      good = { params: model.values(), optimizer: optimizerSnapshot(), step };
-      if (trainCfg.sampleChars > 0) {
-        const inf = new InferenceModel(modelCfg, vocab, model.values());
-        const text = sampleText(inf, { length: trainCfg.sampleChars, temperature: 0.8, seed: hashSeed(trainCfg.seed, step), prime: '' });
-        emit({ event: 'sample', step, text });
-      }
-    };
-
-    try {
-      while (true) {
-        if (opts.signal?.aborted) {
-          stopReason = 'cancelled';
-          break;
-        }
-        if (trainCfg.steps > 0 && step >= trainCfg.steps) {
-          stopReason = 'steps';
-          break;
-        }
-        if (Date.now() >= deadline) {
-          stopReason = 'time';
-          break;
-        }
-        const batch = batches.next();
-        if (batch.reset) {
-          disposeState(state);
-          state = model.zeroState(B);
-        }
-        const lr = lrNow();
-        const prevState = state;
-        attempt++;
-        const outcome = stepper ? await parallelStep(stepper, batch, lr, opts.injectNonFiniteAt?.has(attempt) ?? false) : tidy(() => {
-          const r = model.run(batch.inputs, batch.targets, T, B, prevState, true, rng);
-          const grads = r.grads!;
-          const normV = globalNorm(grads);
-          let lossV = r.loss.dataSync()[0];
-          if (opts.injectNonFiniteAt?.has(attempt)) lossV = NaN;
-          if (!Number.isFinite(lossV) || !Number.isFinite(normV)) return { ok: false as const, lossV, normV };
-          const next = optimizer.apply(model.params, grads, lr, clipScale(normV, trainCfg.gradClip));
-          return { ok: true as const, lossV, normV, next, state: keepState(r.state) };
-        });
-        if (!outcome.ok) {
-          // Discard the step: parameters are untouched; restart the streams from a clean state.
-          nanStrikes++;
-          disposeState(state);
-          state = model.zeroState(B);
-          if (nanStrikes < NAN_STRIKES) {
-            emit({ event: 'nan', step, action: `non-finite ${Number.isFinite(outcome.lossV) ? 'gradient' : 'loss'} at step ${step}: batch skipped, hidden state reset` });
-            continue;
-          }
-          rollbacks++;
-          if (rollbacks > MAX_ROLLBACKS) {
-            stopReason = 'diverged';
-            throw new TrainingError(
-              `Training diverged: the loss was NaN or infinite ${NAN_STRIKES} times in a row after ${MAX_ROLLBACKS} roll-backs. Try a lower --lr or --grad-clip. The last good checkpoint is ${lastPath}.`,
-            );
-          }
-          lrScale /= 2;
-          model.setParams(new Map(Array.from(good.params, ([k, v]) => [k, tf.keep(tf.tensor(v, model.params.get(k)!.shape))])));
-          optimizer.dispose();
-          optimizer = Optimizer.fromSnapshot(good.optimizer, new Map(Array.from(model.params, ([k, t]) => [k, t.shape])));
-          stepper?.restoreOptimizer(good.optimizer); // (the restored parameters reach the workers at the next step)
-          nanStrikes = 0;
-          emit({ event: 'nan', step, action: `${NAN_STRIKES} non-finite steps in a row: rolled back to the state of step ${good.step}, learning rate halved` });
-          continue;
-        }
-        nanStrikes = 0;
-        if (outcome.next) model.setParams(outcome.next); // null: the stepper has updated the model
-        disposeState(prevState);
-        state = outcome.state;
-        step++;
-        charsSeen += T * B;
-        windowChars += T * B;
-        smoothLoss = smoothLoss === null ? outcome.lossV : 0.95 * smoothLoss + 0.05 * outcome.lossV;
-        const now = Date.now();
-        if (now - windowStart >= 1000) {
-          charsPerSec = (windowChars * 1000) / (now - windowStart);
-          windowChars = 0;
-          windowStart = now;
-        } else if (charsPerSec === 0) {
-          charsPerSec = (windowChars * 1000) / Math.max(1, now - windowStart);
-        }
-        if (now - lastProgress >= (opts.progressEveryMs ?? 250)) {
-          lastProgress = now;
-          const fr = fraction();
-          const elapsed = (now - started) / 1000;
-          emit({
-            event: 'progress', step, chars: charsSeen, trainLoss: smoothLoss, charsPerSec, learningRate: lr, seconds: seconds(), fraction: fr,
-            etaSeconds: fr !== null && fr > fractionAtStart ? (elapsed * (1 - fr)) / (fr - fractionAtStart) : null, stepLoss: outcome.lossV, gradNorm: outcome.normV,
-          });
-        }
-        if (step % trainCfg.evalEvery === 0) await evaluateAndSave();
-        await new Promise((r) => setImmediate(r)); // let cancellation and messages in
-      }
-      if (lastEval?.step !== step) await evaluateAndSave();
-    } catch (e) {
-      await finishRunInfo(runDir, info, stopReason === 'diverged' ? 'failed' : 'failed', step, bestValLoss, stopReason, e);
-      await stepper?.dispose();
-      disposeState(state);
-      optimizer.dispose();
-      for (const t of model.params.values()) t.dispose();
-      throw e;
-    }
-    const status = stopReason === 'cancelled' ? 'cancelled' : 'finished';
-    await finishRunInfo(runDir, info, status, step, bestValLoss, stopReason);
-    await stepper?.dispose();
-    disposeState(state);
-    optimizer.dispose();
-    for (const t of model.params.values()) t.dispose();
-    done = {
-      event: 'done' as const,
-      runId,
-      dir: runDir,
-      checkpoint: fs.existsSync(bestPath) ? bestPath : lastPath,
-      bestValLoss,
-      backend: backend.name,
-      step,
-      chars: charsSeen,
-      seconds: seconds(),
-      stopReason,
-    };
+    const notes = await recorder.prepare(run.resumed?.note);
+    loop = await TrainingLoop.create(corpus, run, recorder, backend, opts);
+    await loop.start(notes);
+    await loop.run();
+  } catch (error) {
+    failure = { error };
+    throw error;
   } finally {
-    // Every path (finished, cancelled, failed) frees the folder, before 'done' so a listener may resume it.
-    await lock.release();
+    // Every way out (finished, cancelled, failed) records how the run ended, frees its memory and
+    // workers, and frees the folder — before 'done', so a listener may resume it.
+    await loop?.close(failure);
+    await recorder.release();
   }
+  const done = loop.done();
   emit(done);
   return done;
 }
 
-/** A data-parallel step in the shape of the single-thread outcome (the stepper has applied the update and carries the state). */
-async function parallelStep(stepper: DataParallelStepper, batch: BpttBatch, lr: number, injectNaN: boolean) {
-  const r = await stepper.step(batch, lr, injectNaN);
-  if (!r.ok) return { ok: false as const, lossV: r.loss, normV: r.gradNorm };
-  return { ok: true as const, lossV: r.loss, normV: r.gradNorm, next: null, state: { h: [], c: [] } as RecurrentState };
-}
+/** chars/s over windows of at least a second (the first window reports as it fills). */
+class Throughput {
+  charsPerSec = 0;
+  private windowChars = 0;
+  private windowStart = Date.now();
 
-async function finishRunInfo(dir: string, info: RunInfo, status: RunInfo['status'], step: number, best: number | null, reason: StopReason, err?: unknown) {
-  const next: RunInfo = { ...info, status, step, bestValLoss: best, stopReason: reason, finishedAt: new Date().toISOString() };
-  if (err) next.error = err instanceof Error ? err.message : String(err);
-  await writeFileAtomic(path.join(dir, RUN_FILES.info), JSON.stringify(next, null, 2));
-}
-
-/**
- * The metrics of a resumed run: the lines of `from` (its own metrics.jsonl, or that of the run a fork
- * comes from) up to the checkpoint's step, written to `to`; lines written after it are dropped.
- */
-async function copyMetricsUpTo(from: string | null, to: string, step: number): Promise<void> {
-  let text = '';
-  try {
-    if (from) text = await fs.promises.readFile(from, 'utf8');
-  } catch {
-    /* no metrics yet */
-  }
-  const kept = text.split('\n').filter((l) => {
-    if (!l.trim()) return false;
-    try {
-      return JSON.parse(l).step <= step;
-    } catch {
-      return false;
-    }
-  });
-  await writeFileAtomic(to, kept.map((l) => l + '\n').join(''));
-}
-
-/** Where a run trains: its folder and id, the metrics it carries on, what to tell the user. */
-interface RunPlace {
-  dir: string;
-  runId: string;
-  /** The metrics.jsonl a resumed run keeps (up to its checkpoint's step); null: none. */
-  metricsFrom: string | null;
-  /** The folder held an earlier run that is started again from scratch: clear its files. */
-  overwrite: boolean;
-  note: string | null;
-}
-
-/**
- * The folder a run trains in (made if new, exclusively). A new run: a new folder under outDir (with
- * `overwrite`, the named one even if it exists). A resume (see resumeKind): its last.ckpt continues
- * in its own folder; a run's best.ckpt (or another of its checkpoints) forks a new folder beside the
- * run, which keeps its metrics; a checkpoint outside any run folder seeds a new run under outDir.
- */
-async function placeRun(opts: TrainOptions, resumed: LoadedCheckpoint | null, modelCfg: ModelConfig): Promise<RunPlace> {
-  const exact = opts.runId !== undefined;
-  if (!resumed) {
-    const runId = opts.runId ?? newRunId(modelCfg);
-    try {
-      const dir = await createRunFolder(opts.outDir, runId, exact);
-      return { dir, runId: path.basename(dir), metricsFrom: null, overwrite: false, note: null };
-    } catch (e) {
-      if (!(opts.overwrite && e instanceof RunFolderError && e.reason === 'exists')) throw e;
-      const dir = path.join(opts.outDir, runId);
-      return { dir, runId, metricsFrom: null, overwrite: true, note: `started ${dir} again from scratch (overwrite): its earlier run files were removed` };
+  add(chars: number, now: number): void {
+    this.windowChars += chars;
+    if (now - this.windowStart >= 1000) {
+      this.charsPerSec = (this.windowChars * 1000) / (now - this.windowStart);
+      this.windowChars = 0;
+      this.windowStart = now;
+    } else if (this.charsPerSec === 0) {
+      this.charsPerSec = (this.windowChars * 1000) / Math.max(1, now - this.windowStart);
     }
   }
-  const h = resumed.header;
-  const source = path.dirname(resumed.path);
-  const kind = resumeKind(resumed.path);
-  if (kind === 'continue') return { dir: source, runId: h.runId, metricsFrom: path.join(source, RUN_FILES.metrics), overwrite: false, note: null };
-  if (kind === 'fork') {
-    const dir = await createRunFolder(path.dirname(source), opts.runId ?? `${path.basename(source)}-from-step-${h.step}`, exact);
-    return {
-      dir, runId: path.basename(dir), metricsFrom: path.join(source, RUN_FILES.metrics), overwrite: false,
-      note: `resuming from ${path.basename(resumed.path)} (step ${h.step}) of ${source} forks a new run, ${dir}: ${source} and its metrics stay as they are`,
+}
+
+/** Where the run stands: what a checkpoint records besides parameters, optimiser and carried state. */
+interface RunProgress {
+  step: number;
+  charsSeen: number;
+  /** Seconds trained by earlier processes of this run. */
+  secondsBefore: number;
+  /** The NaN policy's halvings of the learning rate. */
+  lrScale: number;
+  bestValLoss: number | null;
+  lastEval: EvalRecord | null;
+}
+
+/** One run's loop, from its model and stepper to its end (train() above is its outline). */
+class TrainingLoop {
+  private nan: NanPolicy | null = null;
+  private stopReason: StopReason = 'steps';
+  private started = Date.now();
+  private deadline = Infinity;
+  private fractionAtStart = 0;
+  private lastProgress = 0;
+  /** Optimiser steps attempted in this process, including discarded ones (injectNonFiniteAt counts these). */
+  private attempt = 0;
+  private smoothLoss: number | null;
+  private throughput = new Throughput();
+  private readonly emit: (e: TrainEvent) => void;
+  private readonly cfg: TrainConfig;
+  private readonly corpusSummary: RunInfo['corpus'];
+
+  private constructor(
+    private readonly resolved: ResolvedRun,
+    private readonly recorder: RunRecorder,
+    private readonly backend: BackendInfo,
+    private readonly opts: TrainOptions,
+    private readonly validationIds: Int32Array,
+    private readonly batches: TruncatedBptt,
+    private readonly model: CharRnn,
+    private readonly rng: Random,
+    private readonly stepper: TrainingStepper,
+    private readonly progress: RunProgress,
+    corpus: Corpus,
+    trainChars: number,
+  ) {
+    this.emit = opts.onEvent ?? (() => undefined);
+    this.cfg = resolved.train;
+    this.smoothLoss = progress.lastEval?.trainLoss ?? null;
+    this.corpusSummary = {
+      root: corpus.root,
+      trainFiles: corpus.trainFiles.length,
+      validationFiles: corpus.validationFiles.length,
+      trainChars,
+      validationChars: validationIds.length,
+      skipped: corpus.skippedByReason as Record<string, number>,
     };
   }
-  const dir = await createRunFolder(opts.outDir, opts.runId ?? newRunId(modelCfg), exact);
-  return {
-    dir, runId: path.basename(dir), metricsFrom: null, overwrite: false,
-    note: `${resumed.path} is not in a run folder: training goes on from it (step ${h.step}) in a new run, ${dir}`,
-  };
+
+  /** The model (new, seeded, or the checkpoint's), the data position, the metrics so far, the stepper. */
+  static async create(corpus: Corpus, run: ResolvedRun, recorder: RunRecorder, backend: BackendInfo, opts: TrainOptions): Promise<TrainingLoop> {
+    const { resumed, model: modelCfg, train: cfg } = run;
+    const trainIds = run.vocab.encode(corpus.trainText), validationIds = run.vocab.encode(corpus.validationText);
+    const B = cfg.batchSize, T = cfg.seqLength;
+    const batches = new TruncatedBptt(trainIds, B, T);
+    const init = resumed?.params ?? opts.initialParams;
+    const model = init ? new CharRnn(modelCfg, init) : CharRnn.create(modelCfg, cfg.seed);
+    const rng = new Random(cfg.seed);
+    const h = resumed?.header;
+    const progress: RunProgress = h
+      ? { step: h.step, charsSeen: h.charsSeen, secondsBefore: h.secondsTrained, lrScale: h.lrScale, bestValLoss: h.bestValLoss, lastEval: h.lastEval }
+      : { step: 0, charsSeen: 0, secondsBefore: 0, lrScale: 1, bestValLoss: null, lastEval: null };
+    let stepper: TrainingStepper | null = null;
+    try {
+      if (h) {
+        rng.state = h.rngState;
+        batches.restore(h.data);
+      }
+      await recorder.startMetrics(h ? h.step : null);
+      const optimizer = resumed?.optimizer ?? cfg.optimizer;
+      const workers = cfg.workers ?? 1;
+      // workers > 1: forward/backward in worker threads, which then own the optimiser state and the carried state.
+      stepper = workers > 1
+        ? await DataParallelStepper.create({ model, batchSize: B, seqLength: T, workers, gradClip: cfg.gradClip, rng, optimizer })
+        : new LocalStepper(model, { batchSize: B, seqLength: T, gradClip: cfg.gradClip, rng, optimizer, description: backend.description });
+      if (resumed?.state) stepper.restoreState(resumed.state);
+    } catch (e) {
+      await stepper?.dispose();
+      for (const t of model.params.values()) t.dispose();
+      throw e;
+    }
+    return new TrainingLoop(run, recorder, backend, opts, validationIds, batches, model, rng, stepper, progress, corpus, trainIds.length);
+  }
+
+  /** run.json, the 'start' event and the notes; then the clock starts. */
+  async start(notes: string[]): Promise<void> {
+    const info: RunInfo = {
+      runId: this.recorder.runId,
+      dir: this.recorder.dir,
+      model: this.resolved.model,
+      train: this.cfg,
+      parameters: this.model.parameterCount,
+      backend: this.stepper.description,
+      corpus: this.corpusSummary,
+      vocabularySize: this.resolved.vocab.size,
+      startedAt: new Date().toISOString(),
+      resumedFrom: this.resolved.resumed?.path,
+      status: 'running',
+    };
+    await this.recorder.start(info);
+    this.emit({ event: 'start', ...info });
+    for (const message of notes) this.emit({ event: 'note', message });
+    this.nan = new NanPolicy(this.goodState());
+    this.started = Date.now();
+    this.throughput = new Throughput();
+    // The budget is the whole run's: a resumed run stops where the uninterrupted one would have.
+    const cfg = this.cfg, before = this.progress.secondsBefore;
+    this.deadline = cfg.minutes > 0 ? this.started + Math.max(0, cfg.minutes * 60 - before) * 1000 : Infinity;
+    this.fractionAtStart = this.fraction() ?? 0;
+  }
+
+  /** Steps until the budget is used or the run is cancelled, then a last evaluation if the last step had none. */
+  async run(): Promise<void> {
+    const p = this.progress, cfg = this.cfg;
+    for (;;) {
+      const stop = this.stopNow();
+      if (stop) {
+        this.stopReason = stop;
+        break;
+      }
+      const batch = this.batches.next();
+      const lr = this.learningRate();
+      this.attempt++;
+      const outcome = await this.stepper.step(batch, lr, this.opts.injectNonFiniteAt?.has(this.attempt) ?? false);
+      if (!outcome.ok) {
+        this.nonFinite(outcome);
+        continue;
+      }
+      this.nan!.finite();
+      p.step++;
+      p.charsSeen += cfg.seqLength * cfg.batchSize;
+      this.smoothLoss = this.smoothLoss === null ? outcome.loss : 0.95 * this.smoothLoss + 0.05 * outcome.loss;
+      const now = Date.now();
+      this.throughput.add(cfg.seqLength * cfg.batchSize, now);
+      if (now - this.lastProgress >= (this.opts.progressEveryMs ?? 250)) this.reportProgress(now, lr, outcome);
+      if (p.step % cfg.evalEvery === 0) await this.evaluateAndSave();
+      await new Promise((r) => setImmediate(r)); // let cancellation and messages in
+    }
+    if (p.lastEval?.step !== p.step) await this.evaluateAndSave();
+  }
+
+  /** How the run ended, in run.json; the stepper's workers and memory and the model freed. */
+  async close(failure: { error: unknown } | null): Promise<void> {
+    const p = this.progress;
+    const status = failure ? 'failed' : this.stopReason === 'cancelled' ? 'cancelled' : 'finished';
+    await this.recorder.finish(status, p.step, p.bestValLoss, this.stopReason, failure?.error);
+    await this.stepper.dispose();
+    for (const t of this.model.params.values()) t.dispose();
+  }
+
+  done(): DoneEvent {
+    const p = this.progress;
+    return {
+      event: 'done' as const,
+      runId: this.recorder.runId,
+      dir: this.recorder.dir,
+      checkpoint: this.recorder.checkpointToUse(),
+      bestValLoss: p.bestValLoss,
+      backend: this.backend.name,
+      step: p.step,
+      chars: p.charsSeen,
+      seconds: this.seconds(),
+      stopReason: this.stopReason,
+    };
+  }
+
+  private stopNow(): StopReason | null {
+    if (this.opts.signal?.aborted) return 'cancelled';
+    if (this.cfg.steps > 0 && this.progress.step >= this.cfg.steps) return 'steps';
+    if (Date.now() >= this.deadline) return 'time';
+    return null;
+  }
+
+  /** A discarded step: the NaN policy says skip, roll back (learning rate halved), or stop. */
+  private nonFinite(outcome: StepOutcome): void {
+    const step = this.progress.step;
+    const action = this.nan!.nonFinite(step, Number.isFinite(outcome.loss));
+    if (action.kind === 'diverged') {
+      this.stopReason = 'diverged';
+      throw new TrainingError(`Training diverged: ${action.message}. Try a lower --lr or --grad-clip. The last good checkpoint is ${this.recorder.lastPath}.`);
+    }
+    if (action.kind === 'roll back') {
+      this.progress.lrScale /= 2;
+      const good = action.to;
+      this.model.setParams(new Map(Array.from(good.params, ([k, v]) => [k, tf.keep(tf.tensor(v, this.model.params.get(k)!.shape))])));
+      this.stepper.restoreOptimizer(good.optimizer); // (a data-parallel stepper sends the restored parameters to its workers at the next step)
+    }
+    this.emit({ event: 'nan', step, action: action.message });
+  }
+
+  private reportProgress(now: number, lr: number, outcome: StepOutcome): void {
+    this.lastProgress = now;
+    const p = this.progress;
+    const fr = this.fraction();
+    const elapsed = (now - this.started) / 1000;
+    this.emit({
+      event: 'progress', step: p.step, chars: p.charsSeen, trainLoss: this.smoothLoss!, charsPerSec: this.throughput.charsPerSec, learningRate: lr, seconds: this.seconds(), fraction: fr,
+      etaSeconds: fr !== null && fr > this.fractionAtStart ? (elapsed * (1 - fr)) / (fr - this.fractionAtStart) : null, stepLoss: outcome.loss, gradNorm: outcome.gradNorm,
+    });
+  }
+
+  /** Evaluate on the held-out files, record it, save last.ckpt (and best.ckpt), emit a sample. */
+  private async evaluateAndSave(): Promise<void> {
+    const p = this.progress, cfg = this.cfg;
+    const ev = await evaluateIds(this.model, this.validationIds, { maxChars: cfg.evalChars, signal: undefined });
+    const rec: EvalRecord = {
+      event: 'eval',
+      step: p.step,
+      chars: p.charsSeen,
+      seconds: this.seconds(),
+      trainLoss: this.smoothLoss ?? NaN,
+      valLoss: ev.natsPerChar,
+      valBitsPerChar: ev.bitsPerChar,
+      valPerplexity: ev.perplexity,
+      charsPerSec: this.throughput.charsPerSec,
+      learningRate: this.learningRate(),
+    };
+    p.lastEval = rec;
+    await this.recorder.recordEval(rec); // fsync'd: the checkpoint below counts on it
+    this.emit(rec);
+    const isBest = p.bestValLoss === null || ev.natsPerChar < p.bestValLoss;
+    if (isBest) p.bestValLoss = ev.natsPerChar;
+    const last = await this.recorder.saveCheckpoint('last', this.checkpoint('last'));
+    this.emit({ event: 'checkpoint', step: p.step, role: 'last', path: last });
+    if (isBest) {
+      const best = await this.recorder.saveCheckpoint('best', this.checkpoint('best'));
+      this.emit({ event: 'checkpoint', step: p.step, role: 'best', path: best });
+    }
+    this.nan!.remember(this.goodState());
+    if (cfg.sampleChars > 0) {
+      const inf = new InferenceModel(this.resolved.model, this.resolved.vocab, this.model.values());
+      const text = sampleText(inf, { length: cfg.sampleChars, temperature: 0.8, seed: hashSeed(cfg.seed, p.step), prime: '' });
+      this.emit({ event: 'sample', step: p.step, text });
+    }
+  }
+
+  private checkpoint(role: 'best' | 'last'): CheckpointContent {
+    const p = this.progress;
+    return {
+      header: {
+        runId: this.recorder.runId,
+        role,
+        model: this.resolved.model,
+        train: this.cfg,
+        vocabulary: this.resolved.vocab.toJSON(),
+        step: p.step,
+        charsSeen: p.charsSeen,
+        secondsTrained: this.seconds(),
+        data: this.batches.state(),
+        rngState: this.rng.state,
+        lrScale: p.lrScale,
+        optimizer: null,
+        bestValLoss: p.bestValLoss,
+        lastEval: p.lastEval,
+        backend: this.backend.name,
+        corpus: this.corpusSummary,
+      },
+      params: this.model.values(),
+      optimizer: this.stepper.optimizerSnapshot(),
+      state: this.stepper.stateArrays(),
+    };
+  }
+
+  /** The state a roll-back returns to: this one. */
+  private goodState(): GoodState {
+    return { params: this.model.values(), optimizer: this.stepper.optimizerSnapshot(), step: this.progress.step };
+  }
+
+  /** Seconds trained over the whole run (earlier processes included). */
+  private seconds(): number {
+    return this.progress.secondsBefore + (Date.now() - this.started) / 1000;
+  }
+
+  private fraction(): number | null {
+    return budgetFraction(this.cfg, this.progress.step, this.seconds());
+  }
+
+  private learningRate(): number {
+    return learningRateAt(this.cfg, this.progress.step, this.progress.lrScale, this.fraction());
+  }
 }
