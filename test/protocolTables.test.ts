@@ -19,6 +19,7 @@ test('a table with a row per message type and a check per field validates by the
   assert.equal(isMessage({ type: 'move', x: 1, label: 2 }), false);
   assert.equal(isMessage({ type: 'jump' }), false);
   assert.equal(isMessage({ x: 1 }), false);
+  for (const inherited of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) assert.equal(isMessage({ type: inherited }), false, inherited);
   assert.equal(isMessage(null), false);
 });
 

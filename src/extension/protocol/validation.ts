@@ -42,7 +42,8 @@ export function validator<M extends { type: string }>(table: ValidatorTable<M>):
   const rows = table as unknown as Record<string, Record<string, Check>>;
   return (v: unknown): v is M => {
     if (!isObj(v) || typeof v.type !== 'string') return false;
-    const fields = rows[v.type];
+    // Own rows only: a type such as 'toString' must not find an inherited function.
+    const fields = Object.hasOwn(rows, v.type) ? rows[v.type] : undefined;
     return fields !== undefined && Object.entries(fields).every(([k, c]) => c(v[k]));
   };
 }
