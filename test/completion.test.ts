@@ -1,5 +1,5 @@
 /**
- * Completions (src/engine/completion/completion.ts, src/cli/completeEval.ts): the state cache gives bit-for-bit
+ * Completions (src/engine/completion/, src/cli/completeEval.ts): the state cache gives bit-for-bit
  * the state and the suggestion of a full re-read, whatever was cached and edited before; typing one
  * character reads one symbol; stopping at the end of the line and of the token; beam width 1 is
  * greedy; cancellation stops the work and leaves the cache sound; complete-eval's metrics on
@@ -11,30 +11,18 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from '../src/engine/runtime/backend';
 import { ModelConfig } from '../src/engine/nn/config';
-import {
-  BLOCK,
-  CancellationLike,
-  Completer,
-  Completion,
-  completionOptions,
-  CompletionEngine,
-  CompletionOptions,
-  CompletionRequest,
-  lineTarget,
-  networkStepper,
-  NGramCompleter,
-  ngramStepper,
-  runDecoder,
-  stopRule,
-  tokenContinues,
-  tokenTarget,
-} from '../src/engine/completion/completion';
+import { CancellationLike, Completer, Completion, completionOptions, CompletionOptions, CompletionRequest } from '../src/engine/completion/completer';
+import { BLOCK, CompletionEngine, networkStepper } from '../src/engine/completion/networkCompleter';
+import { NGramCompleter, ngramStepper } from '../src/engine/completion/ngramCompleter';
+import { runDecoder } from '../src/engine/completion/decoders';
+import { lineTarget, stopRule, tokenContinues, tokenTarget } from '../src/engine/completion/tokens';
 import { InferenceModel, InferenceState } from '../src/engine/inference/inference';
 import { initialParams } from '../src/engine/nn/model';
 import { NGramModel } from '../src/engine/ngram/ngram';
 import { Random } from '../src/engine/nn/random';
 import { Vocabulary } from '../src/engine/data/vocabulary';
-import { commonPrefixCodePoints, percentile, samplePositions, scoreSuggestions, SuggestionRecord, suggestAll, tokenPositions } from '../src/cli/completeEval';
+import { percentile, samplePositions, scoreSuggestions, SuggestionRecord, suggestAll, tokenPositions } from '../src/engine/completion/completionMetrics';
+import { commonPrefixCodePoints } from '../src/engine/data/codePoints';
 import { cSource, tempDir, writeTree } from './support/fixtures';
 import { assertCleanError, runCli } from './support/cli';
 

@@ -3,7 +3,7 @@
  * character n-gram baseline, at the same cursor positions.
  *
  * Positions: sampled (seeded) in the held-out files of PATH — half at the start of a token, half
- * inside a word token (see `tokenContinues` in src/engine/completion/completion.ts for what a token is). When
+ * inside a word token (see `tokenContinues` in src/engine/completion/tokens.ts for what a token is). When
  * PATH is the checkpoint's training corpus, its validation files are used; otherwise any file of
  * PATH whose text is also a training file is left out.
  * At each position both models complete to the end of the token and to the end of the line, with the
@@ -21,213 +21,22 @@
  * The n-gram baseline (interpolated modified Kneser-Ney, src/engine/ngram/ngram.ts) is built from the
  * training text of the checkpoint's corpus (header.corpus.root, read with the same defaults and so
  * the same train/validation split as training) or of `--corpus`, in the checkpoint's vocabulary.
+ * The measuring itself (positions, scores, latency) is src/engine/completion/completionMetrics.ts;
+ * here are the command, its options, the corpora and the report.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import { OptionSpec, ParsedOptions } from './args';
 import type { Command } from './commands';
 import { BackendPreference, initBackend } from '../engine/runtime/backend';
 import { loadCheckpoint } from '../engine/training/checkpoint';
-import { Completer, CompletionEngine, CompletionOptions, isWordChar, lineTarget, NGramCompleter, tokenContinues, tokenTarget } from '../engine/completion/completion';
+import { CompletionEngine } from '../engine/completion/networkCompleter';
+import { NGramCompleter } from '../engine/completion/ngramCompleter';
+import {
+  EvalPosition, Latency, latencyOf, LatencyOptions, measureLatency, ModelScores, samplePositions, scoreSuggestions, suggestAll, SuggestOptions,
+} from '../engine/completion/completionMetrics';
 import { Corpus, CorpusError, CorpusFile, readCorpus, readRecordedCorpus } from '../engine/data/corpus';
 import { InferenceModel } from '../engine/inference/inference';
 import { NGRAM_DEFAULT_ORDER, NGRAM_MAX_ORDER, NGramModel } from '../engine/ngram/ngram';
-import { Random } from '../engine/nn/random';
-
-// ---------------------------------------------------------------------------------------------
-// Positions
-
-export type PositionKind = 'start' | 'inside';
-
-export interface EvalPosition {
-  file: number;
-  offset: number;
-  kind: PositionKind;
-}
-
-/**
- * Token starts and positions inside word tokens of a text, by the completion engine's token rule:
- * a token starts at a character that is not a space and does not continue the token before it.
- */
-export function tokenPositions(text: string): { starts: number[]; inside: number[] } {
-  const starts: number[] = [];
-  const inside: number[] = [];
-  let token = '';
-  for (let i = 0; i < text.length; ) {
-    const ch = String.fromCodePoint(text.codePointAt(i)!);
-    if (token !== '' && tokenContinues(token, ch)) {
-      if (isWordChar(ch)) inside.push(i);
-      token += ch;
-    } else if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r' || ch === '\f' || ch === '\v' || ch === '\u00a0') {
-      token = '';
-    } else {
-      starts.push(i);
-      token = ch;
-    }
-    i += ch.length;
-  }
-  return { starts, inside };
-}
-
-/** `count` positions, half at token starts and half inside tokens, seeded, in file order. */
-export function samplePositions(texts: readonly string[], count: number, seed: number): EvalPosition[] {
-  const rng = new Random(seed);
-  const pools: Record<PositionKind, EvalPosition[]> = { start: [], inside: [] };
-  texts.forEach((t, file) => {
-    const p = tokenPositions(t);
-    for (const offset of p.starts) pools.start.push({ file, offset, kind: 'start' });
-    for (const offset of p.inside) pools.inside.push({ file, offset, kind: 'inside' });
-  });
-  const pick = (pool: EvalPosition[], n: number): EvalPosition[] => {
-    // Partial Fisher–Yates: the first n of a seeded shuffle.
-    const a = pool.slice();
-    const m = Math.min(n, a.length);
-    for (let i = 0; i < m; i++) {
-      const j = i + Math.floor(rng.next() * (a.length - i));
-      [a[i], a[j]] = [a[j], a[i]];
-    }
-    return a.slice(0, m);
-  };
-  const half = Math.ceil(count / 2);
-  const chosen = [...pick(pools.start, half), ...pick(pools.inside, count - half)];
-  return chosen.sort((a, b) => a.file - b.file || a.offset - b.offset);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Metrics
-
-export interface ModelScores {
-  model: 'lstm' | 'ngram';
-  positions: number;
-  /** Fractions in [0, 1]. */
-  tokenExact: number;
-  tokenExactAtStart: number;
-  tokenExactInside: number;
-  lineExact: number;
-  /** Mean code points of the line suggestion that match the text (common prefix). */
-  charsSavedPerSuggestion: number;
-  /** Mean length of the line suggestions (code points). */
-  meanLineSuggestion: number;
-}
-
-export interface Latency {
-  samples: number;
-  p50: number;
-  p95: number;
-  max: number;
-}
-
-export interface SuggestionRecord {
-  position: EvalPosition;
-  token: { target: string; suggestion: string };
-  line: { target: string; suggestion: string };
-}
-
-/** Code points in the longest common prefix of a and b. */
-export function commonPrefixCodePoints(a: string, b: string): number {
-  let n = 0;
-  let i = 0;
-  while (i < a.length && i < b.length) {
-    const ca = a.codePointAt(i)!;
-    if (ca !== b.codePointAt(i)) break;
-    const w = ca > 0xffff ? 2 : 1;
-    i += w;
-    n++;
-  }
-  return n;
-}
-
-const codePoints = (s: string) => Array.from(s).length;
-
-/** The scores of one model from its suggestions. */
-export function scoreSuggestions(model: 'lstm' | 'ngram', records: readonly SuggestionRecord[]): ModelScores {
-  const frac = (xs: readonly SuggestionRecord[], f: (r: SuggestionRecord) => boolean) => (xs.length === 0 ? 0 : xs.filter(f).length / xs.length);
-  const tokenHit = (r: SuggestionRecord) => r.token.suggestion === r.token.target;
-  const mean = (f: (r: SuggestionRecord) => number) => (records.length === 0 ? 0 : records.reduce((s, r) => s + f(r), 0) / records.length);
-  return {
-    model,
-    positions: records.length,
-    tokenExact: frac(records, tokenHit),
-    tokenExactAtStart: frac(records.filter((r) => r.position.kind === 'start'), tokenHit),
-    tokenExactInside: frac(records.filter((r) => r.position.kind === 'inside'), tokenHit),
-    lineExact: frac(records, (r) => r.line.suggestion === r.line.target),
-    charsSavedPerSuggestion: mean((r) => commonPrefixCodePoints(r.line.suggestion, r.line.target)),
-    meanLineSuggestion: mean((r) => codePoints(r.line.suggestion)),
-  };
-}
-
-/** Nearest-rank percentile of unsorted samples. */
-export function percentile(samples: readonly number[], p: number): number {
-  if (samples.length === 0) return NaN;
-  const s = samples.slice().sort((a, b) => a - b);
-  const rank = Math.ceil((p / 100) * s.length);
-  return s[Math.min(s.length, Math.max(1, rank)) - 1];
-}
-
-function latencyOf(samples: readonly number[]): Latency {
-  return { samples: samples.length, p50: percentile(samples, 50), p95: percentile(samples, 95), max: samples.length ? Math.max(...samples) : NaN };
-}
-
-export interface SuggestOptions {
-  contextChars: number;
-  /** Beam width (1 = greedy). */
-  beamWidth: number;
-  maxTokenLength: number;
-  maxLineLength: number;
-}
-
-/** Both suggestions of one completer at every position (the completer's cache keyed by file). */
-export function suggestAll(c: Completer, texts: readonly string[], positions: readonly EvalPosition[], o: SuggestOptions, onProgress?: (done: number) => void): SuggestionRecord[] {
-  const base: Partial<CompletionOptions> = { temperature: 0, beamWidth: o.beamWidth, contextChars: o.contextChars };
-  const out: SuggestionRecord[] = [];
-  positions.forEach((p, i) => {
-    const req = { key: `eval:${p.file}`, text: texts[p.file], offset: p.offset };
-    const tok = c.complete(req, { ...base, stopAt: 'token', maxLength: o.maxTokenLength })!;
-    const line = c.complete(req, { ...base, stopAt: 'line', maxLength: o.maxLineLength })!;
-    out.push({
-      position: p,
-      token: { target: tokenTarget(texts[p.file], p.offset), suggestion: tok.text },
-      line: { target: lineTarget(texts[p.file], p.offset), suggestion: line.text },
-    });
-    onProgress?.(i + 1);
-  });
-  for (let f = 0; f < texts.length; f++) c.forget(`eval:${f}`);
-  return out;
-}
-
-export interface LatencyOptions {
-  length: number;
-  beamWidth: number;
-  coldContext: number;
-  contextChars: number;
-}
-
-/**
- * Latency of a `length`-character suggestion (stopAt none), warm (cache at offset − 1) and cold
- * (no cache, exactly `coldContext` characters of text before the cursor). Milliseconds.
- */
-export function measureLatency(c: Completer, texts: readonly string[], positions: readonly EvalPosition[], o: LatencyOptions): { warm: number[]; cold: number[] } {
-  const warm: number[] = [];
-  const cold: number[] = [];
-  const opts: Partial<CompletionOptions> = { stopAt: 'none', maxLength: o.length, temperature: 0, beamWidth: o.beamWidth, contextChars: o.contextChars };
-  for (const p of positions) {
-    const text = texts[p.file];
-    const key = `latency:${p.file}`;
-    c.prime({ key, text, offset: p.offset - 1 }, opts);
-    let t = performance.now();
-    c.complete({ key, text, offset: p.offset }, opts);
-    warm.push(performance.now() - t);
-    const cut = text.slice(p.offset - o.coldContext, p.offset);
-    t = performance.now();
-    c.complete({ text: cut, offset: cut.length }, { ...opts, contextChars: o.coldContext });
-    cold.push(performance.now() - t);
-  }
-  for (let f = 0; f < texts.length; f++) c.forget(`latency:${f}`);
-  return { warm, cold };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The command
 
 const str = (o: ParsedOptions, k: string) => o[k] as string | undefined;
 const num = (o: ParsedOptions, k: string) => o[k] as number;

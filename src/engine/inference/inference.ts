@@ -190,7 +190,7 @@ export class InferenceModel {
     const w = this.p.get(wName)!;
     const b = this.p.get(bName)!;
     if (rows < SMALL_PRODUCT_ROWS) {
-      // Row by row, so any split of the rows gives the same floats (completion.ts relies on it).
+      // Row by row, so any split of the rows gives the same floats (networkCompleter.ts relies on it).
       const out = new Float32Array(rows * N);
       const blas = currentBackend().name === 'native' ? nativeAddon() : null;
       for (let r = 0; r < rows; r++) {

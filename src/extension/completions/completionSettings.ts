@@ -1,6 +1,6 @@
 /** Typed access to the `lstmLab.completions.*` settings declared in package.json (defaults live there). */
 import * as vscode from 'vscode';
-import type { StopAt } from '../../engine/completion/completion';
+import type { StopAt } from '../../engine/completion/completer';
 
 export interface CompletionSettings {
   enabled: boolean;

@@ -8,7 +8,8 @@
  * calls' p50/p95 are shown in the status bar item's tooltip and logged every LOG_EVERY calls.
  */
 import * as vscode from 'vscode';
-import { AsyncCompletion, CompletionEngine, CompletionOptions } from '../../engine/completion/completion';
+import type { AsyncCompletion, CompletionOptions } from '../../engine/completion/completer';
+import { CompletionEngine } from '../../engine/completion/networkCompleter';
 import type { InferenceModel } from '../../engine/inference/inference';
 import type { ModelCache } from '../modelCache';
 import { completionSettings, languageEnabled } from './completionSettings';

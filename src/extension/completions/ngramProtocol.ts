@@ -4,7 +4,7 @@
  * serves its completions, so that neither the build (seconds) nor parsing the saved model blocks
  * the editor. Both sides check what they receive. No imports at run time.
  */
-import type { Completion, CompletionOptions } from '../../engine/completion/completion';
+import type { Completion, CompletionOptions } from '../../engine/completion/completer';
 
 export interface NGramLoadRequest {
   checkpoint: string;

@@ -5,7 +5,7 @@
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import type { CancellationLike, Completion, CompletionOptions } from '../../engine/completion/completion';
+import type { CancellationLike, Completion, CompletionOptions } from '../../engine/completion/completer';
 import { isNGramToHost, NGramInfo, NGramLoadRequest, NGramToHost } from './ngramProtocol';
 
 export type NGramStatus =

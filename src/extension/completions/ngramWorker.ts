@@ -9,7 +9,7 @@
 import * as fs from 'fs';
 import { parentPort } from 'worker_threads';
 import { loadCheckpoint, writeFileAtomic } from '../../engine/training/checkpoint';
-import { NGramCompleter } from '../../engine/completion/completion';
+import { NGramCompleter } from '../../engine/completion/ngramCompleter';
 import { mergeCorpora, readCorpus, recordedCorpusRoots } from '../../engine/data/corpus';
 import { NGramModel } from '../../engine/ngram/ngram';
 import { Vocabulary } from '../../engine/data/vocabulary';
