@@ -22,7 +22,8 @@ import {
 } from '../src/extension/activations/colourScale';
 import { DocumentTrace, TraceProgress } from '../src/extension/activations/documentTrace';
 import { probePosition, spanCells, traceSegment } from '../src/extension/activations/segmentTrace';
-import { cpOfUnit, SegmentRequest, SegmentResult, TraceCache, unitOffsets } from '../src/extension/activations/traceCache';
+import { SegmentRequest, SegmentResult, TraceCache } from '../src/extension/activations/traceCache';
+import { cpOfUnit, unitOffsets } from '../src/engine/data/codePoints';
 import { describeRejected } from '../src/extension/protocol/validation';
 import { isHostToInference, isInferenceToHost, type InferenceToHost } from '../src/extension/protocol/inference';
 import { isActivationsToHost, isHostToActivations, type HostToActivations } from '../src/extension/protocol/activations';

@@ -22,7 +22,7 @@ import { NGramModel } from '../src/engine/ngram/ngram';
 import { Random } from '../src/engine/nn/random';
 import { Vocabulary } from '../src/engine/data/vocabulary';
 import { percentile, samplePositions, scoreSuggestions, SuggestionRecord, suggestAll, tokenPositions } from '../src/engine/completion/completionMetrics';
-import { commonPrefixCodePoints } from '../src/engine/data/codePoints';
+import { codePointWidth, commonPrefixCodePoints } from '../src/engine/data/codePoints';
 import { cSource, tempDir, writeTree } from './support/fixtures';
 import { assertCleanError, runCli } from './support/cli';
 
@@ -84,7 +84,7 @@ test('state cache: typing character by character gives the states and suggestion
         if (got.contextRead === 1 && got.cache === 'cursor') reads1++;
       }
       steps++;
-      offset += text.codePointAt(offset)! > 0xffff ? 2 : 1;
+      offset += codePointWidth(text, offset);
     }
     assert.ok(reads1 > steps * 0.8, `${kind}: ${reads1} of ${steps} characters cost one step`);
   }

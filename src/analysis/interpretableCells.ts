@@ -8,6 +8,7 @@
  * activations are concatenated across files. Long inputs are cut at `maxChars` code points.
  */
 import * as path from 'path';
+import { advanceCodePoints, countCodePoints } from '../engine/data/codePoints';
 import { InferenceModel } from '../engine/inference/inference';
 import { traceText } from '../engine/inference/trace';
 import { ActivationSet, CellRanking, rankAllConcepts } from './cellRanking';
@@ -56,10 +57,8 @@ export async function discoverCells(model: InferenceModel, sources: SourceText[]
   let total = 0;
   for (const src of sources) {
     if (total >= maxChars) break;
-    let text = src.text;
-    const cps = Array.from(text);
-    if (total + cps.length > maxChars) text = cps.slice(0, maxChars - total).join('');
-    const n = Array.from(text).length;
+    const text = src.text.slice(0, advanceCodePoints(src.text, 0, maxChars - total)); // the first code points that fit
+    const n = countCodePoints(text);
     if (n === 0) continue;
     const labels = await labelConcepts(text, src.languageId ?? languageOf(src.path), {
       extra: opts.extra, grammarWasmPath: opts.grammarWasmPath, treeSitterWasmPath: opts.treeSitterWasmPath,

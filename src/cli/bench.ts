@@ -14,6 +14,7 @@ import { TruncatedBptt } from '../engine/data/bptt';
 import { checkFolderCanBeMade, makeFolder } from '../engine/training/checkpoint';
 import { ModelConfig } from '../engine/nn/config';
 import { readCorpus } from '../engine/data/corpus';
+import { countCodePoints } from '../engine/data/codePoints';
 import { automaticWorkers, DataParallelStepper } from '../engine/training/dataParallel';
 import { InferenceModel } from '../engine/inference/inference';
 import { CharRnn, disposeState, keepState } from '../engine/nn/model';
@@ -128,7 +129,7 @@ async function measureOurs(cfg: (typeof CONFIGS)['A'], ids: Int32Array, vocab: V
   const inferCharsPerSec = n / el;
   const t2 = process.hrtime.bigint();
   traceText(inf, traceSample);
-  const traceCharsPerSec = Array.from(traceSample).length / (Number(process.hrtime.bigint() - t2) / 1e9);
+  const traceCharsPerSec = countCodePoints(traceSample) / (Number(process.hrtime.bigint() - t2) / 1e9);
   inf.dispose();
   disposeState(state);
   opt.dispose();

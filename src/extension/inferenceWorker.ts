@@ -13,6 +13,7 @@ import { discoverCells } from '../analysis/interpretableCells';
 import { currentBackend, initBackend, setWasmDirectory } from '../engine/runtime/backend';
 import { loadCheckpoint } from '../engine/training/checkpoint';
 import { InferenceModel } from '../engine/inference/inference';
+import { advanceCodePoints, countCodePoints } from '../engine/data/codePoints';
 import { probePosition, quantityValues, spanCells, traceSegment } from './activations/segmentTrace';
 import { describeRejected } from './protocol/validation';
 import { HostToInference, InferenceModelInfo, InferenceToHost, isHostToInference, SaturationCloud, SimilarSpanResult, SourceFile, WireState } from './protocol/inference';
@@ -59,14 +60,9 @@ function capSources(sources: SourceFile[], maxChars: number): { source: number; 
   const out: { source: number; text: string; languageId: string; path: string }[] = [];
   let total = 0;
   for (let i = 0; i < sources.length && total < maxChars; i++) {
-    let text = sources[i].text;
-    let n = 0;
-    for (const _ of text) n++; // code points
+    const text = sources[i].text.slice(0, advanceCodePoints(sources[i].text, 0, maxChars - total)); // the first code points that fit
+    const n = countCodePoints(text);
     if (n === 0) continue;
-    if (total + n > maxChars) {
-      text = Array.from(text).slice(0, maxChars - total).join('');
-      n = maxChars - total;
-    }
     out.push({ source: i, text, languageId: sources[i].languageId, path: sources[i].path });
     total += n;
   }

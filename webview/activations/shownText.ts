@@ -6,6 +6,7 @@
  * tooltip names a symbol, and the UI state kept across reloads.
  */
 import type { ActivationsTab } from '../../src/extension/protocol/activations';
+import { countCodePoints } from '../../src/engine/data/codePoints';
 
 /** One shown line: the code point (in the shown text) it starts at and its code points. */
 export interface ShownLine {
@@ -51,7 +52,7 @@ export function positionCount(lines: ShownLine[]): number {
 
 /** The values for a newly shown text: kept if they have its length, else all NaN (not traced yet). */
 export function valuesForText(current: Float32Array, text: string | null): Float32Array {
-  const total = text === null ? 0 : Array.from(text).length;
+  const total = text === null ? 0 : countCodePoints(text);
   return current.length !== total ? new Float32Array(total).fill(NaN) : current;
 }
 

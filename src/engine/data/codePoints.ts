@@ -80,6 +80,21 @@ export function unitOffsets(text: string): Int32Array {
   return out.slice(0, n + 1);
 }
 
+/** The code point containing UTF-16 offset `unit` (the count of code points starting before it, for a boundary). */
+export function cpOfUnit(unitOfCp: Int32Array, unit: number): number {
+  let lo = 0;
+  let hi = unitOfCp.length - 1;
+  if (unit >= unitOfCp[hi]) return hi;
+  if (unit <= 0) return 0;
+  // Largest i with unitOfCp[i] <= unit.
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (unitOfCp[mid] <= unit) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 /** Code points in the longest common prefix of a and b. */
 export function commonPrefixCodePoints(a: string, b: string): number {
   let n = 0;

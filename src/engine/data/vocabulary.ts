@@ -11,6 +11,7 @@
  * "a character that was lost", so it is never given an index of its own and encodes to 0 like any
  * other unknown code point. Lone (unpaired) surrogates encode to 0 as well.
  */
+import { isHighSurrogate, isLowSurrogate, isSingleCodePoint, isSurrogate, pairCodePoint } from './codePoints';
 
 /** Index of the unknown symbol. */
 export const UNKNOWN_INDEX = 0;
@@ -69,10 +70,10 @@ export class Vocabulary {
     const n = text.length;
     for (let i = 0; i < n; i++) {
       const unit = text.charCodeAt(i);
-      if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < n) {
+      if (isHighSurrogate(unit) && i + 1 < n) {
         const low = text.charCodeAt(i + 1);
-        if (low >= 0xdc00 && low <= 0xdfff) {
-          const cp = ((unit - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
+        if (isLowSurrogate(low)) {
+          const cp = pairCodePoint(unit, low);
           astralCounts.set(cp, (astralCounts.get(cp) ?? 0) + 1);
           i++;
           continue;
@@ -83,7 +84,7 @@ export class Vocabulary {
     const seen: { cp: number; count: number }[] = [];
     for (let cp = 0; cp < 0x10000; cp++) {
       if (bmpCounts[cp] === 0) continue;
-      if (cp === UNKNOWN_CODE_POINT || (cp >= 0xd800 && cp <= 0xdfff)) continue; // lone surrogates, U+FFFD: unknown
+      if (cp === UNKNOWN_CODE_POINT || isSurrogate(cp)) continue; // lone surrogates, U+FFFD: unknown
       seen.push({ cp, count: bmpCounts[cp] });
     }
     for (const [cp, count] of astralCounts) seen.push({ cp, count });
@@ -150,10 +151,10 @@ export class Vocabulary {
     let k = 0;
     for (let i = 0; i < n; i++) {
       const unit = text.charCodeAt(i);
-      if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < n) {
+      if (isHighSurrogate(unit) && i + 1 < n) {
         const low = text.charCodeAt(i + 1);
-        if (low >= 0xdc00 && low <= 0xdfff) {
-          const cp = ((unit - 0xd800) << 10) + (low - 0xdc00) + 0x10000;
+        if (isLowSurrogate(low)) {
+          const cp = pairCodePoint(unit, low);
           out[k++] = this.astralIndex.get(cp) ?? UNKNOWN_INDEX;
           i++;
           continue;
@@ -223,19 +224,6 @@ export class Vocabulary {
     for (let i = 0; i < ids.length; i++) if (ids[i] !== UNKNOWN_INDEX) known++;
     return known / ids.length;
   }
-}
-
-function isSingleCodePoint(s: string): boolean {
-  if (s.length === 1) {
-    const unit = s.charCodeAt(0);
-    return unit < 0xd800 || unit > 0xdfff;
-  }
-  if (s.length === 2) {
-    const hi = s.charCodeAt(0);
-    const lo = s.charCodeAt(1);
-    return hi >= 0xd800 && hi <= 0xdbff && lo >= 0xdc00 && lo <= 0xdfff;
-  }
-  return false;
 }
 
 function describeValue(v: unknown): string {

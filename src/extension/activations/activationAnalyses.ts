@@ -11,7 +11,7 @@ import { errorMessage, grouped, isTextDocument, type ActivationsSession } from '
 import type { ActivationsPanel } from './activationsPanel';
 import { defaultQuantity } from './colourScale';
 import { InferenceClient } from './inferenceClient';
-import { cpOfUnit } from './traceCache';
+import { advanceCodePoints, cpOfUnit } from '../../engine/data/codePoints';
 import { languageOfPath, sourceOfDocument, workspaceSources } from './workspaceSources';
 
 /** Characters of workspace text read for the analyses. */
@@ -42,19 +42,9 @@ function similarSpanItems(matches: SimilarSpanResult[], sources: SourceFile[]): 
   for (const m of matches) {
     const src = sources[m.source];
     // Match positions are code points: walk to their UTF-16 offsets.
-    let unit = 0;
-    let cp = 0;
     const text = src.text;
-    const toUnit = (target: number) => {
-      while (cp < target && unit < text.length) {
-        const c = text.charCodeAt(unit);
-        unit += c >= 0xd800 && c <= 0xdbff && unit + 1 < text.length && (text.charCodeAt(unit + 1) & 0xfc00) === 0xdc00 ? 2 : 1;
-        cp++;
-      }
-      return unit;
-    };
-    const su = toUnit(m.start);
-    const eu = toUnit(m.end);
+    const su = advanceCodePoints(text, 0, m.start);
+    const eu = advanceCodePoints(text, su, m.end - m.start);
     const line = text.slice(0, su).split('\n').length - 1;
     const lineText = text.slice(text.lastIndexOf('\n', su - 1) + 1, (text.indexOf('\n', su) + 1 || text.length + 1) - 1);
     const matched = text.slice(su, eu).replace(/\s+/g, ' ');

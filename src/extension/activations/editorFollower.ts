@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { grouped, isTextDocument, type ActivationsSession } from './activationsSession';
 import type { TracedDocument } from './documentTraces';
 import { ActivationsPanel } from './activationsPanel';
-import { cpOfUnit } from './traceCache';
+import { cpOfUnit } from '../../engine/data/codePoints';
 
 /** Larger documents are not traced (UTF-16 units): the panel and overlay would not help there. */
 const MAX_DOCUMENT_CHARS = 2_000_000;

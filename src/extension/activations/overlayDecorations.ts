@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { ActivationsSession } from './activationsSession';
 import { bucketRuns } from './colourScale';
 import { ActivationOverlay } from './overlay';
-import { cpOfUnit } from './traceCache';
+import { cpOfUnit } from '../../engine/data/codePoints';
 
 /** Lines above and below the visible ones decorated in the first pass. */
 const VISIBLE_MARGIN_LINES = 60;

@@ -8,7 +8,7 @@ import type { ShownDocument } from '../protocol/activations';
 import type { ActivationsSession } from './activationsSession';
 import { ActivationsPanel } from './activationsPanel';
 import type { TracedDocument } from './documentTraces';
-import { cpOfUnit } from './traceCache';
+import { cpOfUnit } from '../../engine/data/codePoints';
 
 export class PanelFeed {
   constructor(private readonly s: ActivationsSession) {}

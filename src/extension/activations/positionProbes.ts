@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import type { PositionProbe } from '../protocol/inference';
 import { errorMessage, REQUEST_TIMEOUT_MS, type ActivationsSession } from './activationsSession';
-import { cpOfUnit } from './traceCache';
+import { cpOfUnit } from '../../engine/data/codePoints';
 
 /** A probe asked for: position relative to the shown range; `reply` for an editor hover, else the panel gets it. */
 export interface ProbeWanted {

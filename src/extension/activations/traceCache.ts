@@ -14,9 +14,11 @@
  *
  * Offsets. Editors count UTF-16 units, the model code points: `unitOfCp[i]` is the UTF-16 offset of
  * code point i (a surrogate pair is one code point; a lone surrogate counts as one, as the
- * vocabulary encodes it). No `vscode` here: the tests run it with an in-process tracer.
+ * vocabulary encodes it; `unitOffsets` and `cpOfUnit`, src/engine/data/codePoints.ts). No `vscode`
+ * here: the tests run it with an in-process tracer.
  */
 import type { InferenceState } from '../../engine/inference/inference';
+import { cpOfUnit, isHighSurrogate, unitOffsets } from '../../engine/data/codePoints';
 
 export interface SegmentRequest {
   /** Code points [start, end) of the document; start is a multiple of the stride. */
@@ -37,38 +39,6 @@ export interface SegmentResult {
   /** Positions (multiples of the stride in (start, end]) and the states there. */
   anchorAt: number[];
   anchors: InferenceState[];
-}
-
-/** UTF-16 offset of every code point, plus the text length at index n. */
-export function unitOffsets(text: string): Int32Array {
-  const len = text.length;
-  const out = new Int32Array(len + 1);
-  let n = 0;
-  for (let i = 0; i < len; i++) {
-    out[n++] = i;
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < len) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) i++;
-    }
-  }
-  out[n] = len;
-  return out.slice(0, n + 1);
-}
-
-/** The code point containing UTF-16 offset `unit` (the count of code points starting before it, for a boundary). */
-export function cpOfUnit(unitOfCp: Int32Array, unit: number): number {
-  let lo = 0;
-  let hi = unitOfCp.length - 1;
-  if (unit >= unitOfCp[hi]) return hi;
-  if (unit <= 0) return 0;
-  // Largest i with unitOfCp[i] <= unit.
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (unitOfCp[mid] <= unit) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 export class TraceCache {
@@ -120,8 +90,7 @@ export class TraceCache {
     while (u < m && old.charCodeAt(u) === text.charCodeAt(u)) u++;
     // Never split a surrogate pair: if the common prefix ends on a high surrogate, its pair changed.
     if (u > 0) {
-      const h = old.charCodeAt(u - 1);
-      if (h >= 0xd800 && h <= 0xdbff) u--;
+      if (isHighSurrogate(old.charCodeAt(u - 1))) u--;
     }
     const p = cpOfUnit(this.offsets, u);
     this.textValue = text;
