@@ -28,9 +28,10 @@
  */
 
 import type { Concept } from './conceptLabels';
+import type { Quantity } from '../engine/nn/kernels';
 
-/** 'c' | 'tanh(c)' | 'h' | 'i' | 'f' | 'o' | 'g' (LSTM), 'z' | 'r' | 'n' (GRU). */
-export type Quantity = 'c' | 'tanh(c)' | 'h' | 'i' | 'f' | 'o' | 'g' | 'z' | 'r' | 'n';
+/** What a trace shows of a cell: 'tanh(c)' | 'c' | 'h' | a gate (QUANTITIES, kernels.ts). */
+export type { Quantity };
 
 export interface ActivationSet {
   layer: number;

@@ -5,11 +5,12 @@
  * unit is one point (left, right) of the paper's scatter plot; forget-gate units near right = 1 are
  * the "integrators" that remember over long spans.
  *
- * Gates are the sigmoid quantities: LSTM 'i', 'f', 'o'; GRU 'z', 'r'. (The LSTM's 'g' and the
- * GRU's 'n' are tanh candidates, not gates, and are not included.)
+ * The gates that saturate are the sigmoid ones (GATE_ACTIVATION, kernels.ts): LSTM 'i', 'f', 'o';
+ * GRU 'z', 'r'. (The LSTM's 'g' and the GRU's 'n' are tanh candidates, not gates, and are not included.)
  */
 
 import type { ActivationSet } from './cellRanking';
+import { CellKind, GATE_ACTIVATION, GATE_ORDER, GateName } from '../engine/nn/kernels';
 
 export interface GateSaturation {
   /** Per unit: fraction of included time steps with activation < low. */
@@ -18,14 +19,22 @@ export interface GateSaturation {
   right: Float32Array;
 }
 
-export type GateName = 'i' | 'f' | 'o' | 'z' | 'r';
+/** A gate that saturates: a sigmoid gate. */
+export type SaturatingGate = Exclude<GateName, 'g' | 'n'>;
 
-/** Gates in plotting order. */
-export const GATE_NAMES: readonly GateName[] = ['i', 'f', 'o', 'z', 'r'];
+const saturates = (g: GateName): g is SaturatingGate => GATE_ACTIVATION[g] === 'sigmoid';
+
+/** The saturating gates of a cell kind, in column order: i, f, o (LSTM); z, r (GRU); none (RNN). */
+export function saturatingGates(kind: CellKind): SaturatingGate[] {
+  return (GATE_ORDER[kind] as readonly GateName[]).filter(saturates);
+}
+
+/** Every saturating gate, in plotting order: the LSTM's i, f, o, then the GRU's z, r. */
+export const SATURATING_GATES: readonly SaturatingGate[] = [...saturatingGates('lstm'), ...saturatingGates('gru')];
 
 export interface GateSaturationCloud extends GateSaturation {
   layer: number;
-  gate: GateName;
+  gate: SaturatingGate;
   units: number;
   /** Time steps counted. */
   steps: number;
@@ -78,8 +87,8 @@ export function gateSaturationClouds(activations: ActivationSet[], options: Gate
   const high = options.high ?? 0.9;
   const clouds: GateSaturationCloud[] = [];
   for (const set of activations) {
-    const gate = set.quantity as GateName;
-    if (!GATE_NAMES.includes(gate)) continue;
+    const gate = set.quantity as SaturatingGate;
+    if (!SATURATING_GATES.includes(gate)) continue;
     const { left, right } = gateSaturation(set.values, set.units, low, high, options.mask);
     let steps = set.values.length / set.units;
     if (options.mask) {
@@ -88,6 +97,6 @@ export function gateSaturationClouds(activations: ActivationSet[], options: Gate
     }
     clouds.push({ layer: set.layer, gate, units: set.units, steps, left, right });
   }
-  clouds.sort((a, b) => a.layer - b.layer || GATE_NAMES.indexOf(a.gate) - GATE_NAMES.indexOf(b.gate));
+  clouds.sort((a, b) => a.layer - b.layer || SATURATING_GATES.indexOf(a.gate) - SATURATING_GATES.indexOf(b.gate));
   return clouds;
 }

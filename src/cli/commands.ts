@@ -17,7 +17,8 @@ import { InferenceModel } from '../engine/inference/inference';
 import { automaticWorkers } from '../engine/training/dataParallel';
 import { CharRnn } from '../engine/nn/model';
 import { sampleStream, sampleText } from '../engine/inference/sample';
-import { CellTrace, GATE_NAMES, traceText } from '../engine/inference/trace';
+import { CellTrace, traceText } from '../engine/inference/trace';
+import { ALL_QUANTITIES, CellKind, gatesOf, QUANTITIES } from '../engine/nn/kernels';
 import { train, TrainEvent } from '../engine/training/train';
 import { runBench } from './bench';
 import { discoverCells } from '../analysis/interpretableCells';
@@ -358,7 +359,7 @@ const traceCommand: Command = {
   options: [
     { name: 'layer', type: 'int', help: 'layer to show (1-based)', default: 1, min: 1 },
     { name: 'cell', type: 'int', help: 'cell to colour by (default: the one with the largest variance)', min: 0 },
-    { name: 'show', type: 'string', help: 'what to colour by', default: 'tanh(c)', choices: ['tanh(c)', 'c', 'h', 'i', 'f', 'g', 'o', 'z', 'r', 'n'] },
+    { name: 'show', type: 'string', help: 'what to colour by', default: 'tanh(c)', choices: [...ALL_QUANTITIES] },
     { name: 'top-k', type: 'int', help: 'next-character predictions kept per position', default: 5, min: 1 },
     { name: 'max-chars', type: 'int', help: 'trace at most the first N characters of FILE, saying so when it is longer (0 = all of it)', default: TRACE_MAX_CHARS, min: 0 },
     BACKEND,
@@ -464,7 +465,7 @@ function readTraceText(file: string, maxChars: number): { symbols: string[]; tru
 
 /** Characters per traced chunk, so that one chunk's activations stay within TRACE_CHUNK_BYTES. */
 function traceChunkLength(cfg: { layers: number; hidden: number; vocabSize: number; kind: string }): number {
-  const gates = GATE_NAMES[cfg.kind as keyof typeof GATE_NAMES].length;
+  const gates = gatesOf(cfg.kind).length;
   const perChar = 4 * (cfg.layers * cfg.hidden * (2 + 2 * gates) + cfg.vocabSize);
   return Math.max(64, Math.min(65_536, Math.floor(TRACE_CHUNK_BYTES / perChar)));
 }
@@ -482,8 +483,8 @@ function traceInChunks(inference: InferenceModel, symbols: string[], topK: numbe
 }
 
 /** Whether a model of this kind records what --show names. */
-function traceHas(kind: keyof typeof GATE_NAMES, show: string): boolean {
-  return show === 'h' || ((show === 'tanh(c)' || show === 'c') && kind === 'lstm') || GATE_NAMES[kind].includes(show);
+function traceHas(kind: CellKind, show: string): boolean {
+  return (QUANTITIES[kind] as readonly string[]).includes(show);
 }
 
 /** Per-cell sums of tanh(v) and tanh(v)² over a text, added chunk by chunk. */

@@ -7,7 +7,7 @@
  */
 import * as path from 'path';
 import { parentPort } from 'worker_threads';
-import { gateSaturation, GATE_NAMES as SATURATION_GATES } from '../analysis/gateSaturation';
+import { gateSaturation, saturatingGates } from '../analysis/gateSaturation';
 import { findSimilarSpans } from '../analysis/cellRanking';
 import { discoverCells } from '../analysis/interpretableCells';
 import { currentBackend, initBackend, setWasmDirectory } from '../engine/runtime/backend';
@@ -165,7 +165,7 @@ function similarSpansRequest(m: Extract<HostToInference, { type: 'similarSpans' 
 function saturationRequest(m: Extract<HostToInference, { type: 'saturation' }>): void {
   const mdl = needModel();
   const { kind, hidden: H, layers: L } = mdl.config;
-  const gates = SATURATION_GATES.filter((g) => (kind === 'lstm' ? ['i', 'f', 'o'] : kind === 'gru' ? ['z', 'r'] : []).includes(g));
+  const gates = saturatingGates(kind);
   if (gates.length === 0) throw new Error(`A ${kind.toUpperCase()} has no gates to saturate.`);
   // Counts accumulated file by file (concatenating every gate of a large sample would not fit).
   const left = new Map<string, Float64Array>();

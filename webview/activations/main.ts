@@ -29,6 +29,7 @@ import { describeRejected } from '../../src/extension/protocol/validation';
 import { type InferenceModelInfo, type PositionProbe } from '../../src/extension/protocol/inference';
 import { isHostToActivations, type ActivationsCommand, type ActivationsTab, type ActivationsToHost, type ActivationView, type ColourScaleSpec, type HostToActivations, type SaturationResultMessage, type ShownDocument } from '../../src/extension/protocol/activations';
 import { colourOf, formatValue, normalise, quantitiesOf } from '../../src/extension/activations/colourScale';
+import type { Quantity } from '../../src/engine/nn/kernels';
 import { connectToHost } from '../shared/hostBridge';
 import { renderCellsTable, renderHereTable, type CellsResult, type HereResult } from './resultTables';
 import { drawSaturationPlots } from './saturationPlot';
@@ -48,7 +49,7 @@ const TAB_TITLES: Record<ActivationsTab, string> = { text: 'Text', cells: 'Inter
 const QUANTITY_TITLES: Record<string, string> = {
   'tanh(c)': 'tanh(c) — cell state, squashed', c: 'c — cell state', h: 'h — hidden state', i: 'i — input gate', f: 'f — forget gate', g: 'g — candidate',
   o: 'o — output gate', z: 'z — update gate', r: 'r — reset gate', n: 'n — candidate',
-};
+} satisfies Record<Quantity, string>;
 
 const ui = restoreState(host.getState());
 const saveState = (): void => host.setState(ui);

@@ -6,9 +6,7 @@
  * Positions are Unicode code points of the text (the model's symbols), not UTF-16 units.
  */
 import { InferenceModel, InferenceState, softmax } from './inference';
-import { CellKind } from '../nn/kernels';
-
-export const GATE_NAMES: Record<CellKind, string[]> = { lstm: ['i', 'f', 'g', 'o'], gru: ['z', 'r', 'n'], rnn: [] };
+import { CellKind, GATE_ORDER } from '../nn/kernels';
 
 export interface LayerTrace {
   /** 1-based layer number. */
@@ -50,7 +48,7 @@ export function traceText(model: InferenceModel, text: string, opts: TraceOption
   const ids = model.vocab.encode(text);
   const N = ids.length;
   const run = model.run(ids, opts.state ?? model.zeroState(), { record: true });
-  const names = GATE_NAMES[kind];
+  const names: readonly string[] = GATE_ORDER[kind];
   const layers: LayerTrace[] = run.layers!.map((r, idx) => {
     const gates: Record<string, Float32Array> = {};
     names.forEach((g, gi) => {

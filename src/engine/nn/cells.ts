@@ -22,7 +22,7 @@
  *   - composite: TF.js ops step by step, on any backend (the code below).
  */
 import { tf } from '../runtime/backend';
-import { CellKind, GATES, RecurrenceKernels, SeqForwardInput, SeqForwardOutput } from './kernels';
+import { GATES, RecurrenceKernels, SeqForwardInput, SeqForwardOutput, SeqShape } from './kernels';
 
 export interface RecurrentWeights {
   wh: tf.Tensor2D; // [H, G·H]
@@ -66,19 +66,12 @@ export interface SequenceBackward {
   dc0: tf.Tensor2D | null;
 }
 
-export interface SequenceShape {
-  kind: CellKind;
-  T: number;
-  B: number;
-  H: number;
-}
-
 /**
  * Run one recurrent layer over T steps.
  * xProj [T·B, G·H] (input bias included), h0/c0 [B, H] (c0 for LSTM only).
  */
 export function sequenceForward(
-  shape: SequenceShape,
+  shape: SeqShape,
   xProj: tf.Tensor2D,
   w: RecurrentWeights,
   h0: tf.Tensor2D,
@@ -147,7 +140,7 @@ export function sequenceForward(
  * beyond the truncation (null = zero, as in truncated BPTT).
  */
 export function sequenceBackward(
-  shape: SequenceShape,
+  shape: SeqShape,
   fwd: SequenceForward,
   w: RecurrentWeights,
   dHs: tf.Tensor2D,

@@ -29,8 +29,41 @@
 
 export type CellKind = 'lstm' | 'gru' | 'rnn';
 
-export const GATES: Record<CellKind, number> = { lstm: 4, gru: 3, rnn: 1 };
+/**
+ * The gates of each cell kind by name, in their column order above. The RNN's one block is the
+ * pre-activation of h itself, not a gate. Every list of gate names in the code derives from this one.
+ */
+export const GATE_ORDER = { lstm: ['i', 'f', 'g', 'o'], gru: ['z', 'r', 'n'], rnn: [] } as const satisfies Record<CellKind, readonly string[]>;
 
+export type GateName = (typeof GATE_ORDER)[CellKind][number];
+
+/** Each gate's activation: σ (a gate proper, in [0, 1]) or tanh (a candidate, g and n, in [−1, 1]). */
+export const GATE_ACTIVATION: Readonly<Record<GateName, 'sigmoid' | 'tanh'>> = { i: 'sigmoid', f: 'sigmoid', g: 'tanh', o: 'sigmoid', z: 'sigmoid', r: 'sigmoid', n: 'tanh' };
+
+/** The gate names of a cell kind, in column order ([] for a kind this engine does not know). */
+export function gatesOf(kind: string): readonly GateName[] {
+  return Object.hasOwn(GATE_ORDER, kind) ? GATE_ORDER[kind as CellKind] : [];
+}
+
+/**
+ * What a trace can show of one cell at each step (the hs, cs and gates of SeqForwardOutput), in menu
+ * order: the LSTM's cell state squashed, tanh(c), and raw, c; the hidden state h; then the gates.
+ */
+export const QUANTITIES = {
+  lstm: ['tanh(c)', 'c', 'h', ...GATE_ORDER.lstm],
+  gru: ['h', ...GATE_ORDER.gru],
+  rnn: ['h', ...GATE_ORDER.rnn],
+} as const satisfies Record<CellKind, readonly string[]>;
+
+export type Quantity = (typeof QUANTITIES)[CellKind][number];
+
+/** Every quantity of any cell kind, once each: tanh(c), c, h, then the LSTM's gates and the GRU's. */
+export const ALL_QUANTITIES: readonly Quantity[] = [...new Set<Quantity>([...QUANTITIES.lstm, ...QUANTITIES.gru, ...QUANTITIES.rnn])];
+
+/** G, the blocks of G·H columns per cell kind. */
+export const GATES: Record<CellKind, number> = { lstm: GATE_ORDER.lstm.length, gru: GATE_ORDER.gru.length, rnn: 1 };
+
+/** One layer's run: its cell kind, T steps, B streams, H units. */
 export interface SeqShape {
   kind: CellKind;
   T: number;

@@ -15,9 +15,9 @@
  *   out.w     [H, V], out.b [V]
  */
 import { tf, fusedKernels } from '../runtime/backend';
-import { previousHidden, RecurrentWeights, SequenceForward, sequenceBackward, sequenceForward, SequenceShape } from './cells';
+import { previousHidden, RecurrentWeights, SequenceForward, sequenceBackward, sequenceForward } from './cells';
 import { ModelConfig, validateModelConfig } from './config';
-import { GATES } from './kernels';
+import { GATES, SeqShape } from './kernels';
 import { columnSums, linear, lookupRows, lookupRowsPlusBias, matMulNT, matMulTN, scatterAddRows, softmaxCrossEntropy } from './linalg';
 import { Random } from './random';
 import { phase } from '../runtime/stepProfile';
@@ -168,7 +168,7 @@ export class CharRnn {
     const kernels = fusedKernels();
     const p = (n: string) => this.params.get(n)!;
     const ids = tf.tensor1d(inputs, 'int32');
-    const shape: SequenceShape = { kind, T, B, H };
+    const shape: SeqShape = { kind, T, B, H };
     const dropout = train && cfg.dropout > 0 ? cfg.dropout : 0;
 
     // ---- forward ----

@@ -10,8 +10,10 @@
  * The overlay quantises the scale into BUCKETS buckets (one TextEditorDecorationType each, created
  * once); bucket MIDDLE_BUCKET is neutral and gets no decoration.
  *
- * No imports: the webview bundle and the extension host both use this file.
+ * The webview bundle and the extension host both use this file: its one import, the gate names and
+ * quantities of kernels.ts, imports nothing.
  */
+import { GATE_ACTIVATION, GateName, QUANTITIES } from '../../engine/nn/kernels';
 
 export interface ColourScale {
   lo: number;
@@ -23,7 +25,7 @@ export interface ColourScale {
 export const BUCKETS = 21;
 export const MIDDLE_BUCKET = (BUCKETS - 1) / 2;
 
-const SIGMOID_GATES = new Set(['i', 'f', 'o', 'z', 'r']);
+const SIGMOID_GATES = new Set<string>((Object.keys(GATE_ACTIVATION) as GateName[]).filter((g) => GATE_ACTIVATION[g] === 'sigmoid'));
 
 /** Round up to 1, 2 or 5 × a power of ten (a legend reads "±2" rather than "±1.83"). */
 export function niceCeil(x: number): number {
@@ -121,9 +123,7 @@ export function formatValue(v: number): string {
 
 /** The quantities a model kind offers, in menu order. */
 export function quantitiesOf(kind: string): string[] {
-  if (kind === 'lstm') return ['tanh(c)', 'c', 'h', 'i', 'f', 'g', 'o'];
-  if (kind === 'gru') return ['h', 'z', 'r', 'n'];
-  return ['h'];
+  return Object.hasOwn(QUANTITIES, kind) ? [...QUANTITIES[kind as keyof typeof QUANTITIES]] : ['h'];
 }
 
 /** The default quantity: the paper's tanh(c) for LSTMs, h otherwise. */

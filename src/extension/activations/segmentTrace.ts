@@ -13,12 +13,9 @@
  * anchor at position a is the state after reading code points [0, a).
  */
 import { InferenceModel, InferenceState, LayerRecord, softmax } from '../../engine/inference/inference';
-import { GATES } from '../../engine/nn/kernels';
+import { GATES, gatesOf } from '../../engine/nn/kernels';
 import { cellsActiveInSpan } from '../../analysis/cellRanking';
 import type { PositionProbe, SpanCellResult } from '../protocol/inference';
-
-/** Gate order inside LayerRecord.gates rows (the engine's kernel contract). */
-const GATE_ORDER: Record<string, string[]> = { lstm: ['i', 'f', 'g', 'o'], gru: ['z', 'r', 'n'], rnn: [] };
 
 /** One layer's quantity as [n, H] (a new array for tanh(c) and gates, the record's own for c and h). */
 export function quantityValues(kind: string, rec: LayerRecord, quantity: string, H: number, n: number): Float32Array {
@@ -30,7 +27,7 @@ export function quantityValues(kind: string, rec: LayerRecord, quantity: string,
     for (let i = 0; i < out.length; i++) out[i] = Math.tanh(rec.cs[i]);
     return out;
   }
-  const gi = (GATE_ORDER[kind] ?? []).indexOf(quantity);
+  const gi = (gatesOf(kind) as readonly string[]).indexOf(quantity); // the column block of LayerRecord.gates
   if (gi < 0) throw new Error(`A ${kind.toUpperCase()} has no quantity '${quantity}'.`);
   const G = GATES[kind as keyof typeof GATES];
   const out = new Float32Array(n * H);
@@ -94,7 +91,7 @@ export function probePosition(
     values.c = rec.cs[cell];
   }
   values.h = rec.hs[cell];
-  (GATE_ORDER[kind] ?? []).forEach((g, gi) => (values[g] = rec.gates[gi * H + cell]));
+  gatesOf(kind).forEach((g, gi) => (values[g] = rec.gates[gi * H + cell]));
   const p = softmax(model.logits(last.state));
   const order = Array.from(p.keys()).sort((a, b) => p[b] - p[a]).slice(0, Math.max(1, topK));
   const top = order.map((i) => ({ symbol: model.vocab.symbol(i), prob: p[i] }));

@@ -7,6 +7,7 @@ import {
   discoveryResult, inferenceModelInfo, positionProbe, spanCellResult, type DiscoveryResult, type InferenceModelInfo, type PositionProbe, type SpanCellResult,
 } from './inference';
 import { arr, bool, f32, int, num, oneOf, orNull, shape, str, validator } from './validation';
+import { ALL_QUANTITIES } from '../../engine/nn/kernels';
 
 /** Which activation the panel and the overlay colour the text with. */
 export interface ActivationView {
@@ -14,7 +15,7 @@ export interface ActivationView {
   layer: number;
   /** 0-based unit of the layer. */
   cell: number;
-  /** 'tanh(c)' | 'c' | 'h' | a gate ('i' 'f' 'g' 'o' for LSTM, 'z' 'r' 'n' for GRU). */
+  /** One of the model's QUANTITIES (kernels.ts): 'tanh(c)' | 'c' | 'h' | a gate ('i' 'f' 'g' 'o' for LSTM, 'z' 'r' 'n' for GRU). */
   quantity: string;
   /** Stretch the colour scale over the cell's own range in the text (for cells that saturate). */
   stretch: boolean;
@@ -111,7 +112,7 @@ export type ActivationsToHost =
   | { type: 'log'; level: 'info' | 'error'; message: string };
 
 const activationView = shape<ActivationView>({
-  layer: (v) => int(v) && (v as number) >= 1, cell: (v) => int(v) && (v as number) >= 0, quantity: oneOf('tanh(c)', 'c', 'h', 'i', 'f', 'g', 'o', 'z', 'r', 'n'), stretch: bool,
+  layer: (v) => int(v) && (v as number) >= 1, cell: (v) => int(v) && (v as number) >= 0, quantity: oneOf(...ALL_QUANTITIES), stretch: bool,
 });
 const colourScaleSpec = shape<ColourScaleSpec>({ lo: num, mid: num, hi: num });
 const activationsFont = shape<ActivationsFont>({ family: str, size: num, lineHeight: num, tabSize: num, ligatures: bool });
