@@ -1,6 +1,6 @@
 /**
- * The dashboard's pure logic (webview/dashboard/csv.ts: metric conversion, smoothing, curve merge,
- * CSV export, thinning) and the dashboard half of the message protocol (src/extension/protocol.ts):
+ * The dashboard's pure logic (src/analysis/trainingCurve.ts: metric conversion, smoothing, curve merge,
+ * CSV export, thinning) and the dashboard half of the message protocol (src/extension/protocol/dashboard.ts):
  * the validators accept the messages both sides send and reject wrong shapes.
  */
 import { test } from 'node:test';
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { type RunSummary } from '../src/extension/protocol/runs';
 import { describeRejected } from '../src/extension/protocol/validation';
 import { isDashboardToHost, isHostToDashboard } from '../src/extension/protocol/dashboard';
-import { CSV_HEADER, mergeCurve, metricLabel, runToCsv, smooth, thin, toMetric } from '../webview/dashboard/csv';
+import { CSV_HEADER, mergeCurve, metricLabel, runToCsv, smooth, thin, toMetric } from '../src/analysis/trainingCurve';
 import { shortBackend } from '../webview/dashboard/backendLabel';
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps * Math.max(1, Math.abs(b)), `${a} ≉ ${b}`);

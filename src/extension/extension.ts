@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as vscode from 'vscode';
-import { runToCsv } from '../../webview/dashboard/csv';
+import { runToCsv } from '../analysis/trainingCurve';
 import { registerActivations } from './activations/registration';
 import { registerCompletions } from './completions/registerCompletions';
 import { DashboardPanel, RunsSource } from './dashboard/dashboardPanel';

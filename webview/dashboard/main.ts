@@ -26,7 +26,7 @@ import type { VscodeSingleSelect } from '@vscode-elements/elements/dist/vscode-s
 import { type EvalPoint, type ProgressPoint, type RunSummary } from '../../src/extension/protocol/runs';
 import { describeRejected } from '../../src/extension/protocol/validation';
 import { isHostToDashboard, type DashboardToHost, type HostToDashboard, type Metric, type XAxis } from '../../src/extension/protocol/dashboard';
-import { mergeCurve, metricLabel, smooth, thin, toMetric } from './csv';
+import { mergeCurve, metricLabel, smooth, thin, toMetric } from '../../src/analysis/trainingCurve';
 import { shortBackend } from './backendLabel';
 import { connectToHost } from '../shared/hostBridge';
 

@@ -19,7 +19,7 @@
  */
 import * as vscode from 'vscode';
 import { PanelSlot, renderWebviewPage } from '../webviewPage';
-import { thin } from '../../../webview/dashboard/csv';
+import { thin } from '../../analysis/trainingCurve';
 import { type EvalPoint, type ProgressPoint, type RunSummary } from '../protocol/runs';
 import { describeRejected } from '../protocol/validation';
 import { isDashboardToHost, type DashboardToHost, type HostToDashboard } from '../protocol/dashboard';

@@ -1,13 +1,14 @@
 /**
- * The dashboard's pure logic — no DOM, no `vscode` — shared by the webview bundle, the extension
- * host (CSV export) and the unit tests: metric conversion, the smoothing of the training curve, the
- * merge of a run's evaluations with its live progress readings, and the CSV export of that curve.
+ * A run's training curve — no DOM, no `vscode` — shared by the dashboard webview, the extension host
+ * (CSV export, the readings kept per run) and the unit tests: metric conversion, the smoothing of the
+ * curve, the merge of a run's evaluations with its live progress readings, its CSV export, and the
+ * thinning that keeps a growing series of readings bounded.
  *
  * Losses travel in nats per character everywhere; they are converted only for display.
  */
 
-import type { EvalPoint, ProgressPoint, RunSummary } from '../../src/extension/protocol/runs';
-import type { Metric } from '../../src/extension/protocol/dashboard';
+import type { EvalPoint, ProgressPoint, RunSummary } from '../extension/protocol/runs';
+import type { Metric } from '../extension/protocol/dashboard';
 
 /** Convert a loss in nats/char to the displayed metric: nats, bits (nats / ln 2) or perplexity (e^nats). */
 export function toMetric(nats: number, metric: Metric): number {
