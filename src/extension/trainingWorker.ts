@@ -74,12 +74,11 @@ async function run(req: TrainRequest): Promise<void> {
   }
   const corpus = mergeCorpora(corpora);
   post({ type: 'corpus', summary: describeCorpus(corpus), files: corpus.files.length, chars: corpus.totalChars, skipped: { ...corpus.skippedByReason } });
-  let run: RunSummary | null = null;
   const onEvent = (e: TrainEvent) => {
     switch (e.event) {
-      case 'start':
+      case 'start': {
         currentRunId = e.runId;
-        run = {
+        const summary: RunSummary = {
           runId: e.runId,
           dir: e.dir,
           model: { kind: e.model.kind, layers: e.model.layers, hidden: e.model.hidden, embedding: e.model.embedding },
@@ -95,8 +94,9 @@ async function run(req: TrainRequest): Promise<void> {
           step: e.step ?? 0,
           evals: [],
         };
-        post({ type: 'started', run });
+        post({ type: 'started', run: summary });
         break;
+      }
       case 'progress':
         post({ type: 'progress', runId: currentRunId!, point: { step: e.step, chars: e.chars, seconds: e.seconds, trainLoss: e.trainLoss, learningRate: e.learningRate }, charsPerSec: e.charsPerSec, fraction: e.fraction, etaSeconds: e.etaSeconds });
         break;
@@ -141,5 +141,4 @@ async function run(req: TrainRequest): Promise<void> {
     // learningRate 0 (the setting's default) is the engine's automatic choice for the model's size.
     train: { ...req.train, learningRate: req.train.learningRate > 0 ? req.train.learningRate : undefined, workers, evalChars: 50_000, ...(req.resume ? { seqLength: undefined, batchSize: undefined } : {}) },
   });
-  void run;
 }
