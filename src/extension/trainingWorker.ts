@@ -12,8 +12,6 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend, setWasmDirectory } from '../engine/runtime/backend';
 import { describeCorpus, mergeCorpora, readCorpus } from '../engine/data/corpus';
-import { automaticWorkers } from '../engine/training/dataParallel';
-import { readRunInfo } from '../engine/training/runFolder';
 import { train, TrainEvent } from '../engine/training/train';
 import { RunSummary } from './protocol/runs';
 import { describeRejected } from './protocol/validation';
@@ -77,8 +75,10 @@ async function run(req: TrainRequest): Promise<void> {
   let run: RunSummary | null = null;
   const onEvent = (e: TrainEvent) => {
     switch (e.event) {
-      case 'start':
+      case 'start': {
         currentRunId = e.runId;
+        const workers = e.train.workers ?? 1;
+        post({ type: 'log', line: `training on ${workers} worker thread${workers === 1 ? '' : 's'}${req.train.workers > 0 ? '' : ` (automatic: ${backend.name} backend, ${os.availableParallelism()} cores)`}` });
         run = {
           runId: e.runId,
           dir: e.dir,
@@ -97,6 +97,7 @@ async function run(req: TrainRequest): Promise<void> {
         };
         post({ type: 'started', run });
         break;
+      }
       case 'progress':
         post({ type: 'progress', runId: currentRunId!, point: { step: e.step, chars: e.chars, seconds: e.seconds, trainLoss: e.trainLoss, learningRate: e.learningRate }, charsPerSec: e.charsPerSec, fraction: e.fraction, etaSeconds: e.etaSeconds });
         break;
@@ -124,11 +125,6 @@ async function run(req: TrainRequest): Promise<void> {
         break;
     }
   };
-  const cores = os.availableParallelism();
-  // A resumed run keeps its batch (the checkpoint's); a worker needs at least one of its streams.
-  const batch = req.resume ? await readRunInfo(req.resume).then((i) => i.train.batchSize, () => req.train.batchSize) : req.train.batchSize;
-  const workers = req.train.workers > 0 ? req.train.workers : automaticWorkers(backend.name, cores, batch);
-  post({ type: 'log', line: `training on ${workers} worker thread${workers === 1 ? '' : 's'}${req.train.workers > 0 ? '' : ` (automatic: ${backend.name} backend, ${cores} cores)`}` });
   await train(corpus, {
     outDir: req.outDir,
     runId: req.runId,
@@ -137,9 +133,9 @@ async function run(req: TrainRequest): Promise<void> {
     onEvent,
     progressEveryMs: 500,
     model: { ...req.model },
-    // On resume, batch and sequence length come from the checkpoint.
-    // learningRate 0 (the setting's default) is the engine's automatic choice for the model's size.
-    train: { ...req.train, learningRate: req.train.learningRate > 0 ? req.train.learningRate : undefined, workers, evalChars: 50_000, ...(req.resume ? { seqLength: undefined, batchSize: undefined } : {}) },
+    // On resume, batch and sequence length come from the checkpoint. learningRate 0 and workers 0
+    // (the settings' defaults) are the engine's automatic choices (resolveRun, workerCount.ts).
+    train: { ...req.train, evalChars: 50_000, ...(req.resume ? { seqLength: undefined, batchSize: undefined } : {}) },
   });
   void run;
 }
