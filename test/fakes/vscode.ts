@@ -55,7 +55,7 @@ export class EventEmitter<T> {
 }
 
 /** Resolves with the next event for which `accept` holds (every event when it is left out). */
-export function nextEvent<T>(event: (l: (e: T) => unknown) => Disposable, accept: (e: T) => boolean = () => true): Promise<T> {
+export function nextEvent<T>(event: (l: (e: T) => unknown) => { dispose(): unknown }, accept: (e: T) => boolean = () => true): Promise<T> {
   return new Promise((resolve) => {
     const sub = event((e) => {
       if (!accept(e)) return;
