@@ -22,9 +22,6 @@ loader._resolveFilename = function (this: unknown, request: string, ...rest: unk
 };
 
 export class Disposable {
-  static from(...items: { dispose(): unknown }[]): Disposable {
-    return new Disposable(() => items.forEach((d) => d.dispose()));
-  }
   private done = false;
   constructor(private readonly callOnDispose: () => unknown) {}
   dispose(): void {
@@ -215,7 +212,6 @@ export function extensionContext(storageDir: string | null, globalStorageDir: st
     storageUri: storageDir === null ? undefined : Uri.file(storageDir),
     globalStorageUri: Uri.file(globalStorageDir),
     workspaceState,
-    subscriptions: [],
   };
   return { context: context as unknown as real.ExtensionContext, workspaceState };
 }
