@@ -108,7 +108,6 @@ function startsWithAt(text: string, i: number, s: string): boolean {
   return text.startsWith(s, i);
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Lexing
 
