@@ -1,6 +1,7 @@
 /**
- * Tests of the corpus reader (src/engine/data/corpus.ts): which files are read and why others are
- * skipped, text normalisation, deterministic order, the validation split and the error messages.
+ * Tests of the corpus reader (src/engine/data/corpus.ts, corpusFiles.ts): which files are read and
+ * why others are skipped, text normalisation, deterministic order, the validation split and the
+ * error messages.
  * Every fixture is a small folder made in a temporary directory.
  */
 

@@ -1,11 +1,16 @@
 /**
  * Tests of the interpolated modified Kneser-Ney character n-gram model (src/engine/ngram/ngram.ts):
  * normalisation, hand-computed KN probabilities (continuation counts, discounts, fallbacks),
- * learning curves over the order, serialisation, and completion.
+ * learning curves over the order, serialisation, and completing text through the n-gram completer
+ * (src/engine/completion/ngramCompleter.ts) and its decoders (decoders.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NGramModel, estimateDiscounts } from '../src/engine/ngram/ngram';
+import { completionOptions, CompletionOptions } from '../src/engine/completion/completer';
+import { NGramCompleter, ngramStepper } from '../src/engine/completion/ngramCompleter';
+import { runDecoder } from '../src/engine/completion/decoders';
+import { Vocabulary } from '../src/engine/data/vocabulary';
 import { uniform } from './support/fixtures';
 
 /** Map characters to ids through a fixed alphabet (the tests' stand-in for Vocabulary). */
@@ -271,26 +276,35 @@ test('progress is reported up to 1', () => {
   assert.ok(seen.every((f, i) => f >= 0 && f <= 1 && (i === 0 || f >= seen[i - 1])));
 });
 
-test('complete finishes a seen word, greedily and by beam search', () => {
-  const enc = encoder(LETTERS);
-  const dec = (ids: number[]) => ids.map((i) => LETTERS[i]).join('');
-  const m = NGramModel.build(enc(sentences(2000, 11)), LETTERS.length, 6);
-  const space = LETTERS.indexOf(' ');
-  const wordEnd = (id: number) => id === space || id === LETTERS.indexOf('.') || id === LETTERS.indexOf('!');
-  for (const beam of [1, 3]) {
-    assert.equal(dec(m.complete(enc('The quick brown fox jumps o'), 20, wordEnd, beam)), 'ver');
-    assert.equal(dec(m.complete(enc('a small teac'), 20, wordEnd, beam)), 'her');
-    assert.equal(dec(m.complete(enc('The farmer sleeps n'), 20, wordEnd, beam)), 'ear');
+test('the n-gram completer finishes a seen word, greedily and by beam search', () => {
+  const train = sentences(2000, 11);
+  const vocab = Vocabulary.fromText(train);
+  const completer = new NGramCompleter(NGramModel.build(vocab.encode(train), vocab.size, 6), vocab);
+  const finish = (text: string, o: Partial<CompletionOptions>) =>
+    completer.complete({ text, offset: text.length }, { stopAt: 'token', maxLength: 20, temperature: 0, ...o })!.text;
+  for (const beamWidth of [1, 3]) {
+    assert.equal(finish('The quick brown fox jumps o', { beamWidth }), 'ver');
+    assert.equal(finish('a small teac', { beamWidth }), 'her');
+    assert.equal(finish('The farmer sleeps n', { beamWidth }), 'ear');
   }
-  // `generated` holds what came before the candidate; maxLength caps the result.
-  const calls: string[] = [];
-  m.complete(enc('the far'), 3, (id, generated) => {
-    calls.push(dec(generated));
-    return false;
-  });
-  assert.deepEqual(calls, ['', 'm', 'me']);
-  assert.equal(m.complete(enc('the far'), 3, () => false).length, 3);
-  assert.deepEqual(m.complete(enc('the far'), 0, () => false), []);
-  assert.deepEqual(m.complete(enc('the far'), 5, () => true), []);
-  assert.throws(() => m.complete([], 5, () => false, 0), /beamWidth must be a positive integer/);
+  // maxLength caps the suggestion; a width below 1 is refused.
+  assert.equal(finish('the far', { stopAt: 'none', maxLength: 3 }), 'mer');
+  assert.equal(finish('the far', { stopAt: 'none', maxLength: 0 }), '');
+  assert.throws(() => finish('the far', { beamWidth: 0 }), /beamWidth must be a whole number ≥ 1/);
+
+  // The decoders over the n-gram's stepper: the stop rule is asked about each candidate given what
+  // was generated before it, and a stop before the first symbol leaves nothing.
+  const stepper = ngramStepper(completer.model);
+  const context = Array.from(vocab.encode('the far')).slice(-(completer.model.order - 1));
+  for (const decoder of ['greedy', 'beam'] as const) {
+    const opts = completionOptions({ maxLength: 3, temperature: 0, beamWidth: 1 });
+    const calls: string[] = [];
+    const text = runDecoder(decoder, stepper, vocab, context, opts, (generated) => {
+      calls.push(generated);
+      return false;
+    });
+    assert.equal(text, 'mer', decoder);
+    assert.deepEqual(calls, ['', 'm', 'me'], decoder);
+    assert.equal(runDecoder(decoder, stepper, vocab, context, completionOptions({ maxLength: 5, beamWidth: 3 }), () => true), '', decoder);
+  }
 });

@@ -1,8 +1,10 @@
 /**
  * Command-line options: every option is declared once with its type, default, range and one-line
- * help, so the help text and the parser cannot disagree. Unknown or malformed options, and numbers
- * out of their range, are a UsageError.
+ * help, so the help text and the parser cannot disagree; `lstm-lab train`'s options come from the
+ * engine's schema (schemaOption). Unknown or malformed options, and numbers out of their range, are
+ * a UsageError.
  */
+import { ConfigOption, defaultText, rangeText } from '../engine/training/options';
 
 export type OptionType = 'string' | 'int' | 'number' | 'bool';
 
@@ -15,6 +17,10 @@ export interface OptionSpec {
   /** Smallest and largest value a number may take (inclusive); the help shows them. */
   min?: number;
   max?: number;
+  /** The range the help shows instead of min–max: one the engine checks (see schemaOption). */
+  helpRange?: string;
+  /** The default the help shows when the parser sets none: the engine's, or a resumed run's own. */
+  helpDefault?: string;
 }
 
 export class UsageError extends Error {
@@ -84,7 +90,7 @@ function convert(spec: OptionSpec, v: string): string | number {
 }
 
 /** The range of a number option as the help shows it: "1–64", "≥ 0", "≤ 9" or ''. */
-function rangeText(s: OptionSpec): string {
+function specRangeText(s: OptionSpec): string {
   if (s.min !== undefined && s.max !== undefined) return `${s.min}–${s.max}`;
   if (s.min !== undefined) return `≥ ${s.min}`;
   if (s.max !== undefined) return `≤ ${s.max}`;
@@ -96,10 +102,37 @@ export function formatHelp(usage: string, summary: string, specs: OptionSpec[]):
   const width = Math.max(...specs.map((s) => s.name.length + (s.type === 'bool' ? 0 : 4)), 10) + 4;
   for (const s of specs) {
     const left = `  --${s.name}${s.type === 'bool' ? '' : ' ' + (s.type === 'string' ? 'S' : s.type === 'int' ? 'N' : 'X')}`;
-    const def = s.default !== undefined && s.default !== false ? ` (default ${s.default})` : '';
+    const shownDefault = s.default !== undefined && s.default !== false ? s.default : s.helpDefault;
+    const def = shownDefault !== undefined ? ` (default ${shownDefault})` : '';
     const ch = s.choices ? ` [${s.choices.join('|')}]` : '';
-    const range = rangeText(s) ? ` (${rangeText(s)})` : '';
+    const shownRange = s.helpRange ?? specRangeText(s);
+    const range = shownRange ? ` (${shownRange})` : '';
     lines.push(`${left.padEnd(width)}${s.help}${ch}${range}${def}`);
   }
   return lines.join('\n');
+}
+
+/**
+ * The command-line option of an entry of the engine's schema (engine/training/options.ts): its flag,
+ * type, choices, and help with the automatic rule, range and default. The parser leaves it unset
+ * when it is not given, so the engine's default or a resumed run's own applies, and the engine
+ * checks its range (a ConfigError that names the setting). `parsed`: the parser fills in the
+ * default and checks the range, for what the engine does not check in these units (the corpus
+ * limits, the vocabulary cap, the backend). `spec` overrides the derived fields.
+ */
+export function schemaOption(option: ConfigOption, o: { parsed?: boolean; spec?: Partial<OptionSpec> } = {}): OptionSpec {
+  const name = option.flag!;
+  const type: OptionType = option.type === 'int' || option.type === 'number' ? option.type : 'string';
+  const automatic = option.type !== 'choice' && option.type !== 'list' && option.automatic ? ` (${option.min} = automatic: ${option.automatic})` : '';
+  const help = `${option.type === 'list' ? 'comma-separated ' : ''}${option.help}${automatic}`;
+  const spec: OptionSpec = { name, type, help, ...(option.type === 'choice' ? { choices: [...option.choices] } : {}) };
+  const numeric = option.type === 'int' || option.type === 'number';
+  if (o.parsed) {
+    if (option.type !== 'list') spec.default = option.default;
+    if (numeric) Object.assign(spec, { min: option.min, max: option.max });
+  } else {
+    if (numeric) spec.helpRange = rangeText(option);
+    if (option.type !== 'list') spec.helpDefault = defaultText(option);
+  }
+  return { ...spec, ...o.spec };
 }

@@ -15,7 +15,8 @@ import { checkFolderCanBeMade, makeFolder } from '../engine/training/checkpoint'
 import { ModelConfig } from '../engine/nn/config';
 import { readCorpus } from '../engine/data/corpus';
 import { countCodePoints } from '../engine/data/codePoints';
-import { automaticWorkers, DataParallelStepper } from '../engine/training/dataParallel';
+import { DataParallelStepper } from '../engine/training/dataParallel';
+import { automaticWorkers } from '../engine/training/workerCount';
 import { InferenceModel } from '../engine/inference/inference';
 import { CharRnn, disposeState, keepState } from '../engine/nn/model';
 import { clipScale, globalNorm, Optimizer } from '../engine/nn/optimizer';

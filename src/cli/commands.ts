@@ -5,16 +5,16 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { OptionSpec, ParsedOptions, UsageError } from './args';
+import { OptionSpec, ParsedOptions, schemaOption, UsageError } from './args';
 import { ProgressLine } from './progress';
 import { BackendPreference, initBackend } from '../engine/runtime/backend';
 import { checkFolderCanBeMade, checkpointFile, loadCheckpoint, readCheckpointHeader } from '../engine/training/checkpoint';
 import { checkRunId, liveLockHolder, lockedMessage, resumeKind, RunFolderError } from '../engine/training/runFolder';
-import { DEFAULT_MODEL, DEFAULT_TRAIN, LR_SCHEDULES, LrSchedule } from '../engine/nn/config';
-import { readCorpus, readRecordedCorpus, describeCorpus } from '../engine/data/corpus';
+import type { ModelConfig, TrainConfig } from '../engine/nn/config';
+import { ConfigOption, CORPUS_OPTIONS, MODEL_OPTIONS, RUN_OPTIONS, TRAIN_OPTIONS as T } from '../engine/training/options';
+import { Corpus, readCorpus, readRecordedCorpus, describeCorpus } from '../engine/data/corpus';
 import { evaluateIds } from '../engine/training/evaluate';
 import { InferenceModel } from '../engine/inference/inference';
-import { automaticWorkers } from '../engine/training/dataParallel';
 import { CharRnn } from '../engine/nn/model';
 import { sampleStream, sampleText } from '../engine/inference/sample';
 import { CellTrace, traceText } from '../engine/inference/trace';
@@ -37,7 +37,7 @@ export interface Command {
 /** The package root (out/src/cli → ../../..). Its own sources are the default corpus. */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
 
-const BACKEND: OptionSpec = { name: 'backend', type: 'string', help: 'TF.js backend', default: 'auto', choices: ['auto', 'native', 'node', 'wasm', 'cpu'] };
+const BACKEND: OptionSpec = schemaOption(RUN_OPTIONS.backend, { parsed: true });
 const JSON_OPT: OptionSpec = { name: 'json', type: 'bool', help: 'one JSON object per line' };
 
 const str = (o: ParsedOptions, k: string) => o[k] as string | undefined;
@@ -67,108 +67,37 @@ const trainCommand: Command = {
   usage: 'lstm-lab train [FOLDER] [options]',
   positionals: [{ name: 'folder', required: false }],
   options: [
-    { name: 'model', type: 'string', help: `recurrent cell (default ${DEFAULT_MODEL.kind})`, choices: ['lstm', 'gru', 'rnn'] },
-    { name: 'layers', type: 'int', help: `stacked layers (1–4) (default ${DEFAULT_MODEL.layers})` },
-    { name: 'hidden', type: 'int', help: `hidden units per layer (16–1024) (default ${DEFAULT_MODEL.hidden})` },
-    { name: 'embedding', type: 'int', help: `embedding size (0 = one-hot input) (default ${DEFAULT_MODEL.embedding})` },
-    { name: 'dropout', type: 'number', help: `dropout between layers (default ${DEFAULT_MODEL.dropout})` },
-    { name: 'seq', type: 'int', help: `BPTT truncation length (default ${DEFAULT_TRAIN.seqLength})` },
-    { name: 'batch', type: 'int', help: `parallel streams per batch (default ${DEFAULT_TRAIN.batchSize})` },
-    { name: 'optimizer', type: 'string', help: `optimiser (default ${DEFAULT_TRAIN.optimizer})`, choices: ['adam', 'rmsprop'] },
-    { name: 'lr', type: 'number', help: `peak learning rate (default: automatic, ${DEFAULT_TRAIN.learningRate} up to 128 hidden units, ${DEFAULT_TRAIN.learningRate} × 128/hidden above; a resumed run keeps its own)` },
-    { name: 'lr-decay', type: 'number', help: `learning-rate factor every --lr-decay-every steps (default ${DEFAULT_TRAIN.lrDecay})` },
-    { name: 'lr-decay-every', type: 'int', help: `steps between learning-rate decays (default ${DEFAULT_TRAIN.lrDecayEvery})` },
-    { name: 'lr-schedule', type: 'string', help: `learning rate over the budget (--steps or --minutes): decay to --lr-final × --lr along a cosine or a line, or constant (default ${DEFAULT_TRAIN.lrSchedule})`, choices: [...LR_SCHEDULES] },
-    { name: 'lr-final', type: 'number', help: `learning rate at the end of the budget, as a fraction of --lr (default ${DEFAULT_TRAIN.lrFinal})` },
-    { name: 'lr-warmup', type: 'int', help: `steps of linear warm-up to --lr (default ${DEFAULT_TRAIN.lrWarmup})` },
-    { name: 'grad-clip', type: 'number', help: `clip gradients to this global norm (0 = off) (default ${DEFAULT_TRAIN.gradClip})` },
-    { name: 'steps', type: 'int', help: 'stop at step N of the run, resumes included (0 = no step limit)' },
-    { name: 'minutes', type: 'number', help: 'stop after X minutes of training in all, resumes included (0 = no time limit: with no --steps either, train until stopped; default 3 when neither --steps nor --minutes is given; a resumed run keeps its own)' },
-    { name: 'eval-every', type: 'int', help: `evaluate and checkpoint every N steps (default ${DEFAULT_TRAIN.evalEvery})` },
-    { name: 'eval-chars', type: 'int', help: `validation characters per evaluation (0 = all) (default ${DEFAULT_TRAIN.evalChars})` },
-    { name: 'sample-chars', type: 'int', help: 'length of the sample at each evaluation and at the end', default: DEFAULT_TRAIN.sampleChars, min: 0 },
-    { name: 'max-vocab', type: 'int', help: 'vocabulary size cap, unknown symbol included', default: 256, min: 2, max: 65536 },
-    { name: 'include', type: 'string', help: 'comma-separated globs of files to read (default: source code and text)' },
-    { name: 'exclude', type: 'string', help: 'comma-separated globs to skip' },
-    { name: 'max-file-kb', type: 'int', help: 'skip files larger than this', default: 1024, min: 1 },
-    { name: 'max-total-mb', type: 'number', help: 'stop reading at this total', default: 50 },
+    ...[MODEL_OPTIONS.kind, MODEL_OPTIONS.layers, MODEL_OPTIONS.hidden, MODEL_OPTIONS.embedding, MODEL_OPTIONS.dropout].map((s) => schemaOption(s)),
+    ...[T.seqLength, T.batchSize, T.optimizer, T.learningRate, T.lrDecay, T.lrDecayEvery, T.lrSchedule, T.lrFinal, T.lrWarmup, T.gradClip, T.steps].map((s) => schemaOption(s)),
+    schemaOption(T.minutes, { spec: { helpDefault: `${T.minutes.default} when neither --steps nor --minutes is given; a resumed run keeps its own` } }),
+    schemaOption(T.evalEvery),
+    schemaOption(T.evalChars),
+    { name: 'sample-chars', type: 'int', help: 'length of the sample printed at the end', default: T.sampleChars.default, min: 0 },
+    schemaOption(RUN_OPTIONS.maxVocabulary, { parsed: true }),
+    schemaOption(CORPUS_OPTIONS.include),
+    schemaOption(CORPUS_OPTIONS.exclude),
+    schemaOption(CORPUS_OPTIONS.maxFileKB, { parsed: true }),
+    schemaOption(CORPUS_OPTIONS.maxTotalMB, { parsed: true }),
     { name: 'out', type: 'string', help: 'folder for runs', default: 'runs' },
     { name: 'run-id', type: 'string', help: 'name of the run folder (default: time, model and size, with -2, -3, … if taken); a folder that exists is refused (exit 2) unless --resume or --overwrite' },
     { name: 'overwrite', type: 'bool', help: 'with --run-id: start that run folder again from scratch (its run.json, metrics.jsonl and checkpoints are removed; other files stay)' },
     { name: 'resume', type: 'string', help: 'continue a run: its folder or last.ckpt goes on in that folder; its best.ckpt forks a new run beside it; a checkpoint outside a run folder starts a new run under --out from it. A run another process trains in is refused (exit 1)' },
-    { name: 'seed', type: 'int', help: `random seed (default ${DEFAULT_TRAIN.seed})` },
-    { name: 'workers', type: 'int', help: 'data-parallel worker threads, each with its own engine and batch/N of the streams (0 = automatic: 2 on the native backend with 2 or more cores, else 1)', default: 0, min: 0 },
+    schemaOption(T.seed),
+    // 0, the automatic choice, is passed on for train() to resolve; a negative count is refused here.
+    schemaOption(T.workers, { spec: { default: T.workers.default, min: 0 } }),
     BACKEND,
     JSON_OPT,
   ],
   async run(pos, o) {
     const json = bool(o, 'json');
     await checkTrainTarget(o);
-    // Resuming without a FOLDER reads the corpus the run was trained on, not the default.
-    const resumedHeader = str(o, 'resume') ? await readCheckpointHeader(str(o, 'resume')!, 'last') : null;
-    const resumedRoot = pos.folder === undefined ? resumedHeader?.corpus?.root : undefined;
-    const batchOf = resumedHeader?.train.batchSize ?? num(o, 'batch') ?? DEFAULT_TRAIN.batchSize;
-    const folder = pos.folder ?? resumedRoot ?? PACKAGE_ROOT;
-    // The budget: given, or the run's own on resume, or 3 minutes for a new run.
-    let steps = num(o, 'steps'), minutes = num(o, 'minutes');
-    if (steps === undefined && minutes === undefined && !str(o, 'resume')) minutes = 3;
-    else if (steps !== undefined || minutes !== undefined) {
-      steps ??= 0;
-      minutes ??= 0;
-    }
-    if ((steps ?? 0) < 0 || (minutes ?? 0) < 0) throw new UsageError('--steps and --minutes cannot be negative');
+    const { steps, minutes } = trainBudget(o);
     const info = await initBackend(str(o, 'backend') as BackendPreference);
-    const list = (k: string) => str(o, k)?.split(',').map((s) => s.trim()).filter(Boolean);
-    const corpus = await (resumedRoot ? readRecordedCorpus : readCorpus)(folder, {
-      ...(list('include') ? { include: list('include')! } : {}),
-      ...(list('exclude') ? { exclude: list('exclude')! } : {}),
-      maxFileBytes: num(o, 'max-file-kb')! * 1024,
-      maxTotalBytes: Math.round(num(o, 'max-total-mb')! * 1e6),
-    });
-    if (!json) {
-      out(`corpus: ${pos.folder ? folder : resumedRoot ? `${folder} (the run's own corpus)` : `${folder} (LSTM Lab's own sources, the default)`}`);
-      out(describeCorpus(corpus).split('\n').map((l) => '  ' + l).join('\n'));
-      out(`backend: ${info.description}`);
-    }
+    const corpus = await readTrainCorpus(pos, o, info.description);
     const progress = new ProgressLine(process.stderr);
-    const onEvent = (e: TrainEvent) => {
-      if (json) {
-        if (e.event !== 'progress') out(JSON.stringify(e));
-        return;
-      }
-      switch (e.event) {
-        case 'start':
-          out(`run ${e.runId}: ${e.model.kind} ${e.model.layers}×${e.model.hidden}, ${e.parameters.toLocaleString('en-US')} parameters, vocabulary ${e.vocabularySize}, sequence ${e.train.seqLength}, batch ${e.train.batchSize}${e.resumedFrom ? `, resumed from ${e.resumedFrom}` : ''}`);
-          out(`  folder ${e.dir}`);
-          break;
-        case 'progress':
-          progress.update(e.fraction, `step ${e.step}  loss ${e.trainLoss.toFixed(3)} nats/char  ${Math.round(e.charsPerSec).toLocaleString('en-US')} chars/s`, e.etaSeconds);
-          break;
-        case 'eval':
-          progress.log(`step ${e.step}: train ${e.trainLoss.toFixed(3)}  validation ${e.valLoss.toFixed(3)} nats/char = ${e.valBitsPerChar.toFixed(3)} bits/char, perplexity ${e.valPerplexity.toFixed(2)}  (${Math.round(e.charsPerSec).toLocaleString('en-US')} chars/s)`);
-          break;
-        case 'nan':
-          progress.log(`warning: ${e.action}`);
-          break;
-        case 'note':
-          progress.log(`note: ${e.message}`);
-          break;
-        default:
-          break;
-      }
-    };
-    // Ctrl-C, SIGTERM and SIGHUP: finish the step, save last.ckpt, mark the run cancelled, exit 0.
-    // The same signal again quits at once (128 + its number); the last checkpoint stays.
     const controller = new AbortController();
-    const onStopSignal = (signal: NodeJS.Signals) => {
-      if (controller.signal.aborted) process.exit(128 + os.constants.signals[signal]);
-      if (signal === 'SIGHUP') ignoreClosedTerminal();
-      const line = `${signal === 'SIGINT' ? '' : `${signal}: `}stopping after this step (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to quit at once)…`;
-      if (json) process.stderr.write(line + '\n');
-      else progress.log(line);
-      controller.abort();
-    };
-    for (const signal of STOP_SIGNALS) process.on(signal, onStopSignal);
+    const stopOnSignals = stopOnSignalsOf(controller, json, progress);
+    for (const signal of STOP_SIGNALS) process.on(signal, stopOnSignals);
     try {
       const done = await train(corpus, {
         outDir: str(o, 'out')!,
@@ -177,54 +106,121 @@ const trainCommand: Command = {
         resume: str(o, 'resume'),
         maxVocabulary: num(o, 'max-vocab'),
         signal: controller.signal,
-        onEvent,
-        model: {
-          kind: str(o, 'model') as 'lstm',
-          layers: num(o, 'layers'),
-          hidden: num(o, 'hidden'),
-          embedding: num(o, 'embedding'),
-          dropout: num(o, 'dropout'),
-        },
-        train: {
-          seqLength: num(o, 'seq'),
-          batchSize: num(o, 'batch'),
-          optimizer: str(o, 'optimizer') as 'adam',
-          learningRate: num(o, 'lr'),
-          lrDecay: num(o, 'lr-decay'),
-          lrDecayEvery: num(o, 'lr-decay-every'),
-          lrSchedule: str(o, 'lr-schedule') as LrSchedule | undefined,
-          lrFinal: num(o, 'lr-final'),
-          lrWarmup: num(o, 'lr-warmup'),
-          gradClip: num(o, 'grad-clip'),
-          steps,
-          minutes,
-          evalEvery: num(o, 'eval-every'),
-          evalChars: num(o, 'eval-chars'),
-          sampleChars: 0, // the evaluation-time samples are for the dashboard; the CLI samples once at the end
-          seed: num(o, 'seed'),
-          workers: num(o, 'workers')! > 0 ? num(o, 'workers') : automaticWorkers(info.name, os.availableParallelism(), batchOf),
-        },
+        onEvent: trainEventPrinter(json, progress),
+        model: fromFlags(MODEL_OPTIONS, o) as Partial<ModelConfig>,
+        // The evaluation-time samples are for the dashboard; the CLI samples once at the end.
+        // --workers 0 (automatic) is resolved by train() (workerCount.ts), as for the editor.
+        train: { ...(fromFlags(T, o) as Partial<TrainConfig>), steps, minutes, sampleChars: 0 },
       });
       progress.done();
-      if (!json) {
-        out(`done (${done.stopReason}): ${done.step} steps, ${done.chars.toLocaleString('en-US')} characters in ${formatSeconds(done.seconds)}; best validation loss ${done.bestValLoss?.toFixed(3) ?? '–'} nats/char`);
-        out(`checkpoint: ${done.checkpoint}`);
-        const n = num(o, 'sample-chars')!;
-        if (n > 0) {
-          const ckpt = await loadCheckpoint(done.checkpoint);
-          const inf = new InferenceModel(ckpt.header.model, ckpt.vocabulary, ckpt.params);
-          out(`\n--- sample (temperature 0.8, ${n} characters) ---`);
-          out(sampleText(inf, { length: n, temperature: 0.8, seed: num(o, 'seed') }));
-          out('---');
-        }
-      }
+      if (!json) await printTrainResult(done, num(o, 'sample-chars')!, num(o, 'seed'));
     } finally {
-      for (const signal of STOP_SIGNALS) process.off(signal, onStopSignal);
+      for (const signal of STOP_SIGNALS) process.off(signal, stopOnSignals);
       progress.done();
     }
     return 0;
   },
 };
+
+/** The schema's fields that have a flag, each with its flag's value (undefined when not given). */
+function fromFlags(options: Record<string, ConfigOption>, o: ParsedOptions): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(options).filter(([, s]) => s.flag).map(([field, s]) => [field, o[s.flag!]]));
+}
+
+/**
+ * The budget: as given (the other of steps and minutes then 0), or the run's own on resume
+ * (undefined), or the schema's default minutes for a new run.
+ */
+function trainBudget(o: ParsedOptions): { steps?: number; minutes?: number } {
+  let steps = num(o, 'steps'), minutes = num(o, 'minutes');
+  if (steps === undefined && minutes === undefined && !str(o, 'resume')) minutes = T.minutes.default;
+  else if (steps !== undefined || minutes !== undefined) {
+    steps ??= 0;
+    minutes ??= 0;
+  }
+  if ((steps ?? 0) < 0 || (minutes ?? 0) < 0) throw new UsageError('--steps and --minutes cannot be negative');
+  return { steps, minutes };
+}
+
+/**
+ * Read what to train on: FOLDER, or without one the corpus a resumed run was trained on, or LSTM
+ * Lab's own sources; say what was read unless --json.
+ */
+async function readTrainCorpus(pos: Record<string, string | undefined>, o: ParsedOptions, backend: string): Promise<Corpus> {
+  const resumedHeader = str(o, 'resume') ? await readCheckpointHeader(str(o, 'resume')!, 'last') : null;
+  const resumedRoot = pos.folder === undefined ? resumedHeader?.corpus?.root : undefined;
+  const folder = pos.folder ?? resumedRoot ?? PACKAGE_ROOT;
+  const list = (k: string) => str(o, k)?.split(',').map((s) => s.trim()).filter(Boolean);
+  const corpus = await (resumedRoot ? readRecordedCorpus : readCorpus)(folder, {
+    ...(list('include') ? { include: list('include')! } : {}),
+    ...(list('exclude') ? { exclude: list('exclude')! } : {}),
+    maxFileBytes: num(o, 'max-file-kb')! * 1024,
+    maxTotalBytes: Math.round(num(o, 'max-total-mb')! * 1e6),
+  });
+  if (!bool(o, 'json')) {
+    out(`corpus: ${pos.folder ? folder : resumedRoot ? `${folder} (the run's own corpus)` : `${folder} (LSTM Lab's own sources, the default)`}`);
+    out(describeCorpus(corpus).split('\n').map((l) => '  ' + l).join('\n'));
+    out(`backend: ${backend}`);
+  }
+  return corpus;
+}
+
+/** The train events as the user sees them: JSON lines (no progress), or lines and a progress bar. */
+function trainEventPrinter(json: boolean, progress: ProgressLine): (e: TrainEvent) => void {
+  return (e) => {
+    if (json) {
+      if (e.event !== 'progress') out(JSON.stringify(e));
+      return;
+    }
+    switch (e.event) {
+      case 'start':
+        out(`run ${e.runId}: ${e.model.kind} ${e.model.layers}×${e.model.hidden}, ${e.parameters.toLocaleString('en-US')} parameters, vocabulary ${e.vocabularySize}, sequence ${e.train.seqLength}, batch ${e.train.batchSize}${e.resumedFrom ? `, resumed from ${e.resumedFrom}` : ''}`);
+        out(`  folder ${e.dir}`);
+        break;
+      case 'progress':
+        progress.update(e.fraction, `step ${e.step}  loss ${e.trainLoss.toFixed(3)} nats/char  ${Math.round(e.charsPerSec).toLocaleString('en-US')} chars/s`, e.etaSeconds);
+        break;
+      case 'eval':
+        progress.log(`step ${e.step}: train ${e.trainLoss.toFixed(3)}  validation ${e.valLoss.toFixed(3)} nats/char = ${e.valBitsPerChar.toFixed(3)} bits/char, perplexity ${e.valPerplexity.toFixed(2)}  (${Math.round(e.charsPerSec).toLocaleString('en-US')} chars/s)`);
+        break;
+      case 'nan':
+        progress.log(`warning: ${e.action}`);
+        break;
+      case 'note':
+        progress.log(`note: ${e.message}`);
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+/**
+ * Ctrl-C, SIGTERM and SIGHUP: finish the step, save last.ckpt, mark the run cancelled, exit 0.
+ * The same signal again quits at once (128 + its number); the last checkpoint stays.
+ */
+function stopOnSignalsOf(controller: AbortController, json: boolean, progress: ProgressLine): (signal: NodeJS.Signals) => void {
+  return (signal) => {
+    if (controller.signal.aborted) process.exit(128 + os.constants.signals[signal]);
+    if (signal === 'SIGHUP') ignoreClosedTerminal();
+    const line = `${signal === 'SIGINT' ? '' : `${signal}: `}stopping after this step (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to quit at once)…`;
+    if (json) process.stderr.write(line + '\n');
+    else progress.log(line);
+    controller.abort();
+  };
+}
+
+/** How the run ended, its checkpoint, and a sample of `sampleChars` characters from it (0: none). */
+async function printTrainResult(done: Awaited<ReturnType<typeof train>>, sampleChars: number, seed: number | undefined): Promise<void> {
+  out(`done (${done.stopReason}): ${done.step} steps, ${done.chars.toLocaleString('en-US')} characters in ${formatSeconds(done.seconds)}; best validation loss ${done.bestValLoss?.toFixed(3) ?? '–'} nats/char`);
+  out(`checkpoint: ${done.checkpoint}`);
+  if (sampleChars <= 0) return;
+  const ckpt = await loadCheckpoint(done.checkpoint);
+  const inf = new InferenceModel(ckpt.header.model, ckpt.vocabulary, ckpt.params);
+  out(`\n--- sample (temperature 0.8, ${sampleChars} characters) ---`);
+  out(sampleText(inf, { length: sampleChars, temperature: 0.8, seed }));
+  out('---');
+}
 
 /** The signals that stop a training run the way Ctrl-C does. */
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];

@@ -71,7 +71,8 @@ export async function main(argv: string[]): Promise<number> {
 /** The one-line message of an error that is the user's input (exit 2), or null for any other error. */
 function usageMessage(e: unknown, usage: string): string | null {
   if (e instanceof UsageError) return `${e.message}. Usage: ${usage}`;
-  if (e instanceof ConfigError) return `${e.message} See the ranges in --help.`;
+  // The engine names the setting (lstmLab.model.layers); here the flag that sets it is added.
+  if (e instanceof ConfigError) return `${e.message}${e.option?.flag ? ` On the command line: --${e.option.flag}.` : ''} See the ranges in --help.`;
   if (e instanceof RunFolderError && e.reason !== 'locked') return e.message;
   return null;
 }

@@ -1,5 +1,10 @@
-/** Typed access to the `lstmLab.*` settings declared in package.json (defaults live there). */
+/**
+ * Typed access to the `lstmLab.*` training settings: their keys and defaults come from the engine's
+ * schema (engine/training/options.ts), which package.json's contributes.configuration agrees with
+ * (test/configurationSchema.test.ts).
+ */
 import * as vscode from 'vscode';
+import { CORPUS_OPTIONS as C, MODEL_OPTIONS as M, RUN_OPTIONS, TRAIN_OPTIONS as T } from '../engine/training/options';
 import type { CellKind } from './protocol/runs';
 
 export interface TrainingSettings {
@@ -12,7 +17,7 @@ export interface TrainingSettings {
   minutes: number;
   steps: number;
   evalEvery: number;
-  /** Data-parallel worker threads (0 = automatic, decided by the training process). */
+  /** Data-parallel worker threads (0 = automatic: train() applies the rule of workerCount.ts). */
   workers: number;
   backend: 'auto' | 'native' | 'node' | 'wasm' | 'cpu';
   include: string[];
@@ -24,22 +29,24 @@ export interface TrainingSettings {
 export function trainingSettings(scope?: vscode.Uri): TrainingSettings {
   const c = vscode.workspace.getConfiguration('lstmLab', scope);
   const filesExclude = vscode.workspace.getConfiguration('files', scope).get<Record<string, boolean>>('exclude') ?? {};
+  // The fallback of each setting is the schema's default, which package.json declares as well.
+  const get = <V>(option: { setting?: string; default: V }): V => c.get<V>(option.setting!, option.default);
   return {
-    kind: c.get<CellKind>('model.kind', 'lstm'),
-    layers: c.get('model.layers', 2),
-    hidden: c.get('model.hidden', 128),
-    seqLength: c.get('train.seqLength', 64),
-    batchSize: c.get('train.batchSize', 32),
-    learningRate: c.get('train.learningRate', 0),
-    minutes: c.get('train.minutes', 10),
-    steps: c.get('train.steps', 0),
-    evalEvery: c.get('train.evalEvery', 100),
-    workers: c.get('train.workers', 0),
-    backend: c.get('train.backend', 'auto'),
-    include: c.get<string[]>('corpus.include', []),
+    kind: get(M.kind) as CellKind,
+    layers: get(M.layers),
+    hidden: get(M.hidden),
+    seqLength: get(T.seqLength),
+    batchSize: get(T.batchSize),
+    learningRate: get(T.learningRate),
+    minutes: get(T.minutes),
+    steps: get(T.steps),
+    evalEvery: get(T.evalEvery),
+    workers: get(T.workers),
+    backend: get(RUN_OPTIONS.backend) as TrainingSettings['backend'],
+    include: [...get(C.include)],
     // files.exclude entries set to true are skipped too
-    exclude: [...c.get<string[]>('corpus.exclude', []), ...Object.entries(filesExclude).filter(([, on]) => on === true).map(([g]) => g)],
-    maxFileBytes: c.get('corpus.maxFileKB', 1024) * 1024,
-    maxTotalBytes: Math.round(c.get('corpus.maxTotalMB', 50) * 1e6),
+    exclude: [...get(C.exclude), ...Object.entries(filesExclude).filter(([, on]) => on === true).map(([g]) => g)],
+    maxFileBytes: get(C.maxFileKB) * 1024,
+    maxTotalBytes: Math.round(get(C.maxTotalMB) * 1e6),
   };
 }

@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { recordedCorpusRoots } from '../engine/data/corpus';
 import { resumeBudget } from '../engine/training/budget';
+import { MODEL_OPTIONS, NumberOption, rangeText, TRAIN_OPTIONS } from '../engine/training/options';
 import { readRunInfo } from '../engine/training/runFolder';
 import type { CellKind } from './protocol/runs';
 import type { TrainRequest } from './protocol/trainingWorker';
@@ -43,11 +44,11 @@ export async function trainOnWorkspace(training: TrainingController, store: RunS
       { title: 'Cell type' },
     );
     if (!kind) return;
-    const layers = await askInt('Layers (1–4)', s.layers, 1, 4);
+    const layers = await askInt(MODEL_OPTIONS.layers, s.layers);
     if (layers === undefined) return;
-    const hidden = await askInt('Hidden units per layer (16–1024)', s.hidden, 16, 1024);
+    const hidden = await askInt(MODEL_OPTIONS.hidden, s.hidden);
     if (hidden === undefined) return;
-    const seq = await askInt('Sequence length (characters per BPTT window, 8–512)', s.seqLength, 8, 512);
+    const seq = await askInt(TRAIN_OPTIONS.seqLength, s.seqLength);
     if (seq === undefined) return;
     model = { kind: kind.label as CellKind, layers, hidden };
     seqLength = seq;
@@ -118,11 +119,13 @@ async function askDuration(s: { steps: number; minutes: number }): Promise<{ min
   return typed ? parseDuration(typed)! : undefined;
 }
 
-async function askInt(prompt: string, value: number, lo: number, hi: number): Promise<number | undefined> {
+/** Ask for a whole-number option within the schema's bounds, `value` (the setting's) filled in. */
+async function askInt(option: NumberOption, value: number): Promise<number | undefined> {
+  const { min, max } = option;
   const v = await vscode.window.showInputBox({
-    prompt,
+    prompt: `${option.prompt} (${rangeText(option)})`,
     value: String(value),
-    validateInput: (x) => (/^\d+$/.test(x.trim()) && +x >= lo && +x <= hi ? undefined : `A whole number from ${lo} to ${hi}`),
+    validateInput: (x) => (/^\d+$/.test(x.trim()) && +x >= min && +x <= max ? undefined : `A whole number from ${min} to ${max}`),
   });
   return v === undefined ? undefined : Number(v);
 }

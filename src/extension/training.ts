@@ -139,7 +139,8 @@ export class TrainingController implements vscode.Disposable {
     if (!s) return;
     s.cancelled = true;
     this.post(s.worker, { type: 'cancel' });
-    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), CANCEL_GRACE_MS));
+    // Unref'd: the grace period alone must not keep the process alive once the worker has gone.
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), CANCEL_GRACE_MS).unref());
     if ((await Promise.race([s.finished.then(() => 'done' as const), timeout])) === 'timeout') {
       this.output.appendLine('[host] the training process did not stop in time; ending it');
       s.worker.kill();

@@ -12,8 +12,6 @@ import * as os from 'os';
 import * as path from 'path';
 import { initBackend, setWasmDirectory } from '../engine/runtime/backend';
 import { describeCorpus, mergeCorpora, readCorpus } from '../engine/data/corpus';
-import { automaticWorkers } from '../engine/training/dataParallel';
-import { readRunInfo } from '../engine/training/runFolder';
 import { train, TrainEvent } from '../engine/training/train';
 import { RunSummary } from './protocol/runs';
 import { describeRejected } from './protocol/validation';
@@ -78,6 +76,8 @@ async function run(req: TrainRequest): Promise<void> {
     switch (e.event) {
       case 'start': {
         currentRunId = e.runId;
+        const workers = e.train.workers ?? 1;
+        post({ type: 'log', line: `training on ${workers} worker thread${workers === 1 ? '' : 's'}${req.train.workers > 0 ? '' : ` (automatic: ${backend.name} backend, ${os.availableParallelism()} cores)`}` });
         const summary: RunSummary = {
           runId: e.runId,
           dir: e.dir,
@@ -124,11 +124,6 @@ async function run(req: TrainRequest): Promise<void> {
         break;
     }
   };
-  const cores = os.availableParallelism();
-  // A resumed run keeps its batch (the checkpoint's); a worker needs at least one of its streams.
-  const batch = req.resume ? await readRunInfo(req.resume).then((i) => i.train.batchSize, () => req.train.batchSize) : req.train.batchSize;
-  const workers = req.train.workers > 0 ? req.train.workers : automaticWorkers(backend.name, cores, batch);
-  post({ type: 'log', line: `training on ${workers} worker thread${workers === 1 ? '' : 's'}${req.train.workers > 0 ? '' : ` (automatic: ${backend.name} backend, ${cores} cores)`}` });
   await train(corpus, {
     outDir: req.outDir,
     runId: req.runId,
@@ -137,8 +132,8 @@ async function run(req: TrainRequest): Promise<void> {
     onEvent,
     progressEveryMs: 500,
     model: { ...req.model },
-    // On resume, batch and sequence length come from the checkpoint.
-    // learningRate 0 (the setting's default) is the engine's automatic choice for the model's size.
-    train: { ...req.train, learningRate: req.train.learningRate > 0 ? req.train.learningRate : undefined, workers, evalChars: 50_000, ...(req.resume ? { seqLength: undefined, batchSize: undefined } : {}) },
+    // On resume, batch and sequence length come from the checkpoint. learningRate 0 and workers 0
+    // (the settings' defaults) are the engine's automatic choices (resolveRun, workerCount.ts).
+    train: { ...req.train, evalChars: 50_000, ...(req.resume ? { seqLength: undefined, batchSize: undefined } : {}) },
   });
 }

@@ -1,19 +1,21 @@
 /**
- * The configuration of a model and of its training: one object each, with a comment per field,
- * defaults, bounds and validation. Checkpoints carry both, so a run describes itself.
+ * The configuration of a model and of its training: one object each, with a comment per field, and
+ * their defaults and validation, taken from the schema in training/options.ts (bounds, defaults,
+ * settings). Checkpoints carry both, so a run describes itself.
  */
 import { CellKind } from './kernels';
+import { ConfigOption, MODEL_OPTIONS, optionName, rangeProblem, TRAIN_OPTIONS } from '../training/options';
 
 export interface ModelConfig {
   /** Recurrent cell: 'lstm' (default), 'gru' (reset-after variant) or 'rnn' (tanh). */
   kind: CellKind;
-  /** Stacked recurrent layers, 1–4. */
+  /** Stacked recurrent layers. */
   layers: number;
-  /** Hidden units per layer (the LSTM's cell count), 16–1024. */
+  /** Hidden units per layer (the LSTM's cell count). */
   hidden: number;
   /** Input embedding size; 0 feeds one-hot characters straight into the first layer. */
   embedding: number;
-  /** Dropout on the input of layers ≥ 2 and on the output of the top layer (char-rnn), 0–0.9. */
+  /** Dropout on the input of layers ≥ 2 and on the output of the top layer (char-rnn). */
   dropout: number;
   /** Symbols in the vocabulary, the unknown symbol included. Set from the corpus. */
   vocabSize: number;
@@ -26,7 +28,7 @@ export type OptimizerKind = 'adam' | 'rmsprop';
  * from the peak to `lrFinal`·peak at the end of the budget, along half a cosine or a straight line.
  */
 export type LrSchedule = 'constant' | 'cosine' | 'linear';
-export const LR_SCHEDULES: readonly LrSchedule[] = ['constant', 'cosine', 'linear'];
+export const LR_SCHEDULES = TRAIN_OPTIONS.lrSchedule.choices as readonly LrSchedule[];
 
 export interface TrainConfig {
   /** Characters per stream per batch: the truncation length of back-propagation through time. */
@@ -34,6 +36,7 @@ export interface TrainConfig {
   /** Parallel contiguous streams per batch. */
   batchSize: number;
   optimizer: OptimizerKind;
+  /** The peak learning rate; 0 asks for the automatic one (automaticLearningRate), or a resumed run's own. */
   learningRate: number;
   /** Multiply the learning rate by this every `lrDecayEvery` steps (1 = no decay). */
   lrDecay: number;
@@ -62,40 +65,21 @@ export interface TrainConfig {
   /** Seed for initialisation, dropout and sampling. */
   seed: number;
   /**
-   * Data-parallel worker threads (1 = train on this thread); each takes a contiguous ~B/W of the
-   * streams (dataParallel.ts). Optional: checkpoints written before it existed lack it (= 1).
+   * Data-parallel worker threads (1 = train on this thread; 0 asks for the automatic choice,
+   * workerCount.ts); each takes a contiguous ~B/W of the streams (dataParallel.ts). Optional:
+   * checkpoints written before it existed lack it (= 1).
    */
   workers?: number;
 }
 
-export const DEFAULT_MODEL: Omit<ModelConfig, 'vocabSize'> = {
-  kind: 'lstm',
-  layers: 2,
-  hidden: 128,
-  embedding: 0,
-  dropout: 0,
-};
+/** An option's engine default (see ConfigOption.engine), else the default a user gets. */
+function engineDefaults<T extends Record<string, ConfigOption>>(options: T): { [K in keyof T]: T[K]['default'] } {
+  return Object.fromEntries(Object.entries(options).map(([k, o]) => [k, o.engine ? o.engine.default : o.default])) as { [K in keyof T]: T[K]['default'] };
+}
 
-export const DEFAULT_TRAIN: TrainConfig = {
-  seqLength: 64,
-  batchSize: 32,
-  optimizer: 'adam',
-  // A new run that is given none takes automaticLearningRate(model) instead.
-  learningRate: 8e-3,
-  lrDecay: 1,
-  lrDecayEvery: 1000,
-  lrSchedule: 'cosine',
-  lrFinal: 0.1,
-  lrWarmup: 0,
-  gradClip: 5,
-  steps: 0,
-  minutes: 0,
-  evalEvery: 100,
-  evalChars: 50_000,
-  sampleChars: 200,
-  seed: 1,
-  workers: 1,
-};
+export const DEFAULT_MODEL: Omit<ModelConfig, 'vocabSize'> = engineDefaults(MODEL_OPTIONS) as Omit<ModelConfig, 'vocabSize'>;
+
+export const DEFAULT_TRAIN: TrainConfig = engineDefaults(TRAIN_OPTIONS) as TrainConfig;
 
 /**
  * The peak learning rate of a new run that is not given one: 8e-3 up to 128 hidden units, and
@@ -108,50 +92,40 @@ export function automaticLearningRate(model: Pick<ModelConfig, 'hidden'>): numbe
   return DEFAULT_TRAIN.learningRate * Math.min(1, 128 / model.hidden);
 }
 
+/** A configuration out of its range; `option` is the schema's entry it breaks, when there is one. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
-}
-
-function checkInt(name: string, v: number, lo: number, hi: number): void {
-  if (!Number.isInteger(v) || v < lo || v > hi) {
-    throw new ConfigError(`${name} must be a whole number from ${lo} to ${hi} (got ${v}).`);
+  constructor(message: string, readonly option?: ConfigOption) {
+    super(message);
   }
 }
 
-function checkNum(name: string, v: number, lo: number, hi: number): void {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < lo || v > hi) {
-    throw new ConfigError(`${name} must be a number from ${lo} to ${hi} (got ${v}).`);
-  }
+/** Throw a ConfigError naming the option (its setting, else its field) when `value` is out of its range. */
+function check(options: Record<string, ConfigOption>, field: string, value: unknown): void {
+  const option = options[field];
+  const problem = rangeProblem(option, value);
+  if (problem) throw new ConfigError(`${optionName(option, field)} ${problem} (got ${value}).`, option);
 }
 
 export function validateModelConfig(c: ModelConfig): ModelConfig {
-  if (!['lstm', 'gru', 'rnn'].includes(c.kind)) throw new ConfigError(`model must be lstm, gru or rnn (got ${c.kind}).`);
-  checkInt('layers', c.layers, 1, 4);
-  checkInt('hidden', c.hidden, 16, 1024);
-  checkInt('embedding', c.embedding, 0, 1024);
-  checkNum('dropout', c.dropout, 0, 0.9);
-  checkInt('vocabSize', c.vocabSize, 2, 65536);
+  for (const field of Object.keys(MODEL_OPTIONS)) check(MODEL_OPTIONS, field, c[field as keyof ModelConfig]);
+  if (!Number.isInteger(c.vocabSize) || c.vocabSize < 2 || c.vocabSize > 65536) throw new ConfigError(`vocabSize must be a whole number from 2 to 65536 (got ${c.vocabSize}).`);
   return c;
 }
 
+/** The fields a checkpoint written before they existed may lack (see TrainConfig). */
+const OPTIONAL_TRAIN_FIELDS: readonly (keyof TrainConfig)[] = ['lrSchedule', 'lrFinal', 'lrWarmup', 'workers'];
+
+/**
+ * Check every field against TRAIN_OPTIONS. The automatic values (learningRate 0, workers 0) pass:
+ * resolveRun (training/resume.ts) turns them into the run's own.
+ */
 export function validateTrainConfig(c: TrainConfig): TrainConfig {
-  checkInt('seq', c.seqLength, 1, 1024);
-  checkInt('batch', c.batchSize, 1, 1024);
-  if (!['adam', 'rmsprop'].includes(c.optimizer)) throw new ConfigError(`optimizer must be adam or rmsprop (got ${c.optimizer}).`);
-  checkNum('lr', c.learningRate, 1e-7, 1);
-  checkNum('lr-decay', c.lrDecay, 0.01, 1);
-  checkInt('lr-decay-every', c.lrDecayEvery, 1, 1e9);
-  if (!LR_SCHEDULES.includes(c.lrSchedule ?? 'constant')) throw new ConfigError(`lr-schedule must be ${LR_SCHEDULES.join(', ')} (got ${c.lrSchedule}).`);
-  checkNum('lr-final', c.lrFinal ?? 0.1, 0, 1);
-  checkInt('lr-warmup', c.lrWarmup ?? 0, 0, 1e9);
-  checkNum('grad-clip', c.gradClip, 0, 1e6);
-  checkInt('steps', c.steps, 0, 1e9);
-  checkNum('minutes', c.minutes, 0, 1e6);
-  checkInt('eval-every', c.evalEvery, 1, 1e9);
-  checkInt('eval-chars', c.evalChars, 0, 1e9);
-  checkInt('sample-chars', c.sampleChars, 0, 100_000);
-  checkInt('seed', c.seed, 0, 2 ** 31 - 1);
-  checkInt('workers', c.workers ?? 1, 1, 64);
-  if ((c.workers ?? 1) > c.batchSize) throw new ConfigError(`workers (${c.workers}) cannot exceed batch (${c.batchSize}): each worker needs at least one stream.`);
+  for (const field of Object.keys(TRAIN_OPTIONS) as (keyof TrainConfig)[]) {
+    if (c[field] === undefined && OPTIONAL_TRAIN_FIELDS.includes(field)) continue;
+    check(TRAIN_OPTIONS, field, c[field]);
+  }
+  const workers = optionName(TRAIN_OPTIONS.workers, 'workers'), batch = optionName(TRAIN_OPTIONS.batchSize, 'batchSize');
+  if ((c.workers ?? 1) > c.batchSize) throw new ConfigError(`${workers} (${c.workers}) cannot exceed ${batch} (${c.batchSize}): each worker needs at least one stream.`);
   return c;
 }

@@ -60,17 +60,6 @@ import type { CarriedState, StepOutcome, TrainingStepper } from './stepper';
 
 export type { CarriedState } from './stepper';
 
-/**
- * The one rule for how many data-parallel workers to train on when none is given (the CLI's
- * `--workers 0` and default, the editor's `lstmLab.train.workers: 0`): two on the native backend
- * with at least two cores — measured 1.18× one process with two BLAS threads for config A on 2
- * cores (bench/dataParallel.ts) — else one (on wasm a second worker only helps when a core is idle).
- * Never more than the batch's streams.
- */
-export function automaticWorkers(backend: string, cores: number, batch: number): number {
-  return Math.max(1, Math.min(batch, backend === 'native' && cores >= 2 ? 2 : 1));
-}
-
 export class DataParallelError extends Error {
   override name = 'DataParallelError';
 }

@@ -10,7 +10,9 @@ import { Vocabulary } from '../data/vocabulary';
 import { automaticLearningRate, ConfigError, DEFAULT_MODEL, DEFAULT_TRAIN, ModelConfig, TrainConfig, validateModelConfig, validateTrainConfig } from '../nn/config';
 import { budgetFraction } from './budget';
 import { loadCheckpoint, LoadedCheckpoint } from './checkpoint';
+import { RUN_OPTIONS } from './options';
 import { TrainingError } from './trainingError';
+import { chooseWorkers } from './workerCount';
 
 /** The options that decide what a run trains (TrainOptions' fields of the same names). */
 export interface RunRequest {
@@ -34,14 +36,21 @@ function given<T extends object>(o: T | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export async function resolveRun(corpus: Corpus, opts: RunRequest): Promise<ResolvedRun> {
+/**
+ * `backend` (its name) decides the automatic number of workers (workerCount.ts) of a run that asks
+ * for 0; a learning rate of 0 is the automatic one for a new run and the checkpoint's for a resumed one.
+ */
+export async function resolveRun(corpus: Corpus, opts: RunRequest, backend: string): Promise<ResolvedRun> {
   const resumed = opts.resume ? await loadCheckpoint(opts.resume, 'last') : null;
-  const vocab = resumed ? resumed.vocabulary : Vocabulary.fromText(corpus.trainText, opts.maxVocabulary ?? 256);
+  const vocab = resumed ? resumed.vocabulary : Vocabulary.fromText(corpus.trainText, opts.maxVocabulary ?? RUN_OPTIONS.maxVocabulary.default);
   const model: ModelConfig = resumed ? resumed.header.model : validateModelConfig({ ...DEFAULT_MODEL, ...given(opts.model), vocabSize: vocab.size });
   // A checkpoint from before learning-rate schedules trained at a constant rate: keep it so.
   const before = resumed ? { lrSchedule: 'constant' as const, lrWarmup: 0, ...resumed.header.train } : {};
   const automatic = resumed ? {} : { learningRate: automaticLearningRate(model) };
-  const train: TrainConfig = validateTrainConfig({ ...DEFAULT_TRAIN, ...automatic, ...before, ...given(opts.train) });
+  const unasked: TrainConfig = { ...DEFAULT_TRAIN, ...automatic, ...before };
+  const train: TrainConfig = validateTrainConfig({ ...unasked, ...given(opts.train) });
+  if (train.learningRate === 0) train.learningRate = unasked.learningRate;
+  train.workers = chooseWorkers(train.workers ?? 1, backend, train.batchSize);
   if (resumed) checkResume(corpus, opts, { resumed, vocab, model, train });
   return { resumed, vocab, model, train };
 }

@@ -85,7 +85,7 @@ type DoneEvent = Extract<TrainEvent, { event: 'done' }>;
 export async function train(corpus: Corpus, opts: TrainOptions): Promise<DoneEvent> {
   const emit = opts.onEvent ?? (() => undefined);
   const backend = currentBackend();
-  const run = await resolveRun(corpus, opts);
+  const run = await resolveRun(corpus, opts, backend.name);
   const recorder = await RunRecorder.open(await placeRun(opts, run.resumed, run.model));
   let loop: TrainingLoop | null = null;
   let failure: { error: unknown } | null = null;

@@ -10,7 +10,7 @@ export interface TrainRequest {
   corpusPaths: string[];
   corpusOptions: { include?: string[]; exclude?: string[]; maxFileBytes?: number; maxTotalBytes?: number };
   model: ModelSummary & { dropout: number };
-  /** workers: data-parallel threads, 0 = automatic (see trainingWorker.ts). */
+  /** workers: data-parallel threads, 0 = automatic; learningRate 0 = automatic (train() resolves both). */
   train: { seqLength: number; batchSize: number; learningRate: number; steps: number; minutes: number; evalEvery: number; sampleChars: number; seed: number; workers: number };
   outDir: string;
   runId?: string;

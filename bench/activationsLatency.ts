@@ -2,18 +2,18 @@
  * How fast the activation views colour a file, measured on the extension's own path minus the editor:
  * the host's InferenceClient and DocumentTrace driving the real inference worker
  * (out/src/extension/inferenceWorker.js) on a config-A-sized LSTM (2 layers × 128; the weights do not
- * change the cost, so a random model stands in unless LSTM_LAB_ACT_CHECKPOINT names a trained one).
+ * change the cost, so a random model stands in unless --checkpoint names a trained one).
+ *
+ *   node out/bench/activationsLatency.js [--file FILE] [--checkpoint CKPT] [--report OUT.txt]
  *
  *   whole file      a 2,000-line C file, traced from nothing (target: 3 s);
  *   edit in sight   one character typed at line 1,000 with lines 985–1,025 in sight: time until
  *                   those lines have values (target: 300 ms, less the debounce), and until the
  *                   rest of the file has.
  *
- * It reports; it asserts nothing about time (the machine may be busy). Set LSTM_LAB_ACT_FILE to
- * measure another file.
+ * It reports; it checks nothing about time (the machine may be busy). --file measures another file;
+ * --report also writes the report lines to a file. Not part of `npm test`.
  */
-import { test } from 'node:test';
-import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { saveCheckpoint } from '../src/engine/training/checkpoint';
@@ -22,18 +22,23 @@ import { initialParams } from '../src/engine/nn/model';
 import { Vocabulary } from '../src/engine/data/vocabulary';
 import { DocumentTrace, TraceProgress } from '../src/extension/activations/documentTrace';
 import { InferenceClient } from '../src/extension/activations/inferenceClient';
-import { cSource, tempDir } from './support/fixtures';
+import { cSource, tempDir } from '../test/support/fixtures';
+import { arg } from './peerLink';
 
 function twoThousandLines(): string {
-  if (process.env.LSTM_LAB_ACT_FILE) return fs.readFileSync(process.env.LSTM_LAB_ACT_FILE, 'utf8');
+  const file = arg('file');
+  if (file) return fs.readFileSync(file, 'utf8');
   return cSource(200).split('\n').slice(0, 2000).join('\n');
 }
 
-async function checkpoint(text: string): Promise<string> {
-  if (process.env.LSTM_LAB_ACT_CHECKPOINT) return process.env.LSTM_LAB_ACT_CHECKPOINT;
+/** The checkpoint to measure, and the temporary folder made for it (null for --checkpoint). */
+async function checkpoint(text: string): Promise<{ file: string; made: string | null }> {
+  const given = arg('checkpoint');
+  if (given) return { file: given, made: null };
   const vocab = Vocabulary.fromText(text, 100);
   const cfg: ModelConfig = { kind: 'lstm', layers: 2, hidden: 128, embedding: 0, dropout: 0, vocabSize: vocab.size };
-  const file = path.join(tempDir('lstm-lab-latency-'), 'configA.ckpt');
+  const made = tempDir('lstm-lab-latency-');
+  const file = path.join(made, 'configA.ckpt');
   await saveCheckpoint(file, {
     header: {
       runId: 'latency', role: 'export', model: cfg,
@@ -43,18 +48,18 @@ async function checkpoint(text: string): Promise<string> {
     },
     params: initialParams(cfg, 1), optimizer: null, state: null,
   });
-  return file;
+  return { file, made };
 }
 
-test('activation latency on a config-A-sized model (reported, not asserted)', async (t) => {
+async function main(): Promise<void> {
   const text = twoThousandLines();
   const ckpt = await checkpoint(text);
   const repo = path.join(__dirname, '..', '..');
   const addon = path.join(repo, 'native', 'build', 'Release', 'lstm_lab.node');
   if (fs.existsSync(addon)) process.env.LSTM_LAB_NATIVE ??= addon;
-  const client = new InferenceClient(repo, (l) => t.diagnostic(l), 'latency', 0, path.join(__dirname, '..', 'src', 'extension', 'inferenceWorker.js'));
+  const client = new InferenceClient(repo, (l) => console.log(`  ${l}`), 'latency', 0, path.join(__dirname, '..', 'src', 'extension', 'inferenceWorker.js'));
   try {
-    const info = await client.ensureModel(ckpt);
+    const info = await client.ensureModel(ckpt.file);
     const H = info.hidden;
     const waiters = new Set<(p: TraceProgress) => void>();
     const progress: TraceProgress[] = [];
@@ -87,7 +92,7 @@ test('activation latency on a config-A-sized model (reported, not asserted)', as
     const full = await done;
     const wholeMs = performance.now() - t0;
     const firstVisible = progress.find((p) => p.kind === 'visible');
-    assert.equal(full.traced, dt.cache.length);
+    if (full.traced !== dt.cache.length) throw new Error(`the whole-file trace covered ${full.traced} of ${dt.cache.length} code points`);
 
     // One character typed at line 1,000, lines 985–1,025 in sight.
     progress.length = 0;
@@ -108,10 +113,17 @@ test('activation latency on a config-A-sized model (reported, not asserted)', as
       `whole file from nothing: ${wholeMs.toFixed(0)} ms (${Math.round(dt.cache.length / (wholeMs / 1000)).toLocaleString('en-US')} code points/s); first 40 lines after ${firstVisible?.ms.toFixed(0)} ms`,
       `edit at line 1,000: lines in sight after ${visibleMs.toFixed(0)} ms (${v.traced.toLocaleString('en-US')} code points re-traced), rest of the file after ${restMs.toFixed(0)} ms (${rest.traced.toLocaleString('en-US')} re-traced of ${dt.cache.length.toLocaleString('en-US')})`,
     ];
-    for (const line of report) t.diagnostic(line);
-    if (process.env.LSTM_LAB_ACT_REPORT) fs.writeFileSync(process.env.LSTM_LAB_ACT_REPORT, report.join('\n') + '\n');
+    for (const line of report) console.log(line);
+    const out = arg('report');
+    if (out) fs.writeFileSync(out, report.join('\n') + '\n');
     dt.dispose();
   } finally {
     client.dispose();
+    if (ckpt.made) fs.rmSync(ckpt.made, { recursive: true, force: true });
   }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.stack : e);
+  process.exit(1);
 });
