@@ -1,7 +1,11 @@
 /**
- * The dashboard's pure logic (src/analysis/trainingCurve.ts: metric conversion, smoothing, curve merge,
- * CSV export, thinning) and the dashboard half of the message protocol (src/extension/protocol/dashboard.ts):
- * the validators accept the messages both sides send and reject wrong shapes.
+ * The dashboard's pure logic — src/analysis/trainingCurve.ts (metric conversion, smoothing, curve
+ * merge, CSV export, thinning) and, in webview/dashboard/, uiState.ts (the saved UI state, sorting
+ * clicks), runStore.ts (the runs as the host's messages leave them), format.ts (numbers and times),
+ * runColumns.ts (the runs table's cells and order), runColours.ts (colour slots) and chartModel.ts
+ * (curves, chart tables and series, log ticks, legend readings, the PNG's layout) — and the dashboard
+ * half of the message protocol (src/extension/protocol/dashboard.ts): the validators accept the
+ * messages both sides send and reject wrong shapes.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +14,14 @@ import { describeRejected } from '../src/extension/protocol/validation';
 import { isDashboardToHost, isHostToDashboard } from '../src/extension/protocol/dashboard';
 import { CSV_HEADER, mergeCurve, metricLabel, runToCsv, smooth, thin, toMetric } from '../src/analysis/trainingCurve';
 import { shortBackend } from '../webview/dashboard/backendLabel';
+import { clampSmoothing, nextSort, restoreState, type UiState } from '../webview/dashboard/uiState';
+import { RunStore, upsertByStep } from '../webview/dashboard/runStore';
+import { fmtClock, fmtDuration, fmtLoss, fmtStarted, fmtTick, fmtX, modelText } from '../webview/dashboard/format';
+import { COLUMNS, sortedRuns } from '../webview/dashboard/runColumns';
+import { RunColours } from '../webview/dashboard/runColours';
+import {
+  alignByX, buildCurves, chartDescription, chartKey, chartSeries, chartTables, emptyChartNote, floorIndex, flowRows, legendReadings, logTicks, plottedPoints, pngTitle, WHOLE_INCREMENTS,
+} from '../webview/dashboard/chartModel';
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps * Math.max(1, Math.abs(b)), `${a} ≉ ${b}`);
 
@@ -254,4 +266,292 @@ test('shortBackend: the runs table shows the backend and its workers; the long d
   assert.equal(shortBackend('wasm (SIMD on, 1 thread) × 1 worker'), 'wasm');
   assert.equal(shortBackend('wasm (SIMD on, 1 thread)'), 'wasm');
   assert.equal(shortBackend(''), '');
+});
+
+// ---------------------------------------------------------------------------------------------
+// UI state
+
+const uiState = (overrides: Partial<UiState> = {}): UiState => ({ ...restoreState(undefined), smoothing: 0, ...overrides });
+
+test('restoreState: defaults for anything missing or wrong, valid fields kept, smoothing clamped', () => {
+  const defaults = { metric: 'nats', xAxis: 'step', log: false, smoothing: 0.6, hidden: [], selected: null, sort: { key: 'started', dir: -1 } };
+  for (const raw of [undefined, null, 42, 'x', [], {}]) assert.deepEqual(restoreState(raw), defaults);
+  const saved: UiState = { metric: 'bits', xAxis: 'seconds', log: true, smoothing: 0.3, hidden: ['r2'], selected: 'r1', sort: { key: 'bestVal', dir: 1 } };
+  assert.deepEqual(restoreState(JSON.parse(JSON.stringify(saved))), saved);
+  const odd = restoreState({ metric: 'loss', xAxis: 'epoch', log: 'yes', smoothing: 5, hidden: ['a', 1, null], selected: 7, sort: { key: 'colour', dir: 2 } });
+  assert.deepEqual(odd, { ...defaults, smoothing: 0.99, hidden: ['a'] });
+  assert.equal(restoreState({ smoothing: -1 }).smoothing, 0);
+  assert.equal(restoreState({ smoothing: NaN }).smoothing, 0.6);
+  assert.deepEqual(restoreState({ sort: { key: 'run' } }).sort, { key: 'run', dir: -1 });
+});
+
+test('clampSmoothing and nextSort: the slider within 0–0.99; a header click flips its column or starts another', () => {
+  assert.deepEqual([clampSmoothing(0.5), clampSmoothing(1), clampSmoothing(-0.2), clampSmoothing(NaN)], [0.5, 0.99, 0, 0]);
+  assert.deepEqual(nextSort({ key: 'run', dir: 1 }, 'run', false), { key: 'run', dir: -1 });
+  assert.deepEqual(nextSort({ key: 'run', dir: -1 }, 'run', false), { key: 'run', dir: 1 });
+  assert.deepEqual(nextSort({ key: 'run', dir: 1 }, 'parameters', true), { key: 'parameters', dir: -1 });
+  assert.deepEqual(nextSort({ key: 'run', dir: -1 }, 'model', false), { key: 'model', dir: 1 });
+  assert.deepEqual(nextSort({ key: 'run', dir: 1 }, 'started', false), { key: 'started', dir: -1 });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Runs as the host's messages leave them
+
+const progress = (runId: string, step: number, extra: { charsPerSec?: number; fraction?: number | null; trainLoss?: number } = {}) => ({
+  type: 'progress' as const,
+  runId,
+  point: { step, chars: step * 2048, seconds: step / 10, trainLoss: extra.trainLoss ?? 2, learningRate: 1e-3 },
+  charsPerSec: extra.charsPerSec ?? 5000,
+  fraction: extra.fraction === undefined ? 0.5 : extra.fraction,
+});
+
+test('upsertByStep: appends a newer step, inserts an older one in order, replaces the same step', () => {
+  const xs: { step: number; v: string }[] = [];
+  upsertByStep(xs, { step: 2, v: 'a' });
+  upsertByStep(xs, { step: 5, v: 'b' });
+  upsertByStep(xs, { step: 1, v: 'c' });
+  upsertByStep(xs, { step: 3, v: 'd' });
+  upsertByStep(xs, { step: 5, v: 'e' });
+  upsertByStep(xs, { step: 1, v: 'f' });
+  assert.deepEqual(xs, [{ step: 1, v: 'f' }, { step: 2, v: 'a' }, { step: 3, v: 'd' }, { step: 5, v: 'e' }]);
+});
+
+test('RunStore: a snapshot replaces the runs and selects the active run, else the newest; a selection still there stays', () => {
+  const store = new RunStore();
+  const ui = { selected: null as string | null };
+  assert.deepEqual(store.receive({ type: 'runs', runs: [run(), run({ runId: 'r2' })], activeRunId: 'r1' }, ui), { structure: true, uiChanged: true });
+  assert.equal(ui.selected, 'r1');
+  assert.deepEqual([...store.runs.keys()], ['r1', 'r2']);
+  assert.deepEqual(store.runs.get('r1')!.evals.map((e) => e.step), [100, 200]);
+  // r1 is gone: the selection moves to the newest run (the active one is not listed).
+  assert.deepEqual(store.receive({ type: 'runs', runs: [run({ runId: 'r2' }), run({ runId: 'r3' })], activeRunId: 'r9' }, ui), { structure: true, uiChanged: true });
+  assert.deepEqual([...store.runs.keys()], ['r2', 'r3']);
+  assert.equal(ui.selected, 'r3');
+  ui.selected = 'r2';
+  assert.deepEqual(store.receive({ type: 'runs', runs: [run({ runId: 'r2' }), run({ runId: 'r3' })], activeRunId: 'r3' }, ui), { structure: true, uiChanged: false });
+  assert.equal(ui.selected, 'r2');
+  assert.deepEqual(store.receive({ type: 'runs', runs: [], activeRunId: null }, ui), { structure: true, uiChanged: true });
+  assert.equal(ui.selected, null);
+});
+
+test('RunStore: runUpdated rebuilds the series only for a new run and selects it when nothing is selected', () => {
+  const store = new RunStore();
+  const ui = { selected: null as string | null };
+  assert.deepEqual(store.receive({ type: 'runUpdated', run: run({ lastSample: 'int x;' }) }, ui), { structure: true, uiChanged: true });
+  assert.equal(ui.selected, 'r1');
+  assert.deepEqual(store.runs.get('r1')!.sample, { step: null, text: 'int x;' });
+  assert.deepEqual(store.receive({ type: 'runUpdated', run: run({ status: 'finished' }) }, ui), { structure: false, uiChanged: false });
+  assert.equal(store.runs.get('r1')!.summary.status, 'finished');
+  assert.deepEqual(store.receive({ type: 'runUpdated', run: run({ runId: 'r2' }) }, ui), { structure: true, uiChanged: false });
+  assert.equal(ui.selected, 'r1');
+});
+
+test('RunStore: live readings update the running run; a message for an unknown run waits for its summary', () => {
+  const store = new RunStore();
+  const ui = { selected: null as string | null };
+  assert.deepEqual(store.receive(progress('r1', 250, { charsPerSec: 7000, fraction: 0.25 }), ui), { structure: false, uiChanged: false });
+  assert.equal(store.runs.size, 0);
+  store.receive({ type: 'sample', runId: 'r1', step: 250, text: 'for (;;)' }, ui);
+  store.receive({ type: 'runUpdated', run: run() }, ui);
+  const r = store.runs.get('r1')!;
+  assert.deepEqual(r.progress.map((p) => p.step), [250]);
+  assert.equal(r.summary.step, 250);
+  assert.equal(r.summary.charsPerSec, 7000);
+  assert.equal(r.summary.learningRate, 1e-3);
+  assert.equal(r.summary.durationSeconds, 25);
+  assert.equal(r.fraction, 0.25);
+  assert.deepEqual(r.sample, { step: 250, text: 'for (;;)' });
+  // An older snapshot of a running run keeps the live figures; an older sample does not replace a newer one.
+  store.receive({ type: 'runUpdated', run: run({ step: 200, charsPerSec: 100, learningRate: 2e-3, durationSeconds: 12 }) }, ui);
+  assert.deepEqual([r.summary.step, r.summary.charsPerSec, r.summary.learningRate, r.summary.durationSeconds], [250, 7000, 1e-3, 25]);
+  store.receive({ type: 'sample', runId: 'r1', step: 200, text: 'old' }, ui);
+  assert.equal(r.sample!.text, 'for (;;)');
+  // Evaluations: the best validation loss only falls.
+  store.receive({ type: 'eval', runId: 'r1', point: { step: 300, chars: 1, seconds: 30, trainLoss: 2, valLoss: 2.2 } }, ui);
+  store.receive({ type: 'eval', runId: 'r1', point: { step: 400, chars: 2, seconds: 40, trainLoss: 2, valLoss: 2.3 } }, ui);
+  assert.equal(r.summary.bestValLoss, 2.2);
+  assert.deepEqual(r.evals.map((e) => e.step), [100, 200, 300, 400]);
+  assert.equal(r.summary.step, 400);
+});
+
+test('RunStore: readings replayed for a run that has ended keep its final figures', () => {
+  const store = new RunStore();
+  const ui = { selected: null as string | null };
+  store.receive({ type: 'runUpdated', run: run() }, ui);
+  store.receive(progress('r1', 210, { fraction: 0.9 }), ui);
+  store.receive({ type: 'runUpdated', run: run({ status: 'cancelled', step: 220, charsPerSec: 2900, durationSeconds: 12 }) }, ui);
+  const r = store.runs.get('r1')!;
+  assert.equal(r.fraction, null);
+  store.receive(progress('r1', 230, { charsPerSec: 1 }), ui);
+  assert.deepEqual([r.summary.step, r.summary.charsPerSec, r.summary.durationSeconds, r.fraction], [230, 2900, 12, null]);
+  assert.deepEqual(r.progress.map((p) => p.step), [210, 230]);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+
+test('format: durations, clock times, losses, ticks and x values as the dashboard writes them', () => {
+  assert.deepEqual([NaN, -5, 0, 59.4, 59.6, 3599, 3600, 3725].map(fmtDuration), ['—', '0s', '0s', '59s', '1m 00s', '59m 59s', '1h 00m', '1h 02m']);
+  assert.deepEqual([0, 65, 3661].map(fmtClock), ['0:00', '1:05', '1:01:01']);
+  assert.deepEqual([null, undefined, NaN, Infinity, 1.23456, 12.5, 150.25, 2500].map(fmtLoss), ['—', '—', '—', '∞', '1.235', '12.50', '150.3', '2.5K']);
+  assert.deepEqual([null, Infinity, 1.23456789, 0.1 + 0.2, 12_000].map(fmtTick), ['', '', '1.23457', '0.3', '12K']);
+  assert.equal(fmtX(1234, 'step'), '1,234');
+  assert.equal(fmtX(12_345, 'chars'), '12.3K');
+  assert.equal(fmtX(65, 'seconds'), '1:05');
+  assert.equal(fmtStarted('not a date'), 'not a date');
+  const now = new Date();
+  assert.equal(fmtStarted(now.toISOString()), now.toLocaleTimeString(undefined, { timeStyle: 'short' }));
+  const old = new Date('2020-02-03T10:00:00Z');
+  assert.equal(fmtStarted(old.toISOString()), old.toLocaleDateString(undefined, { dateStyle: 'short' }));
+  assert.equal(modelText(run({ model: { kind: 'gru', layers: 3, hidden: 512, embedding: 0 } })), 'gru 3×512');
+});
+
+// ---------------------------------------------------------------------------------------------
+// Runs table and colours
+
+test('runs table: cells per column, best val in the chosen metric, rows by the sort with runs without a validation loss last', () => {
+  const data = (s: RunSummary, fraction: number | null = null) => ({ summary: s, evals: s.evals, progress: [], fraction, sample: null });
+  const a = data(run({ runId: 'a', bestValLoss: 2 }));
+  const b = data(run({ runId: 'b', bestValLoss: null, learningRate: null }), 0.42);
+  const c = data(run({ runId: 'c', bestValLoss: 1.5, status: 'finished' }));
+  const col = (key: string) => COLUMNS.find((k) => k.key === key)!;
+  assert.equal(col('status').cell(b, 'nats'), 'running 42%');
+  assert.equal(col('status').cell(c, 'nats'), 'finished');
+  assert.equal(col('learningRate').cell(b, 'nats'), '–');
+  assert.equal(col('learningRate').cell(a, 'nats'), '2.0e-3');
+  assert.equal(col('bestVal').title('bits'), 'Best val (bits/char)');
+  assert.equal(col('bestVal').cell(a, 'bits'), fmtLoss(2 / Math.LN2));
+  assert.equal(col('bestVal').cell(b, 'nats'), '—');
+  assert.equal(col('parameters').cell(a, 'nats'), '235K');
+  assert.equal(col('model').cell(a, 'nats'), 'lstm 2×128');
+  const order = (key: UiState['sort']['key'], dir: 1 | -1) => sortedRuns([a, b, c], { key, dir }).map((r) => r.summary.runId);
+  assert.deepEqual(order('bestVal', 1), ['c', 'a', 'b']);
+  assert.deepEqual(order('bestVal', -1), ['a', 'c', 'b']);
+  assert.deepEqual(order('run', -1), ['c', 'b', 'a']);
+  // Equal values fall back to the run id, ascending, whichever the direction.
+  assert.deepEqual(order('started', -1), ['a', 'b', 'c']);
+  assert.deepEqual(order('status', 1), ['c', 'a', 'b']);
+});
+
+test('RunColours: one slot per run, a freed slot is taken again, the seventh run reuses a colour dashed', () => {
+  const listed = new Set(['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7']);
+  const colours = new RunColours(listed);
+  const vars = [...listed].map((id) => colours.colourVar(id));
+  assert.equal(new Set(vars.slice(0, 6)).size, 6);
+  assert.ok(vars.every((v) => v.startsWith('--vscode-charts-')));
+  assert.equal(vars[6], vars[0]);
+  assert.deepEqual(colours.dashOf('r1'), []);
+  assert.ok(colours.dashOf('r7').length > 0);
+  assert.equal(colours.colourVar('r2'), vars[1]);
+  listed.delete('r2');
+  listed.add('r8');
+  assert.equal(colours.colourVar('r8'), vars[1]);
+  assert.deepEqual(colours.dashOf('r8'), []);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The chart
+
+const style = (id: string) => ({ colour: `colour-${id}`, dash: [] as number[] });
+
+function chartRuns() {
+  const store = new RunStore();
+  const ui = { selected: null as string | null };
+  store.receive({ type: 'runs', runs: [run(), run({ runId: 'r2', evals: [] })], activeRunId: null }, ui);
+  store.receive(progress('r1', 150, { trainLoss: 2.7 }), ui);
+  return store.runs;
+}
+
+test('alignByX: sorts by x and keeps the last of equal xs; sorted input is returned as it is', () => {
+  assert.deepEqual(alignByX([1, 3, 2, 3], [10, 30, 20, 31], [1, 3, 2, null]), [[1, 2, 3], [10, 20, 31], [1, 2, null]]);
+  const xs = [1, 2, 3];
+  const ys = [4, 5, 6];
+  const [ax, ay] = alignByX(xs, ys);
+  assert.equal(ax, xs);
+  assert.equal(ay, ys);
+});
+
+test('buildCurves: the shown runs in the metric against the axis; series and tables agree', () => {
+  const runs = chartRuns();
+  const [c1, c2] = buildCurves(runs, uiState(), style);
+  assert.deepEqual([c1.runId, c1.colour, c1.firstSeries, c2.firstSeries], ['r1', 'colour-r1', 1, 3]);
+  assert.deepEqual(c1.trainX, [100, 150, 200]);
+  assert.deepEqual(c1.train, [3, 2.7, 2.4]);
+  assert.deepEqual(c1.trainRaw, c1.train);
+  assert.deepEqual([c1.valX, c1.val], [[100, 200], [3.1, 2.5]]);
+  assert.deepEqual([c2.trainX, c2.valX], [[], []]);
+  assert.equal(plottedPoints([c1, c2]), 5);
+  const hidden = buildCurves(runs, uiState({ hidden: ['r2'], xAxis: 'chars', metric: 'bits', smoothing: 0.5 }), style);
+  assert.equal(hidden.length, 1);
+  assert.deepEqual(hidden[0].trainX, [204800, 307200, 409600]);
+  close(hidden[0].val[1]!, 2.5 / Math.LN2);
+  assert.deepEqual(hidden[0].trainRaw.map((v) => v! * Math.LN2).map((v) => Number(v.toFixed(9))), [3, 2.7, 2.4]);
+  assert.ok(hidden[0].train[1]! > hidden[0].trainRaw[1]!, 'the smoothed curve lags the falling loss');
+  const smoothing = buildCurves(runs, uiState({ smoothing: 0.5 }), style);
+  assert.deepEqual(smoothing.map((c) => c.firstSeries), [1, 4]);
+  for (const [cs, withRaw] of [[[c1, c2], false], [smoothing, true]] as const) {
+    const series = chartSeries(cs, 'step', withRaw);
+    assert.equal(series.length, chartTables(cs, withRaw).length + 1);
+    assert.deepEqual(series.slice(0, 4).map((s) => s.label), withRaw ? ['step', 'r1 training (raw)', 'r1 training', 'r1 validation'] : ['step', 'r1 training', 'r1 validation', 'r2 training']);
+  }
+  assert.deepEqual(chartTables([c1], false), [[c1.trainX, c1.train], [c1.valX, c1.val]]);
+});
+
+test('buildCurves: values the chart cannot show are gaps: not finite, or not positive on a log scale', () => {
+  const store = new RunStore();
+  store.receive({ type: 'runs', runs: [run({ evals: [{ step: 100, chars: 1, seconds: 1, trainLoss: Infinity, valLoss: 0 }] })], activeRunId: null }, { selected: null });
+  const [lin] = buildCurves(store.runs, uiState(), style);
+  assert.deepEqual([lin.train, lin.val], [[null], [0]]);
+  const [log] = buildCurves(store.runs, uiState({ log: true }), style);
+  assert.deepEqual([log.train, log.val], [[null], [null]]);
+});
+
+test('chart notes: the empty states, the text alternative, the rebuild key', () => {
+  const runs = chartRuns();
+  const cs = buildCurves(runs, uiState(), style);
+  assert.equal(emptyChartNote(0, []), 'No runs yet.');
+  assert.equal(emptyChartNote(2, []), 'All runs are hidden: tick one in the legend above.');
+  assert.equal(emptyChartNote(2, [cs[1]]), 'Waiting for the first readings…');
+  assert.equal(emptyChartNote(2, cs), '');
+  assert.equal(
+    chartDescription(cs, uiState()),
+    'Loss in nats/char against step, 2 run(s). r1: training 2.4 at 200, validation 2.5 at 200; r2: training none yet, validation none yet',
+  );
+  const key = chartKey(uiState(), cs);
+  assert.equal(chartKey(uiState(), buildCurves(chartRuns(), uiState(), style)), key);
+  assert.notEqual(chartKey(uiState({ metric: 'bits' }), cs), key);
+  assert.notEqual(chartKey(uiState({ smoothing: 0.2 }), cs), key);
+  assert.equal(chartKey(uiState({ smoothing: 0.3 }), cs), chartKey(uiState({ smoothing: 0.2 }), cs));
+  assert.notEqual(chartKey(uiState(), cs.slice(0, 1)), key);
+});
+
+test('legend readings: at the cursor (the last point at or before it), or the latest', () => {
+  assert.deepEqual([0, 1, 3, 4, 9].map((t) => floorIndex([1, 2, 4], t)), [-1, 0, 1, 2, 2]);
+  assert.equal(floorIndex([], 5), -1);
+  const [c] = buildCurves(chartRuns(), uiState(), style);
+  assert.equal(legendReadings(c, null, 'step'), 'train 2.400 · val 2.500 · @ 200');
+  assert.equal(legendReadings(c, 160, 'step'), 'train 2.700 · val 3.100 · @ 150');
+  assert.equal(legendReadings(c, 50, 'step'), 'train — · val —');
+});
+
+test('logTicks: round values inside the range, the densest set whose ticks stay 28 px apart', () => {
+  assert.deepEqual(logTicks(1.5, 3, 300), [1.6, 1.8, 2, 2.5, 3]);
+  assert.deepEqual(logTicks(1.5, 3, 100), [1.5, 2, 3]);
+  assert.deepEqual(logTicks(0, 3, 300), []);
+  assert.deepEqual(logTicks(2, 2, 300), []);
+  assert.deepEqual(logTicks(2.1, 2.2, 300), []); // no round value inside: uPlot draws the axis bare
+  for (const [min, max, h] of [[0.8, 4.6, 400], [1.01, 1.2, 250], [0.3, 90, 200], [1.9, 2.6, 30]]) {
+    const ticks = logTicks(min, max, h);
+    assert.ok(ticks.length > 0 && ticks.every((t, i) => t >= min && t <= max && (i === 0 || t > ticks[i - 1])), `${min}–${max}: ${ticks}`);
+  }
+  assert.deepEqual(WHOLE_INCREMENTS.slice(0, 6), [1, 2, 5, 10, 20, 50]);
+  assert.ok(WHOLE_INCREMENTS.every(Number.isInteger));
+});
+
+test('PNG export: its title, and the legend entries flowed into rows', () => {
+  assert.equal(pngTitle(uiState()), 'Loss (nats/char) against step');
+  assert.equal(pngTitle(uiState({ metric: 'bits', log: true, xAxis: 'chars', smoothing: 0.6 })), 'Loss (bits/char, log scale) against characters seen — training smoothed 0.60');
+  assert.deepEqual(flowRows([50, 50, 50], 10, 120, 20), { at: [{ x: 10, y: 0 }, { x: 60, y: 0 }, { x: 10, y: 20 }], height: 40 });
+  assert.deepEqual(flowRows([500, 20], 10, 120, 20), { at: [{ x: 10, y: 0 }, { x: 10, y: 20 }], height: 40 });
+  assert.deepEqual(flowRows([], 10, 120, 20), { at: [], height: 0 });
 });
