@@ -77,7 +77,8 @@ export function adaptInPlace(
   for (let i = 0; i < theta.length; i++) {
     const lambda = Math.min(1, decayPerRms * rms[i]);
     const th = theta[i];
-    theta[i] = th - (eta * grad[i]) / (rms[i] + epsilon) + lambda * (trained[i] - th);
+    const step = grad[i] === 0 ? 0 : (eta * grad[i]) / (rms[i] + epsilon); // (no 0/0 when RMS_i = ε = 0)
+    theta[i] = th - step + lambda * (trained[i] - th);
   }
 }
 
