@@ -24,6 +24,7 @@ import { runBench } from './bench';
 import { discoverCells } from '../analysis/interpretableCells';
 import { exportLayersModel } from '../engine/inference/export';
 import { completeEvalCommand } from './completeEval';
+import { DYNAMIC_EVAL_OPTIONS, dynamicEvalFigures } from './dynamicEval';
 
 export interface Command {
   name: string;
@@ -276,9 +277,9 @@ function formatSeconds(s: number): string {
 const evalCommand: Command = {
   name: 'eval',
   summary: 'evaluate a checkpoint on a folder or file (nats/char, bits/char, perplexity)',
-  usage: 'lstm-lab eval CHECKPOINT PATH [--json]',
+  usage: 'lstm-lab eval CHECKPOINT PATH [--dynamic [--dyn-segment N --dyn-lr X --dyn-decay X]] [--json]',
   positionals: [{ name: 'checkpoint', required: true }, { name: 'path', required: true }],
-  options: [{ name: 'max-chars', type: 'int', help: 'evaluate at most this many characters (0 = all)', default: 0, min: 0 }, BACKEND, JSON_OPT],
+  options: [{ name: 'max-chars', type: 'int', help: 'evaluate at most this many characters (0 = all)', default: 0, min: 0 }, ...DYNAMIC_EVAL_OPTIONS, BACKEND, JSON_OPT],
   async run(pos, o) {
     const info = await initBackend(str(o, 'backend') as BackendPreference);
     const ckpt = await loadNoted(pos.checkpoint!);
@@ -287,19 +288,27 @@ const evalCommand: Command = {
     const ids = ckpt.vocabulary.encode(text);
     const model = new CharRnn(ckpt.header.model, ckpt.params);
     const t0 = Date.now();
-    const ev = await evaluateIds(model, ids, { maxChars: num(o, 'max-chars') });
+    const maxChars = num(o, 'max-chars');
+    const ev = await evaluateIds(model, ids, { maxChars });
+    const seconds = (Date.now() - t0) / 1000;
+    const dynamic = bool(o, 'dynamic') ? await dynamicEvalFigures(ckpt, maxChars ? ids.subarray(0, maxChars + 1) : ids, o) : undefined;
     const result = {
       ...ev,
+      ...(dynamic ? { dynamic } : {}),
       files: corpus.files.length,
       vocabularyCoverage: ckpt.vocabulary.coverage(text),
       checkpoint: ckpt.path,
       backend: info.name,
-      seconds: (Date.now() - t0) / 1000,
+      seconds,
     };
     if (bool(o, 'json')) out(JSON.stringify(result));
     else {
       out(`${ev.natsPerChar.toFixed(4)} nats/char  ${ev.bitsPerChar.toFixed(4)} bits/char  perplexity ${ev.perplexity.toFixed(3)}`);
       out(`${ev.chars.toLocaleString('en-US')} characters in ${corpus.files.length} file(s); vocabulary covers ${(result.vocabularyCoverage * 100).toFixed(2)} %; backend ${info.description}`);
+      if (dynamic) {
+        out(`dynamic evaluation: ${dynamic.natsPerChar.toFixed(4)} nats/char, against ${dynamic.staticNatsPerChar.toFixed(4)} for the same batch-1 stream unadapted (${dynamic.gain.toFixed(4)} less)`);
+        out(`  segment ${dynamic.segment}, η ${dynamic.lr}, λ ${dynamic.decay}, ε ${dynamic.epsilon}; gradient statistics of ${dynamic.statistics.chars.toLocaleString('en-US')} training characters ${dynamic.statistics.reused ? 'read from' : 'written to'} ${dynamic.statistics.file}`);
+      }
     }
     return 0;
   },
