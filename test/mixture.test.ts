@@ -1,0 +1,147 @@
+/**
+ * The completion mixture's parts: the cache n-gram (src/engine/ngram/cacheNGram.ts) against a
+ * hand-computed Witten-Bell case, its capacity bound and reset; the gate (src/engine/completion/
+ * mixture.ts) fitted on data where each component is right in a different regime, its JSON form;
+ * the held-out scorers (src/engine/completion/heldOutScores.ts) against a step-by-step reading.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CacheNGram } from '../src/engine/ngram/cacheNGram';
+import { componentLosses, fitGate, MixtureData, MixtureGate, mixtureLoss } from '../src/engine/completion/mixture';
+import { localityComponent, staticNetworkComponent } from '../src/engine/completion/heldOutScores';
+import { initBackend } from '../src/engine/runtime/backend';
+import { InferenceModel } from '../src/engine/inference/inference';
+import { initialParams } from '../src/engine/nn/model';
+import { ModelConfig } from '../src/engine/nn/config';
+import { Vocabulary } from '../src/engine/data/vocabulary';
+import { Random } from '../src/engine/nn/random';
+
+function dist(c: CacheNGram, context?: number[]): Float64Array {
+  const out = new Float64Array(c.vocabSize);
+  c.into(out, undefined, context);
+  return out;
+}
+
+test('cache n-gram: interpolated Witten-Bell by hand, and every distribution sums to 1', () => {
+  const c = new CacheNGram(2, 3, 64);
+  c.observeAll([0, 1, 0, 1]);
+  // Length 0: counts 0:2, 1:2 (total 4, 2 types): P(w) = (c(w) + 2/3) / 6.
+  const p0 = [(2 + 2 / 3) / 6, (2 + 2 / 3) / 6, 2 / 3 / 6];
+  const after1 = dist(c, [1]); // context "1" was followed by 0 once: (c + 1·P0) / 2
+  assert.ok(Math.abs(after1[0] - (1 + p0[0]) / 2) < 1e-12);
+  assert.ok(Math.abs(after1[1] - p0[1] / 2) < 1e-12);
+  assert.ok(Math.abs(after1[2] - p0[2] / 2) < 1e-12);
+  const after2 = dist(c, [2]); // never seen: the length-0 level alone
+  for (let w = 0; w < 3; w++) assert.ok(Math.abs(after2[w] - p0[w]) < 1e-12);
+  assert.equal(c.into(new Float64Array(3), undefined, [1]).longestMatch, 1);
+  assert.equal(c.into(new Float64Array(3), undefined, [2]).longestMatch, 0);
+  const r = new Random(3);
+  const big = new CacheNGram(6, 20, 4096);
+  for (let i = 0; i < 3000; i++) big.observe(Math.floor(r.next() * r.next() * 20));
+  for (let k = 0; k < 20; k++) {
+    const ctx = Array.from({ length: 5 }, () => Math.floor(r.next() * 20));
+    const p = dist(big, ctx);
+    assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+    assert.ok(p.every((v) => v > 0));
+  }
+});
+
+test('cache n-gram: a repeated phrase is predicted from its longest context; the base distribution is what it backs off to', () => {
+  const c = new CacheNGram(4, 5, 1024);
+  c.observeAll([1, 2, 3, 4, 1, 2, 3, 4, 1, 2, 3]);
+  const p = new Float64Array(5);
+  const m = c.into(p); // after "…1 2 3": 4 came twice
+  assert.equal(m.longestMatch, 3);
+  assert.equal(m.matchCount, 2);
+  assert.ok(p[4] > 0.6, `P(4 | 1 2 3) = ${p[4]}`);
+  const base = [0.96, 0.01, 0.01, 0.01, 0.01];
+  const empty = new CacheNGram(4, 5, 1024);
+  const q = new Float64Array(5);
+  assert.equal(empty.into(q, base).longestMatch, -1);
+  assert.deepEqual(Array.from(q), base);
+});
+
+test('cache n-gram: past its capacity it keeps the recent half and answers as a cache fed only those symbols; reset empties it; bad symbols are refused', () => {
+  const r = new Random(5);
+  const seq = Array.from({ length: 70 }, () => Math.floor(r.next() * 6));
+  const c = new CacheNGram(3, 6, 40);
+  c.observeAll(seq);
+  assert.ok(c.size <= 40);
+  const fresh = new CacheNGram(3, 6, 40);
+  fresh.observeAll(seq.slice(seq.length - c.size));
+  for (const ctx of [[0, 1], [2, 2], [5, 4], seq.slice(-2)]) assert.deepEqual(Array.from(dist(c, ctx)), Array.from(dist(fresh, ctx)));
+  c.reset();
+  assert.equal(c.size, 0);
+  assert.deepEqual(Array.from(dist(c, [1, 2])), new Array(6).fill(1 / 6));
+  assert.throws(() => c.observe(6), RangeError);
+  assert.throws(() => c.observe(-1), RangeError);
+  assert.throws(() => new CacheNGram(3, 6, 4), RangeError);
+});
+
+/** Two components over a binary feature: A is right where x = 1, B where x = 0. */
+function regimeData(n: number): { gate: MixtureGate; data: MixtureData } {
+  const gate = new MixtureGate([{ name: 'a', extras: 1 }, { name: 'b', extras: 0 }]);
+  const r = new Random(11);
+  const targetProbs = new Float32Array(n * 2);
+  const features = new Float32Array(n * gate.featureCount);
+  for (let i = 0; i < n; i++) {
+    const x = r.next() < 0.5 ? 1 : 0;
+    targetProbs[i * 2] = x ? 0.9 : 0.01;
+    targetProbs[i * 2 + 1] = x ? 0.05 : 0.6;
+    features.set(gate.features([{ top: 0.9, entropy: 0.2, extra: [x] }, { top: 0.6, entropy: 0.5, extra: [] }]), i * gate.featureCount);
+  }
+  return { gate, data: { positions: n, targetProbs, features } };
+}
+
+test('mixture gate: fitted where each component is right in its own regime, it beats both alone and follows the feature', () => {
+  const { gate, data } = regimeData(2000);
+  const alone = componentLosses(data, 2);
+  const loss = fitGate(gate, data, { iterations: 400 });
+  assert.ok(Math.abs(loss - mixtureLoss(gate, data)) < 1e-6);
+  assert.ok(loss < Math.min(...alone) - 0.5, `mixture ${loss} against ${alone}`);
+  const f1 = gate.features([{ top: 0.9, entropy: 0.2, extra: [1] }, { top: 0.6, entropy: 0.5, extra: [] }]);
+  const f0 = gate.features([{ top: 0.9, entropy: 0.2, extra: [0] }, { top: 0.6, entropy: 0.5, extra: [] }]);
+  assert.ok(gate.mixWeights(f1)[0] > 0.8 && gate.mixWeights(f0)[1] > 0.8);
+  const mixed = gate.mix([[0.5, 0.5], [0.1, 0.9]], [{ top: 0.5, entropy: 1, extra: [1] }, { top: 0.9, entropy: 0.4, extra: [] }], new Float64Array(2));
+  assert.ok(Math.abs(mixed[0] + mixed[1] - 1) < 1e-12);
+});
+
+test('mixture gate: its JSON form gives the same weights back; a foreign or damaged one is refused with a reason', () => {
+  const { gate, data } = regimeData(300);
+  fitGate(gate, data, { iterations: 50 });
+  const back = MixtureGate.fromJSON(JSON.parse(JSON.stringify(gate.toJSON())));
+  const f = data.features.subarray(0, gate.featureCount);
+  assert.deepEqual(Array.from(back.mixWeights(f)), Array.from(gate.mixWeights(f)));
+  assert.equal(back.fit?.positions, 300);
+  assert.throws(() => MixtureGate.fromJSON({ format: 'lstm-lab/ngram-kn' }), /not a mixture gate/);
+  assert.throws(() => MixtureGate.fromJSON({ ...gate.toJSON(), version: 99 }), /version 99/);
+  assert.throws(() => MixtureGate.fromJSON({ ...gate.toJSON(), weights: [1, 2] }), /weights/);
+  assert.throws(() => MixtureGate.fromJSON({ ...gate.toJSON(), weights: gate.toJSON().weights.map(() => NaN) }), /malformed weights/);
+  assert.throws(() => gate.features([{ top: 1, entropy: 0, extra: [] }]), RangeError);
+});
+
+test('held-out scores: the network scorer agrees with a character-by-character reading; the locality cache carries documents opened before', async () => {
+  await initBackend('auto');
+  const text = 'static int f(int x) { return x + 1; }\n';
+  const vocab = Vocabulary.fromText(text);
+  const cfg: ModelConfig = { kind: 'lstm', layers: 2, hidden: 16, embedding: 0, dropout: 0, vocabSize: vocab.size };
+  const model = new InferenceModel(cfg, vocab, initialParams(cfg, 2));
+  const ids = vocab.encode(text);
+  const scores = staticNetworkComponent(model).scoreDocument(ids);
+  let state = model.zeroState();
+  for (let i = 0; i < ids.length; i++) {
+    const logits = model.logits(state);
+    const max = Math.max(...logits);
+    const z = logits.reduce((s, v) => s + Math.exp(v - max), 0);
+    const p = Math.exp(logits[ids[i]] - max) / z;
+    assert.ok(Math.abs(scores.targetProbs[i] - p) < 1e-5, `position ${i}: ${scores.targetProbs[i]} against ${p}`);
+    state = model.run(ids.subarray(i, i + 1), state).state;
+  }
+  const cache = localityComponent(vocab.size, { order: 6 });
+  const first = cache.scoreDocument(ids);
+  const second = cache.scoreDocument(ids);
+  const nats = (p: Float32Array) => -p.reduce((s, v) => s + Math.log(v), 0) / p.length;
+  assert.ok(nats(second.targetProbs) < nats(first.targetProbs) - 1, `${nats(second.targetProbs)} against ${nats(first.targetProbs)}`);
+  cache.reset();
+  assert.deepEqual(Array.from(cache.scoreDocument(ids).targetProbs), Array.from(first.targetProbs));
+});
