@@ -107,10 +107,12 @@ export class LocalityCaches {
   readonly documents: CacheNGram;
   private readonly inner: Float64Array;
 
-  constructor(vocabSize: number, o: LocalityOptions = {}) {
+  /** `documents`: a documents' cache to share with other files' caches (default: a new one). */
+  constructor(vocabSize: number, o: LocalityOptions = {}, documents?: CacheNGram) {
     const order = o.order ?? 10;
     this.file = new CacheNGram(order, vocabSize, o.fileCapacity ?? 1 << 18);
-    this.documents = new CacheNGram(order, vocabSize, o.documentsCapacity ?? 1 << 19);
+    this.documents = documents ?? new CacheNGram(order, vocabSize, o.documentsCapacity ?? 1 << 19);
+    if (this.documents.order !== order || this.documents.vocabSize !== vocabSize) throw new RangeError('the shared documents cache has another order or vocabulary');
     this.inner = new Float64Array(vocabSize);
   }
 
