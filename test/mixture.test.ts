@@ -15,6 +15,8 @@ import { initialParams } from '../src/engine/nn/model';
 import { ModelConfig } from '../src/engine/nn/config';
 import { Vocabulary } from '../src/engine/data/vocabulary';
 import { Random } from '../src/engine/nn/random';
+import { NGramModel } from '../src/engine/ngram/ngram';
+import { HybridCompleter } from '../src/engine/completion/hybridCompleter';
 
 function dist(c: CacheNGram, context?: number[]): Float64Array {
   const out = new Float64Array(c.vocabSize);
@@ -144,4 +146,39 @@ test('held-out scores: the network scorer agrees with a character-by-character r
   assert.ok(nats(second.targetProbs) < nats(first.targetProbs) - 1, `${nats(second.targetProbs)} against ${nats(first.targetProbs)}`);
   cache.reset();
   assert.deepEqual(Array.from(cache.scoreDocument(ids).targetProbs), Array.from(first.targetProbs));
+});
+
+test('hybrid completer: the mixed distribution sums to 1; the file cache completes a phrase seen earlier in the file, reads nothing after the cursor, and starts again after an edit before it', async () => {
+  await initBackend('auto');
+  const train = 'int a = 0;\nint b = 1;\nreturn a + b;\n'.repeat(20);
+  const vocab = Vocabulary.fromText(train + 'kmalloc_zeroed(');
+  const ngram = NGramModel.build(vocab.encode(train), vocab.size, 4);
+  const gate = new MixtureGate([{ name: 'ngram', extras: 0 }, { name: 'cache', extras: 4 }]);
+  const W = gate.weights; // lean on the cache when it has matched a long context
+  W[gate.featureCount + 5] = 40; // cache component (row 1), its first extra feature: the file match length over the order
+  W[gate.featureCount + 7] = 40; // and the documents cache match length
+  W[gate.featureCount] = -10;
+  const c = new HybridCompleter({ network: null, ngram, gate, vocab });
+  assert.equal(c.kind, 'ngram');
+  const text = 'kmalloc_zeroed(a);\nint b = 1;\nkmalloc_ze';
+  const req = { key: 'doc', text, offset: text.length };
+  const p = c.distributionAt(req);
+  assert.ok(Math.abs(p.reduce((s, v) => s + v, 0) - 1) < 1e-9);
+  assert.equal(c.complete(req, { stopAt: 'token', maxLength: 10 })!.text, 'roed');
+  // The same prefix with other text after the cursor gives the same answer.
+  const after = { key: 'doc2', text: text + 'XXXXXXXX kmalloc_zebra', offset: text.length };
+  assert.equal(c.complete(after, { stopAt: 'token', maxLength: 10 })!.text, 'roed');
+  // An edit before what was read: the phrase is gone from the file, and so is the suggestion.
+  const edited = 'kmalloc_(a);\nint b = 1;\nkmalloc_ze';
+  c.invalidate('doc', 3);
+  assert.notEqual(c.complete({ key: 'doc', text: edited, offset: edited.length }, { stopAt: 'token', maxLength: 10 })!.text, 'roed');
+  // A document remembered before: its text backs the file cache.
+  const other = { key: 'doc3', text: 'x;\nkmalloc_ze', offset: 13 };
+  const r = vocab.encode('r')[0];
+  const before = c.distributionAt(other)[r];
+  c.rememberDocument('kmalloc_zeroed(a);\n');
+  c.forget('doc3');
+  const afterRemembering = c.distributionAt(other)[r];
+  assert.ok(afterRemembering > before + 0.2, `P(r) ${before} → ${afterRemembering}`);
+  assert.throws(() => new HybridCompleter({ network: null, ngram, gate: new MixtureGate([{ name: 'ngram', extras: 0 }]), vocab }), /components/);
 });

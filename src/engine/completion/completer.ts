@@ -60,7 +60,7 @@ export interface Completion {
   text: string;
   /** Its length in code points. */
   symbols: number;
-  model: 'lstm' | 'ngram';
+  model: 'lstm' | 'ngram' | 'hybrid';
   /** Code points read into the network for this request (0 for the n-gram). */
   contextRead: number;
   /** Where reading started: the state at the last cursor, a stored checkpoint, or the zero state. */
@@ -90,7 +90,7 @@ export interface AsyncCompletion {
 
 /** A source of completions: the network or the n-gram baseline. */
 export interface Completer {
-  readonly kind: 'lstm' | 'ngram';
+  readonly kind: 'lstm' | 'ngram' | 'hybrid';
   readonly vocab: Vocabulary;
   /** Complete at once (the caller's thread is busy until it returns). null only when cancelled. */
   complete(req: CompletionRequest, opts?: Partial<CompletionOptions>, token?: CancellationLike): Completion | null;

@@ -12,8 +12,8 @@
 import { Vocabulary } from '../data/vocabulary';
 import { InferenceState } from '../inference/inference';
 import { NGramModel } from '../ngram/ngram';
-import { AsyncCompletion, AsyncOptions, CancellationLike, Completer, Completion, CompletionOptions, CompletionRequest } from './completer';
-import { completionOptions, decode, Stepper } from './decoders';
+import { AsyncCompletion, AsyncOptions, CancellationLike, Completer, Completion, CompletionOptions, completionOptions, CompletionRequest } from './completer';
+import { decode, Stepper } from './decoders';
 import { stopRule } from './tokens';
 import { now, runNow, runSliced } from './timeSlicing';
 import { alignToCodePoint, countCodePoints } from '../data/codePoints';

@@ -123,6 +123,14 @@ export class CompletionEngine implements Completer {
     }
   }
 
+  /** Read the context up to the cursor through the cache, as a generator of pause points (for completers built on this one). */
+  *readTo(req: CompletionRequest, opts: CompletionOptions): Generator<void, { state: InferenceState; read: number; cache: Completion['cache'] }> {
+    checkRequest(req);
+    const chain = this.chainFor(req, opts);
+    const { mark, read, cache } = yield* this.read(chain, req.text, alignToCodePoint(req.text, req.offset));
+    return { state: mark.state, read, cache };
+  }
+
   invalidate(key: string, offset: number): void {
     const chains = this.docs.get(key);
     if (!chains) return;
