@@ -9,7 +9,9 @@ import { readCorpus, readRecordedCorpus } from '../src/engine/data/corpus';
 import { InferenceModel } from '../src/engine/inference/inference';
 import { NGramModel } from '../src/engine/ngram/ngram';
 import { componentLosses, fitGate, mixtureLoss, MixtureGate } from '../src/engine/completion/mixture';
-import { corpusNGramComponent, localityComponent, mixtureData, ScoredComponent, staticNetworkComponent } from '../src/engine/completion/heldOutScores';
+import { adaptedNetworkComponent, corpusNGramComponent, localityComponent, mixtureData, ScoredComponent, staticNetworkComponent } from '../src/engine/completion/heldOutScores';
+import { DynamicEvaluator } from '../src/engine/adaptation/dynamicEvaluation';
+import { loadOrGatherStatistics, statisticsFileFor, DEFAULT_STATISTICS_CHARS } from '../src/engine/adaptation/gradientStatistics';
 
 async function main(): Promise<void> {
   const [checkpoint, heldOut, maxArg] = process.argv.slice(2);
@@ -22,7 +24,16 @@ async function main(): Promise<void> {
   const ngram = NGramModel.build(vocab.encode(corpus.trainText), vocab.size, 10);
   console.log(`n-gram built in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   const net = new InferenceModel(ckpt.header.model, vocab, ckpt.params);
+  const trainIds = vocab.encode(corpus.trainText);
+  const segment = 50;
+  const stored = await loadOrGatherStatistics(
+    statisticsFileFor(ckpt.path, segment),
+    { checkpointChecksum: ckpt.header.dataChecksum, textSource: 'corpus', textChars: trainIds.length, segment, streams: 1, maxChars: DEFAULT_STATISTICS_CHARS },
+    ckpt.header.model, ckpt.params, trainIds,
+  );
+  const evaluator = new DynamicEvaluator({ config: ckpt.header.model, vocab, params: ckpt.params }, stored.stats);
   const comps: Record<string, ScoredComponent> = {
+    'lstm-adapted': adaptedNetworkComponent(evaluator),
     lstm: staticNetworkComponent(net),
     ngram: corpusNGramComponent(ngram),
     cache: localityComponent(vocab.size),
@@ -41,7 +52,12 @@ async function main(): Promise<void> {
   const valDocs = cap(corpus.validationFiles);
   const held = await readCorpus(heldOut, { validationFraction: 0 });
   const heldDocs = cap(held.files);
-  const mixes: Record<string, string[]> = { hybrid: ['lstm', 'ngram', 'cache'], 'ngram+cache': ['ngram', 'cache'], 'lstm+ngram': ['lstm', 'ngram'] };
+  const mixes: Record<string, string[]> = {
+    'hybrid (adapted network)': ['lstm-adapted', 'ngram', 'cache'],
+    hybrid: ['lstm', 'ngram', 'cache'],
+    'ngram+cache': ['ngram', 'cache'],
+    'adapted+ngram': ['lstm-adapted', 'ngram'],
+  };
   for (const [name, members] of Object.entries(mixes)) {
     const cs = members.map((m) => comps[m]);
     const gate = new MixtureGate(cs.map((c) => c.spec));

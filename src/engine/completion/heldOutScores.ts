@@ -8,7 +8,8 @@
  * (the cache of documents opened before, an adapted network) comes only from earlier documents.
  * Position i of a document is the prediction of ids[i] from ids[0 … i−1].
  */
-import { InferenceModel } from '../inference/inference';
+import { InferenceModel, InferenceState } from '../inference/inference';
+import { DynamicEvaluator } from '../adaptation/dynamicEvaluation';
 import { NGramModel } from '../ngram/ngram';
 import { CacheNGram } from '../ngram/cacheNGram';
 import { ComponentSpec, ComponentSummary, MixtureData, MixtureGate, summarise } from './mixture';
@@ -186,4 +187,77 @@ function softmaxRow(logits: Float32Array, offset: number, V: number, out: Float6
   let sum = 0;
   for (let i = 0; i < V; i++) sum += out[i] = Math.exp(logits[offset + i] - max);
   for (let i = 0; i < V; i++) out[i] /= sum;
+}
+
+/**
+ * The network adapted by dynamic evaluation as it reads (src/engine/adaptation): one stream over the
+ * documents in order, each segment scored by the weights as they were before it, then learnt from.
+ * Segments are the evaluator's own (the scores here use an InferenceModel over the same weights and
+ * the same carried state, so they are the evaluator's up to float rounding).
+ */
+export function adaptedNetworkComponent(evaluator: DynamicEvaluator, name = 'lstm-adapted'): ScoredComponent {
+  const { config, vocab } = evaluator.network;
+  const V = config.vocabSize;
+  const H = config.hidden;
+  const T0 = evaluator.options.segment;
+  let state: InferenceState | null = null;
+  let last: number | null = null;
+  return {
+    spec: { name, extras: 0 },
+    kind: 'network',
+    reset() {
+      evaluator.reset();
+      state = null;
+      last = null;
+    },
+    scoreDocument(ids) {
+      const N = ids.length;
+      const targetProbs = new Float32Array(N);
+      const summaries: ComponentSummary[] = new Array(N);
+      const p = new Float64Array(V);
+      let i = 0;
+      while (i < N) {
+        const model = new InferenceModel(config, vocab, evaluator.adaptedWeights());
+        state ??= model.zeroState();
+        if (last === null) {
+          // The very first symbol: predicted from the zero state; the evaluator reads it as an input only.
+          softmaxRow(model.logits(state), 0, V, p);
+          targetProbs[0] = p[ids[0]];
+          summaries[0] = summarise(p);
+          const T = Math.min(T0, N - 1);
+          scoreSegment(model, ids, 1, T);
+          evaluator.readIds(ids.subarray(0, 1 + T));
+          i = 1 + T;
+        } else {
+          const T = Math.min(T0, N - i);
+          scoreSegment(model, ids, i, T);
+          evaluator.readIds(ids.subarray(i, i + T));
+          i += T;
+        }
+      }
+      return { targetProbs, summaries };
+
+      /** Positions from … from+T−1, each predicted after the symbol before it (the carried `last` first). */
+      function scoreSegment(model: InferenceModel, ids: Int32Array, from: number, T: number): void {
+        if (T <= 0) {
+          last = ids[from - 1];
+          return;
+        }
+        const inputs = new Int32Array(T);
+        inputs[0] = last ?? ids[from - 1];
+        inputs.set(ids.subarray(from, from + T - 1), 1);
+        if (last === null) inputs[0] = ids[0];
+        const run = model.run(inputs, state!, { record: true });
+        const hs = run.layers![run.layers!.length - 1].hs;
+        const logits = model.logitsForRows(hs.subarray(0, T * H), T);
+        for (let r = 0; r < T; r++) {
+          softmaxRow(logits, r * V, V, p);
+          targetProbs[from + r] = p[ids[from + r]];
+          summaries[from + r] = summarise(p);
+        }
+        state = run.state;
+        last = ids[from + T - 1];
+      }
+    },
+  };
 }
