@@ -12,10 +12,10 @@
 import { Vocabulary } from '../data/vocabulary';
 import { InferenceState } from '../inference/inference';
 import { NGramModel } from '../ngram/ngram';
-import { AsyncCompletion, AsyncOptions, CancellationLike, Completer, Completion, CompletionOptions, completionOptions, CompletionRequest } from './completer';
+import { Completer, Completion, CompletionOptions, completionOptions, CompletionRequest } from './completer';
 import { decode, Stepper } from './decoders';
 import { stopRule } from './tokens';
-import { now, runNow, runSliced } from './timeSlicing';
+import { now, SlicedCompleter } from './timeSlicing';
 import { alignToCodePoint, countCodePoints } from '../data/codePoints';
 import { CompletionEngine } from './networkCompleter';
 import { LocalityCaches, LocalityOptions } from './heldOutScores';
@@ -47,7 +47,7 @@ export interface HybridParts {
   locality?: LocalityOptions;
 }
 
-export class HybridCompleter implements Completer {
+export class HybridCompleter extends SlicedCompleter implements Completer {
   readonly kind: 'hybrid' | 'ngram';
   readonly vocab: Vocabulary;
   private readonly files = new Map<string, FileCache>();
@@ -57,6 +57,7 @@ export class HybridCompleter implements Completer {
   private readonly names: string[];
 
   constructor(private readonly parts: HybridParts) {
+    super();
     this.vocab = parts.vocab;
     this.kind = parts.network ? 'hybrid' : 'ngram';
     if (parts.ngram.vocabSize !== parts.vocab.size) throw new Error(`The n-gram model has ${parts.ngram.vocabSize} symbols but the vocabulary has ${parts.vocab.size}.`);
@@ -70,19 +71,6 @@ export class HybridCompleter implements Completer {
   /** Add a whole document to the documents' cache (a file opened before the one being completed). */
   rememberDocument(text: string): void {
     this.shared.documents.observeAll(this.vocab.encode(text));
-  }
-
-  complete(req: CompletionRequest, o?: Partial<CompletionOptions>, token?: CancellationLike): Completion | null {
-    return runNow(this.work(req, completionOptions(o), true), token);
-  }
-
-  async completeAsync(req: CompletionRequest, o?: Partial<CompletionOptions>, a: AsyncOptions = {}): Promise<AsyncCompletion> {
-    const r = await runSliced(this.work(req, completionOptions(o), true), a);
-    return { completion: r.value, longestSliceMs: r.longestSliceMs, slices: r.slices };
-  }
-
-  prime(req: CompletionRequest, o?: Partial<CompletionOptions>): void {
-    runNow(this.work(req, completionOptions(o), false));
   }
 
   invalidate(key: string, offset: number): void {
@@ -146,7 +134,7 @@ export class HybridCompleter implements Completer {
     return f.caches;
   }
 
-  private *work(req: CompletionRequest, opts: CompletionOptions, decodeToo: boolean): Generator<void, Completion> {
+  protected *work(req: CompletionRequest, opts: CompletionOptions, decodeToo: boolean): Generator<void, Completion> {
     const t0 = now();
     const { state, stepper, read, cache } = yield* this.readTo(req, opts);
     const t1 = now();

@@ -32,10 +32,10 @@ import type { InferenceModel, InferenceState } from '../inference/inference';
 import type { Vocabulary } from '../data/vocabulary';
 import { advanceCodePoints, alignToCodePoint, countCodePoints } from '../data/codePoints';
 import {
-  AsyncCompletion, AsyncOptions, CancellationLike, checkRequest, Completer, Completion, completionOptions, CompletionOptions, CompletionRequest,
+  checkRequest, Completer, Completion, completionOptions, CompletionOptions, CompletionRequest,
 } from './completer';
 import { decode, Stepper } from './decoders';
-import { now, runNow, runSliced } from './timeSlicing';
+import { now, SlicedCompleter } from './timeSlicing';
 import { stopRule } from './tokens';
 
 /** Code points fed per `run` call when reading context (see the file comment). */
@@ -81,13 +81,14 @@ export interface CacheStats {
   states: number;
 }
 
-export class CompletionEngine implements Completer {
+export class CompletionEngine extends SlicedCompleter implements Completer {
   readonly kind = 'lstm' as const;
   readonly vocab: Vocabulary;
   /** Document key → its chains, most recently used first; the Map's order is the documents' LRU order. */
   private readonly docs = new Map<string, Chain[]>();
 
   constructor(readonly model: InferenceModel) {
+    super();
     this.vocab = model.vocab;
   }
 
@@ -96,19 +97,6 @@ export class CompletionEngine implements Completer {
     const grid = Math.max(BLOCK, Math.ceil(contextChars / 4));
     const s = grid * Math.floor(Math.max(0, offset - contextChars) / grid);
     return alignToCodePoint(text, s);
-  }
-
-  complete(req: CompletionRequest, o?: Partial<CompletionOptions>, token?: CancellationLike): Completion | null {
-    return runNow(this.work(req, completionOptions(o), true), token);
-  }
-
-  async completeAsync(req: CompletionRequest, o?: Partial<CompletionOptions>, a: AsyncOptions = {}): Promise<AsyncCompletion> {
-    const r = await runSliced(this.work(req, completionOptions(o), true), a);
-    return { completion: r.value, longestSliceMs: r.longestSliceMs, slices: r.slices };
-  }
-
-  prime(req: CompletionRequest, o?: Partial<CompletionOptions>): void {
-    runNow(this.work(req, completionOptions(o), false));
   }
 
   /** The hidden state at the cursor (through the cache), for tests and tools. */
@@ -155,7 +143,7 @@ export class CompletionEngine implements Completer {
     return { documents: this.docs.size, chains, states };
   }
 
-  private *work(req: CompletionRequest, opts: CompletionOptions, decodeToo: boolean): Generator<void, Completion> {
+  protected *work(req: CompletionRequest, opts: CompletionOptions, decodeToo: boolean): Generator<void, Completion> {
     checkRequest(req);
     const offset = alignToCodePoint(req.text, req.offset);
     const chain = this.chainFor(req, opts);

@@ -7,31 +7,23 @@ import type { NGramModel } from '../ngram/ngram';
 import type { Vocabulary } from '../data/vocabulary';
 import { alignToCodePoint, countCodePoints } from '../data/codePoints';
 import {
-  AsyncCompletion, AsyncOptions, CancellationLike, checkRequest, Completer, Completion, completionOptions, CompletionOptions, CompletionRequest,
+  checkRequest, Completer, Completion, CompletionOptions, CompletionRequest,
 } from './completer';
 import { decode, Stepper } from './decoders';
-import { now, runNow, runSliced } from './timeSlicing';
+import { now, SlicedCompleter } from './timeSlicing';
 import { stopRule } from './tokens';
 
-export class NGramCompleter implements Completer {
+export class NGramCompleter extends SlicedCompleter implements Completer {
   readonly kind = 'ngram' as const;
 
   constructor(readonly model: NGramModel, readonly vocab: Vocabulary) {
+    super();
     if (model.vocabSize !== vocab.size) {
       throw new Error(`The n-gram model has ${model.vocabSize} symbols but the vocabulary has ${vocab.size}: build it with the checkpoint's vocabulary.`);
     }
   }
 
-  complete(req: CompletionRequest, o?: Partial<CompletionOptions>, token?: CancellationLike): Completion | null {
-    return runNow(this.work(req, completionOptions(o)), token);
-  }
-
-  async completeAsync(req: CompletionRequest, o?: Partial<CompletionOptions>, a: AsyncOptions = {}): Promise<AsyncCompletion> {
-    const r = await runSliced(this.work(req, completionOptions(o)), a);
-    return { completion: r.value, longestSliceMs: r.longestSliceMs, slices: r.slices };
-  }
-
-  prime(): void {
+  override prime(): void {
     // Nothing to read: the n-gram looks at the last order − 1 symbols only.
   }
 
@@ -39,7 +31,7 @@ export class NGramCompleter implements Completer {
 
   forget(): void {}
 
-  private *work(req: CompletionRequest, opts: CompletionOptions): Generator<void, Completion> {
+  protected *work(req: CompletionRequest, opts: CompletionOptions): Generator<void, Completion> {
     checkRequest(req);
     const offset = alignToCodePoint(req.text, req.offset);
     const t0 = now();

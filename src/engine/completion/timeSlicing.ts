@@ -4,7 +4,7 @@
  * event loop (setImmediate) whenever a slice has run `sliceMs`, and stops, returning null, as soon
  * as the cancellation token says so.
  */
-import type { AsyncOptions, CancellationLike } from './completer';
+import { AsyncCompletion, AsyncOptions, CancellationLike, Completion, CompletionOptions, completionOptions, CompletionRequest } from './completer';
 
 export const now = (): number => performance.now();
 
@@ -34,5 +34,26 @@ export async function runSliced<T>(work: Generator<void, T>, a: AsyncOptions): P
       slices++;
       sliceStart = now();
     }
+  }
+}
+
+/**
+ * The three ways to run a completer's work, written once: at once, in slices, or reading without
+ * decoding (prime). A completer supplies `work`, its generator over one request.
+ */
+export abstract class SlicedCompleter {
+  protected abstract work(req: CompletionRequest, opts: CompletionOptions, decodeToo: boolean): Generator<void, Completion>;
+
+  complete(req: CompletionRequest, o?: Partial<CompletionOptions>, token?: CancellationLike): Completion | null {
+    return runNow(this.work(req, completionOptions(o), true), token);
+  }
+
+  async completeAsync(req: CompletionRequest, o?: Partial<CompletionOptions>, a: AsyncOptions = {}): Promise<AsyncCompletion> {
+    const r = await runSliced(this.work(req, completionOptions(o), true), a);
+    return { completion: r.value, longestSliceMs: r.longestSliceMs, slices: r.slices };
+  }
+
+  prime(req: CompletionRequest, o?: Partial<CompletionOptions>): void {
+    runNow(this.work(req, completionOptions(o), false));
   }
 }
