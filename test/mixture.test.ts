@@ -17,6 +17,7 @@ import { Vocabulary } from '../src/engine/data/vocabulary';
 import { Random } from '../src/engine/nn/random';
 import { NGramModel } from '../src/engine/ngram/ngram';
 import { HybridCompleter } from '../src/engine/completion/hybridCompleter';
+import { CompletionEngine } from '../src/engine/completion/networkCompleter';
 
 function dist(c: CacheNGram, context?: number[]): Float64Array {
   const out = new Float64Array(c.vocabSize);
@@ -181,4 +182,24 @@ test('hybrid completer: the mixed distribution sums to 1; the file cache complet
   const afterRemembering = c.distributionAt(other)[r];
   assert.ok(afterRemembering > before + 0.2, `P(r) ${before} → ${afterRemembering}`);
   assert.throws(() => new HybridCompleter({ network: null, ngram, gate: new MixtureGate([{ name: 'ngram', extras: 0 }]), vocab }), /components/);
+});
+
+test('hybrid completer with a network: a gate that gives the network all the weight completes as the network alone does', async () => {
+  await initBackend('auto');
+  const train = 'static int count(int x) { return x + 1; }\n'.repeat(10);
+  const vocab = Vocabulary.fromText(train);
+  const cfg: ModelConfig = { kind: 'lstm', layers: 1, hidden: 16, embedding: 0, dropout: 0, vocabSize: vocab.size };
+  const p = initialParams(cfg, 5);
+  for (const a of p.values()) for (let i = 0; i < a.length; i++) a[i] *= 4; // sharper choices, no near-ties
+  const network = new CompletionEngine(new InferenceModel(cfg, vocab, p));
+  const gate = new MixtureGate([{ name: 'lstm', extras: 0 }, { name: 'ngram', extras: 0 }, { name: 'cache', extras: 4 }]);
+  gate.weights[0] = 60; // the network's bias
+  const hybrid = new HybridCompleter({ network: new CompletionEngine(network.model), ngram: NGramModel.build(vocab.encode(train), vocab.size, 3), gate, vocab });
+  assert.equal(hybrid.kind, 'hybrid');
+  const text = train + 'static int co';
+  const req = { key: 'd', text, offset: text.length };
+  const opts = { stopAt: 'none' as const, maxLength: 12 };
+  const mine = hybrid.complete(req, opts)!;
+  assert.equal(mine.model, 'hybrid');
+  assert.equal(mine.text, network.complete(req, opts)!.text);
 });

@@ -10,7 +10,7 @@
  * opened before; complete-eval: the held-out files before this one). Nothing after the cursor is read.
  */
 import { Vocabulary } from '../data/vocabulary';
-import { InferenceState } from '../inference/inference';
+import { InferenceState, softmax } from '../inference/inference';
 import { NGramModel } from '../ngram/ngram';
 import { Completer, Completion, CompletionOptions, completionOptions, CompletionRequest } from './completer';
 import { decode, Stepper } from './decoders';
@@ -146,13 +146,11 @@ export class HybridCompleter extends SlicedCompleter implements Completer {
 /** The mixture as the decoder sees it: log of the mixed distribution; a step advances the network and the context. */
 class HybridStepper implements Stepper<HybridState> {
   private readonly V: number;
-  private readonly netP: Float64Array;
   private readonly cacheP: Float64Array;
   private readonly out: Float64Array;
 
   constructor(private readonly parts: HybridParts, private readonly caches: LocalityCaches, private readonly keep: number) {
     this.V = parts.vocab.size;
-    this.netP = new Float64Array(this.V);
     this.cacheP = new Float64Array(this.V);
     this.out = new Float64Array(this.V);
   }
@@ -165,9 +163,9 @@ class HybridStepper implements Stepper<HybridState> {
     const summaries: ComponentSummary[] = [];
     const net = this.parts.network;
     if (net && s.net) {
-      softmaxInto(net.model.logits(s.net), this.netP);
-      dists.push(this.netP);
-      summaries.push(summarise(this.netP));
+      const netP = softmax(net.model.logits(s.net));
+      dists.push(netP);
+      summaries.push(summarise(netP));
     }
     dists.push(ngramP, this.cacheP);
     summaries.push(summarise(ngramP), cacheSummary);
@@ -186,14 +184,6 @@ class HybridStepper implements Stepper<HybridState> {
     const context = s.context.length < this.keep ? [...s.context, id] : [...s.context.slice(1), id];
     return { net: net && s.net ? net.model.run(Int32Array.of(id), s.net).state : null, context };
   }
-}
-
-function softmaxInto(logits: Float32Array, out: Float64Array): void {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += out[i] = Math.exp(logits[i] - max);
-  for (let i = 0; i < logits.length; i++) out[i] /= sum;
 }
 
 /** Whether a and b agree on their first n UTF-16 units. */
