@@ -41,6 +41,11 @@ interface HybridState {
 export interface HybridParts {
   /** The network's completer (its state cache); null for the n-gram with the caches. */
   network: CompletionEngine | null;
+  /**
+   * The network adapted to document `key` (dynamic evaluation), when there is one: it replaces
+   * `network` for that document's requests. Its caller keeps its state cache (invalidate, forget).
+   */
+  adapted?: (key: string) => CompletionEngine | undefined;
   ngram: NGramModel;
   gate: MixtureGate;
   vocab: Vocabulary;
@@ -99,8 +104,9 @@ export class HybridCompleter extends SlicedCompleter implements Completer {
     let net: InferenceState | null = null;
     let read = 0;
     let cache: Completion['cache'] = 'none';
-    if (this.parts.network) {
-      const r = yield* this.parts.network.readTo({ key: req.key, text: req.text, offset }, opts);
+    const network = this.networkFor(req.key);
+    if (network) {
+      const r = yield* network.readTo({ key: req.key, text: req.text, offset }, opts);
       net = r.state;
       read = r.read;
       cache = r.cache;
@@ -108,7 +114,13 @@ export class HybridCompleter extends SlicedCompleter implements Completer {
     const before = req.text.slice(Math.max(0, offset - 2 * this.keep - 2), offset);
     const ids = this.vocab.encode(before);
     const context = Array.from(ids.subarray(Math.max(0, ids.length - this.keep)));
-    return { state: { net, context }, stepper: new HybridStepper(this.parts, file, this.keep), read, cache };
+    return { state: { net, context }, stepper: new HybridStepper(this.parts, network, file, this.keep), read, cache };
+  }
+
+  /** The network that serves document `key`: its adapted copy when there is one, else the trained one. */
+  private networkFor(key: string | undefined): CompletionEngine | null {
+    if (!this.parts.network) return null;
+    return (key !== undefined ? this.parts.adapted?.(key) : undefined) ?? this.parts.network;
   }
 
   /** The file cache of this document, extended to `offset` (started again when the text before it changed). */
@@ -149,7 +161,7 @@ class HybridStepper implements Stepper<HybridState> {
   private readonly cacheP: Float64Array;
   private readonly out: Float64Array;
 
-  constructor(private readonly parts: HybridParts, private readonly caches: LocalityCaches, private readonly keep: number) {
+  constructor(private readonly parts: HybridParts, private readonly net: CompletionEngine | null, private readonly caches: LocalityCaches, private readonly keep: number) {
     this.V = parts.vocab.size;
     this.cacheP = new Float64Array(this.V);
     this.out = new Float64Array(this.V);
@@ -161,7 +173,7 @@ class HybridStepper implements Stepper<HybridState> {
     const cacheSummary = this.caches.into(this.cacheP, s.context);
     const dists: ArrayLike<number>[] = [];
     const summaries: ComponentSummary[] = [];
-    const net = this.parts.network;
+    const net = this.net;
     if (net && s.net) {
       const netP = softmax(net.model.logits(s.net));
       dists.push(netP);
@@ -180,7 +192,7 @@ class HybridStepper implements Stepper<HybridState> {
   }
 
   advance(s: HybridState, id: number): HybridState {
-    const net = this.parts.network;
+    const net = this.net;
     const context = s.context.length < this.keep ? [...s.context, id] : [...s.context.slice(1), id];
     return { net: net && s.net ? net.model.run(Int32Array.of(id), s.net).state : null, context };
   }

@@ -8,10 +8,22 @@ export interface CompletionSettings {
   languages: string[];
   maxLength: number;
   stopAt: Exclude<StopAt, 'none'>;
+  /** Let a suggestion run over line ends (up to maxLength) instead of ending at the line's end. */
+  multiLine: boolean;
   temperature: number;
   beamWidth: number;
   contextChars: number;
-  model: 'lstm' | 'ngram';
+  /** auto: the hybrid (network + corpus n-gram + caches, the fitted gate); lstm: the network alone; ngram: the baseline alone. */
+  model: CompletionModelSetting;
+}
+
+export type CompletionModelSetting = 'auto' | 'lstm' | 'ngram';
+
+const MODELS: readonly CompletionModelSetting[] = ['auto', 'lstm', 'ngram'];
+
+/** The decoder's stop rule for these settings: 'line' becomes 'none' (only maxLength ends it) when multi-line. */
+export function stopRuleOf(s: Pick<CompletionSettings, 'stopAt' | 'multiLine'>): StopAt {
+  return s.stopAt === 'line' && s.multiLine ? 'none' : s.stopAt;
 }
 
 export function completionSettings(scope?: vscode.ConfigurationScope): CompletionSettings {
@@ -22,10 +34,11 @@ export function completionSettings(scope?: vscode.ConfigurationScope): Completio
     languages: c.get<string[]>('languages', ['*']),
     maxLength: int('maxLength', 40, 1, 400),
     stopAt: c.get<string>('stopAt', 'line') === 'token' ? 'token' : 'line',
+    multiLine: c.get<boolean>('multiLine', false) === true,
     temperature: Math.min(2, Math.max(0, Number(c.get('temperature', 0)) || 0)),
     beamWidth: int('beamWidth', 1, 1, 16),
     contextChars: int('contextChars', 4000, 16, 100_000),
-    model: c.get<string>('model', 'lstm') === 'ngram' ? 'ngram' : 'lstm',
+    model: MODELS.find((m) => m === c.get<string>('model', 'auto')) ?? 'auto',
   };
 }
 

@@ -2,11 +2,13 @@
  * The n-gram baseline as the editor uses it: one worker (dist/ngramWorker.js) per active model, which
  * builds the model from the corpus the network was trained on (or reads ngram.json beside the
  * checkpoint) and serves completions. The host never builds, parses or queries the n-gram itself.
+ * With `hybrid` in the load request the same worker serves the hybrid (network + n-gram + caches):
+ * it is then sent the whole text before the cursor and told which documents to remember.
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { CancellationLike, Completion, CompletionOptions } from '../../engine/completion/completer';
-import { isNGramToHost, NGramInfo, NGramLoadRequest, NGramToHost } from './ngramProtocol';
+import { AdaptationInfo, isNGramToHost, NGramInfo, NGramLoadRequest, NGramToHost } from './ngramProtocol';
 
 export type NGramStatus =
   | { state: 'idle' }
@@ -19,7 +21,11 @@ const CONTEXT_SENT = 512;
 
 export class NGramService {
   private worker: Worker | null = null;
-  private checkpoint: string | null = null;
+  /** What the worker was loaded for: the checkpoint and whether it serves the hybrid. */
+  private identity: string | null = null;
+  private hybrid = false;
+  /** Dynamic evaluation in the worker (hybrid only). */
+  adaptation: AdaptationInfo = { state: 'off', note: '', documents: 0, chars: 0, updates: 0 };
   private nextId = 1;
   private readonly pending = new Map<number, (r: { completion: Completion | null; ms: number } | Error) => void>();
   status: NGramStatus = { state: 'idle' };
@@ -30,11 +36,13 @@ export class NGramService {
     private readonly onStatus: (s: NGramStatus) => void,
   ) {}
 
-  /** Start building or loading the baseline for `req.checkpoint` (no-op if it is that one already). */
+  /** Start building or loading the baseline (or the hybrid) for `req.checkpoint` (no-op if it is that one already). */
   ensure(req: NGramLoadRequest): void {
-    if (this.checkpoint === req.checkpoint && this.worker) return;
+    const identity = JSON.stringify([req.checkpoint, req.hybrid ?? null]);
+    if (this.identity === identity && this.worker) return;
     this.stop();
-    this.checkpoint = req.checkpoint;
+    this.identity = identity;
+    this.hybrid = req.hybrid !== undefined;
     const worker = new Worker(path.join(this.extensionPath, 'dist', 'ngramWorker.js'), { stdout: false, stderr: false });
     this.worker = worker;
     this.setStatus({ state: 'loading', phase: 'starting', fraction: 0 });
@@ -63,16 +71,32 @@ export class NGramService {
   }
 
   /** A completion from the worker; null when cancelled (the worker's answer is then dropped). */
-  async complete(text: string, offset: number, options: Partial<CompletionOptions>, token?: CancellationLike): Promise<{ completion: Completion | null; ms: number } | null> {
+  async complete(text: string, offset: number, options: Partial<CompletionOptions>, token?: CancellationLike, key?: string): Promise<{ completion: Completion | null; ms: number } | null> {
     const worker = this.worker;
     if (!worker || !this.ready) return null;
     const id = this.nextId++;
-    const before = text.slice(Math.max(0, offset - CONTEXT_SENT), offset);
+    // The hybrid's file cache reads the whole text before the cursor (it reads only what is new).
+    const before = text.slice(this.hybrid ? 0 : Math.max(0, offset - CONTEXT_SENT), offset);
     const answer = new Promise<{ completion: Completion | null; ms: number } | Error>((resolve) => this.pending.set(id, resolve));
-    worker.postMessage({ type: 'complete', id, before, options });
+    worker.postMessage({ type: 'complete', id, before, options, ...(this.hybrid && key !== undefined ? { key } : {}) });
     const r = await answer;
     if (r instanceof Error) throw r;
     return token?.isCancellationRequested ? null : r;
+  }
+
+  /** Whether the worker serves the hybrid (and so wants documents to remember). */
+  get servesHybrid(): boolean {
+    return this.hybrid && this.worker !== null;
+  }
+
+  /** Add a document to the hybrid's documents' cache. */
+  remember(key: string, text: string): void {
+    if (this.servesHybrid) this.worker!.postMessage({ type: 'remember', key, text });
+  }
+
+  /** The document was closed. */
+  forget(key: string): void {
+    if (this.servesHybrid) this.worker!.postMessage({ type: 'forget', key });
   }
 
   private onMessage(m: NGramToHost): void {
@@ -99,6 +123,11 @@ export class NGramService {
       case 'log':
         this.log(m.line);
         break;
+      case 'adaptation':
+        this.adaptation = m.info;
+        if (m.info.state === 'failed') this.log(`adaptation: ${m.info.note}`);
+        this.onStatus(this.status);
+        break;
     }
   }
 
@@ -116,7 +145,8 @@ export class NGramService {
   stop(): void {
     const w = this.worker;
     this.worker = null;
-    this.checkpoint = null;
+    this.identity = null;
+    this.adaptation = { state: 'off', note: '', documents: 0, chars: 0, updates: 0 };
     this.failPending(new Error('the n-gram model was unloaded'));
     if (w) void w.terminate();
     if (this.status.state !== 'idle') this.setStatus({ state: 'idle' });
