@@ -59,7 +59,7 @@ import { Corpus, CorpusError, CorpusFile, readCorpus, readRecordedCorpus } from 
 import { alignToCodePoint } from '../engine/data/codePoints';
 import { InferenceModel } from '../engine/inference/inference';
 import { NGRAM_DEFAULT_ORDER, NGRAM_MAX_ORDER, NGramModel } from '../engine/ngram/ngram';
-import { DynamicEvaluator } from '../engine/adaptation/dynamicEvaluation';
+import { DEFAULT_DYNAMIC_EVALUATION, DynamicEvaluator } from '../engine/adaptation/dynamicEvaluation';
 import { DEFAULT_STATISTICS_CHARS, loadOrGatherStatistics, statisticsFileFor } from '../engine/adaptation/gradientStatistics';
 
 const str = (o: ParsedOptions, k: string) => o[k] as string | undefined;
@@ -206,7 +206,7 @@ interface Entry {
 
 async function adaptedCompleter(ckpt: LoadedCheckpoint, corpus: Corpus, log: (l: string) => void): Promise<{ completer: AdaptedNetworkCompleter; statistics: { file: string; reused: boolean } }> {
   const trainIds = ckpt.vocabulary.encode(corpus.trainText);
-  const evaluatorOptions = { segment: 50 };
+  const evaluatorOptions = { segment: DEFAULT_DYNAMIC_EVALUATION.segment }; // the measured defaults of dynamic evaluation
   const file = statisticsFileFor(ckpt.path, evaluatorOptions.segment);
   const key = { checkpointChecksum: ckpt.header.dataChecksum, textSource: corpus.root, textChars: trainIds.length, segment: evaluatorOptions.segment, streams: 1, maxChars: DEFAULT_STATISTICS_CHARS };
   const stored = await loadOrGatherStatistics(file, key, ckpt.header.model, ckpt.params, trainIds);
