@@ -24,6 +24,7 @@ import { runBench } from './bench';
 import { discoverCells } from '../analysis/interpretableCells';
 import { exportLayersModel } from '../engine/inference/export';
 import { completeEvalCommand } from './completeEval';
+import { gradientsCommand } from './gradients';
 import { DYNAMIC_EVAL_OPTIONS, dynamicEvalFigures } from './dynamicEval';
 
 export interface Command {
@@ -625,4 +626,4 @@ const exportCommand: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, cellsCommand, completeEvalCommand, exportCommand, benchCommand];
+export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, cellsCommand, completeEvalCommand, exportCommand, benchCommand, gradientsCommand];
