@@ -25,6 +25,7 @@ import { discoverCells } from '../analysis/interpretableCells';
 import { exportLayersModel } from '../engine/inference/export';
 import { completeEvalCommand } from './completeEval';
 import { gradientsCommand } from './gradients';
+import { errorsCommand } from './errors';
 import { DYNAMIC_EVAL_OPTIONS, dynamicEvalFigures } from './dynamicEval';
 
 export interface Command {
@@ -626,4 +627,4 @@ const exportCommand: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, cellsCommand, completeEvalCommand, exportCommand, benchCommand, gradientsCommand];
+export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, cellsCommand, completeEvalCommand, exportCommand, benchCommand, gradientsCommand, errorsCommand];

@@ -65,7 +65,7 @@ const OPTIONS: OptionSpec[] = [
 ];
 
 /** The training corpus of a checkpoint: `--corpus`, else the one its header records. */
-async function trainingCorpus(header: { corpus: { root: string } | null }, explicit: string | undefined, checkpoint: string): Promise<Corpus> {
+export async function trainingCorpus(header: { corpus: { root: string } | null }, explicit: string | undefined, checkpoint: string): Promise<Corpus> {
   if (explicit) return readCorpus(explicit);
   const root = header.corpus?.root;
   if (!root) throw new Error(`${checkpoint} does not say which corpus it was trained on; give it with --corpus PATH.`);
@@ -78,7 +78,7 @@ async function trainingCorpus(header: { corpus: { root: string } | null }, expli
 }
 
 /** The held-out files of PATH: the corpus's validation files when PATH is its root, else PATH's files that are not training files. */
-async function heldOutFiles(target: string, corpus: Corpus): Promise<{ files: CorpusFile[]; note: string }> {
+export async function heldOutFiles(target: string, corpus: Corpus): Promise<{ files: CorpusFile[]; note: string }> {
   const resolved = path.resolve(target);
   if (corpus.root.split(', ').includes(resolved)) {
     if (corpus.validationFiles.length === 0) throw new Error(`${resolved} has no held-out files (${corpus.splitNote ?? 'no validation split'}).`);
