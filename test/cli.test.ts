@@ -220,3 +220,39 @@ test('trace on a long file is bounded: --max-chars caps it with a note; a file l
   assert.ok(whole.stdout.includes(text.slice(-200)), 'all of it, in order');
   assertCleanError(runCli(['trace', path.join(run, 'best.ckpt'), long, '--max-chars', '-1']), 2, /--max-chars must be at least 0/);
 });
+
+test('gradients --json: one object with a norm per lag and layer (and the LSTM cell); a too-short file is a clean error', () => {
+  const { corpus, run } = trainedRun();
+  const ckpt = path.join(run, 'best.ckpt');
+  const r = runCli(['gradients', ckpt, path.join(corpus, 'a.c'), '--lags', '16', '--positions', '3', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const g = JSON.parse(r.stdout);
+  assert.equal(g.event, 'gradients');
+  assert.equal(g.lags, 16);
+  assert.equal(g.positions, 3);
+  assert.deepEqual(g.layers.map((l: { layer: number }) => l.layer), [1, 2]);
+  for (const l of g.layers) {
+    assert.equal(l.norms.length, 16);
+    assert.equal(l.cellNorms.length, 16);
+    assert.ok(l.norms.every((x: number) => Number.isFinite(x) && x >= 0));
+  }
+  const dir = tempDir();
+  writeTree(dir, { 'tiny.c': 'int x;\n' });
+  assertCleanError(runCli(['gradients', ckpt, path.join(dir, 'tiny.c')]), 1, /too short for 64 lags/);
+});
+
+test('errors --json: the categories in the paper order sum to the errors; --per-char lists them; bad orders exit 2', () => {
+  const { corpus, run } = trainedRun();
+  const ckpt = path.join(run, 'best.ckpt');
+  const r = runCli(['errors', ckpt, corpus, '--oracle-orders', '1,3', '--per-char', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const e = JSON.parse(r.stdout);
+  assert.equal(e.event, 'errors');
+  assert.deepEqual(e.categories.map((c: { name: string }) => c.name), ['n-gram', 'dynamic memory', 'rare words', 'word model', 'punctuation', 'boost']);
+  assert.equal(e.categories.reduce((s: number, c: { errors: number }) => s + c.errors, 0), e.errors);
+  assert.ok(e.chars > 0 && e.errors > 0 && e.errors <= e.chars, 'a 2-step model gets most characters wrong');
+  assert.deepEqual(e.oracleOrders, [1, 3]);
+  assert.equal(e.files.reduce((s: number, f: { errors: unknown[] }) => s + f.errors.length, 0), e.errors);
+  for (const f of e.files) for (const [i, c] of f.errors) assert.ok(Number.isInteger(i) && c >= 0 && c < 6);
+  assertCleanError(runCli(['errors', ckpt, corpus, '--oracle-orders', '0,25']), 2, /--oracle-orders must be a comma-separated list of orders from 1 to 20/);
+});

@@ -24,6 +24,8 @@ import { runBench } from './bench';
 import { discoverCells } from '../analysis/interpretableCells';
 import { exportLayersModel } from '../engine/inference/export';
 import { completeEvalCommand } from './completeEval';
+import { gradientsCommand } from './gradients';
+import { errorsCommand } from './errors';
 import { DYNAMIC_EVAL_OPTIONS, dynamicEvalFigures } from './dynamicEval';
 import { mixtureCommand } from './mixture';
 
@@ -626,4 +628,4 @@ const exportCommand: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, cellsCommand, completeEvalCommand, exportCommand, benchCommand, mixtureCommand];
+export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, cellsCommand, completeEvalCommand, exportCommand, benchCommand, mixtureCommand, gradientsCommand, errorsCommand];

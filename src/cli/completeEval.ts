@@ -126,7 +126,7 @@ export async function trainingCorpus(header: { corpus: { root: string } | null }
 }
 
 /** The held-out files of PATH: the corpus's validation files when PATH is its root, else PATH's files that are not training files. */
-async function heldOutFiles(target: string, corpus: Corpus): Promise<{ files: CorpusFile[]; note: string }> {
+export async function heldOutFiles(target: string, corpus: Corpus): Promise<{ files: CorpusFile[]; note: string }> {
   const resolved = path.resolve(target);
   if (corpus.root.split(', ').includes(resolved)) {
     if (corpus.validationFiles.length === 0) throw new Error(`${resolved} has no held-out files (${corpus.splitNote ?? 'no validation split'}).`);
