@@ -256,3 +256,18 @@ test('errors --json: the categories in the paper order sum to the errors; --per-
   for (const f of e.files) for (const [i, c] of f.errors) assert.ok(Number.isInteger(i) && c >= 0 && c < 6);
   assertCleanError(runCli(['errors', ckpt, corpus, '--oracle-orders', '0,25']), 2, /--oracle-orders must be a comma-separated list of orders from 1 to 20/);
 });
+
+test('brackets --json: bins of closers by distance with both models\' mean probability', () => {
+  const { corpus, run } = trainedRun();
+  const r = runCli(['brackets', path.join(run, 'best.ckpt'), corpus, '--ngram-order', '3', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const b = JSON.parse(r.stdout);
+  assert.equal(b.event, 'brackets');
+  assert.ok(b.closers > 0);
+  assert.equal(b.bins.reduce((s: number, x: { count: number }) => s + x.count, 0), b.closers);
+  for (const x of b.bins) {
+    assert.equal(x.distance.length, 2);
+    assert.ok(x.network > 0 && x.network < 1 && x.ngram > 0 && x.ngram < 1);
+  }
+  assert.equal(b.ngramOrder, 3);
+});

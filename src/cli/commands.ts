@@ -26,6 +26,7 @@ import { exportLayersModel } from '../engine/inference/export';
 import { completeEvalCommand } from './completeEval';
 import { gradientsCommand } from './gradients';
 import { errorsCommand } from './errors';
+import { bracketsCommand } from './brackets';
 import { DYNAMIC_EVAL_OPTIONS, dynamicEvalFigures } from './dynamicEval';
 import { mixtureCommand } from './mixture';
 
@@ -628,4 +629,4 @@ const exportCommand: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, cellsCommand, completeEvalCommand, exportCommand, benchCommand, mixtureCommand, gradientsCommand, errorsCommand];
+export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, cellsCommand, completeEvalCommand, exportCommand, benchCommand, mixtureCommand, gradientsCommand, errorsCommand, bracketsCommand];
