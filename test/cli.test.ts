@@ -271,3 +271,42 @@ test('brackets --json: bins of closers by distance with both models\' mean proba
   }
   assert.equal(b.ngramOrder, 3);
 });
+
+test('compare --json: a run per grid cell and a line per n-gram order; the same command again skips what is done; another grid in the folder is refused', () => {
+  const corpus = tempDir();
+  writeTree(corpus, { 'a.c': cSource(20), 'b.c': cSource(15), 'c.h': cSource(10) });
+  const out = path.join(tempDir(), 'cmp');
+  const args = ['compare', corpus, '--models', 'lstm,rnn', '--layers', '1', '--hidden', '16', '--steps-each', '2', '--seq', '16', '--batch', '4', '--eval-every', '2', '--ngram-orders', '1,3', '--out', out, '--json'];
+  const r = runCli(args);
+  assert.equal(r.code, 0, r.stderr);
+  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(events.map((e) => e.event), ['compare-run', 'compare-run', 'compare-ngram', 'compare-ngram', 'compare-done']);
+  for (const e of events.slice(0, 2)) {
+    for (const k of ['model', 'layers', 'hidden', 'params', 'steps', 'chars', 'trainLoss', 'valLoss', 'checkpoint']) assert.ok(k in e, k);
+    assert.equal(e.steps, 2);
+    assert.ok(fs.existsSync(e.checkpoint));
+    assert.equal(e.skipped, false);
+  }
+  assert.deepEqual(events.slice(0, 2).map((e) => e.model), ['lstm', 'rnn']);
+  assert.ok(events[0].params > events[1].params, 'an LSTM has four times the recurrent weights of an RNN');
+  assert.deepEqual(events.slice(2, 4).map((e) => e.order), [1, 3]);
+  assert.ok(events[3].valLoss < events[2].valLoss, 'a 3-gram beats a unigram');
+  assert.equal(events[4].table.length, 4);
+  const csv = fs.readFileSync(path.join(out, 'compare.csv'), 'utf8').trim().split('\n');
+  assert.equal(csv[0], 'model,layers,hidden,params,steps,chars,train nats/char,validation nats/char,chars/s');
+  assert.equal(csv.length, 5);
+  assert.match(csv[3], /^1-gram,/);
+  assert.match(fs.readFileSync(path.join(out, 'compare.md'), 'utf8'), /^\| model \| layers \|/);
+
+  const again = runCli(args);
+  assert.equal(again.code, 0, again.stderr);
+  const second = again.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(second.filter((e) => e.event === 'compare-run').map((e) => e.skipped), [true, true]);
+  assert.deepEqual(second[second.length - 1].table, events[4].table, 'nothing trained again, the same table');
+
+  const other = runCli([...args.slice(0, 3), 'gru', ...args.slice(4)]);
+  assertCleanError(other, 1, /holds another comparison/);
+  assertCleanError(runCli(['compare', corpus, '--models', 'lstm,transformer', '--steps-each', '1']), 2, /--models takes lstm, gru and rnn/);
+  assertCleanError(runCli(['compare', corpus, '--layers', '1,9', '--steps-each', '1']), 2, /--layers must be a comma-separated list of whole numbers from 1 to 4/);
+  assertCleanError(runCli(['compare', corpus, '--steps-each', '1', '--minutes-each', '1']), 2, /not both/);
+});
