@@ -220,3 +220,93 @@ test('trace on a long file is bounded: --max-chars caps it with a note; a file l
   assert.ok(whole.stdout.includes(text.slice(-200)), 'all of it, in order');
   assertCleanError(runCli(['trace', path.join(run, 'best.ckpt'), long, '--max-chars', '-1']), 2, /--max-chars must be at least 0/);
 });
+
+test('gradients --json: one object with a norm per lag and layer (and the LSTM cell); a too-short file is a clean error', () => {
+  const { corpus, run } = trainedRun();
+  const ckpt = path.join(run, 'best.ckpt');
+  const r = runCli(['gradients', ckpt, path.join(corpus, 'a.c'), '--lags', '16', '--positions', '3', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const g = JSON.parse(r.stdout);
+  assert.equal(g.event, 'gradients');
+  assert.equal(g.lags, 16);
+  assert.equal(g.positions, 3);
+  assert.deepEqual(g.layers.map((l: { layer: number }) => l.layer), [1, 2]);
+  for (const l of g.layers) {
+    assert.equal(l.norms.length, 16);
+    assert.equal(l.cellNorms.length, 16);
+    assert.ok(l.norms.every((x: number) => Number.isFinite(x) && x >= 0));
+  }
+  const dir = tempDir();
+  writeTree(dir, { 'tiny.c': 'int x;\n' });
+  assertCleanError(runCli(['gradients', ckpt, path.join(dir, 'tiny.c')]), 1, /too short for 64 lags/);
+});
+
+test('errors --json: the categories in the paper order sum to the errors; --per-char lists them; bad orders exit 2', () => {
+  const { corpus, run } = trainedRun();
+  const ckpt = path.join(run, 'best.ckpt');
+  const r = runCli(['errors', ckpt, corpus, '--oracle-orders', '1,3', '--per-char', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const e = JSON.parse(r.stdout);
+  assert.equal(e.event, 'errors');
+  assert.deepEqual(e.categories.map((c: { name: string }) => c.name), ['n-gram', 'dynamic memory', 'rare words', 'word model', 'punctuation', 'boost']);
+  assert.equal(e.categories.reduce((s: number, c: { errors: number }) => s + c.errors, 0), e.errors);
+  assert.ok(e.chars > 0 && e.errors > 0 && e.errors <= e.chars, 'a 2-step model gets most characters wrong');
+  assert.deepEqual(e.oracleOrders, [1, 3]);
+  assert.equal(e.files.reduce((s: number, f: { errors: unknown[] }) => s + f.errors.length, 0), e.errors);
+  for (const f of e.files) for (const [i, c] of f.errors) assert.ok(Number.isInteger(i) && c >= 0 && c < 6);
+  assertCleanError(runCli(['errors', ckpt, corpus, '--oracle-orders', '0,25']), 2, /--oracle-orders must be a comma-separated list of orders from 1 to 20/);
+});
+
+test('brackets --json: bins of closers by distance with both models\' mean probability', () => {
+  const { corpus, run } = trainedRun();
+  const r = runCli(['brackets', path.join(run, 'best.ckpt'), corpus, '--ngram-order', '3', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const b = JSON.parse(r.stdout);
+  assert.equal(b.event, 'brackets');
+  assert.ok(b.closers > 0);
+  assert.equal(b.bins.reduce((s: number, x: { count: number }) => s + x.count, 0), b.closers);
+  for (const x of b.bins) {
+    assert.equal(x.distance.length, 2);
+    assert.ok(x.network > 0 && x.network < 1 && x.ngram > 0 && x.ngram < 1);
+  }
+  assert.equal(b.ngramOrder, 3);
+});
+
+test('compare --json: a run per grid cell and a line per n-gram order; the same command again skips what is done; another grid in the folder is refused', () => {
+  const corpus = tempDir();
+  writeTree(corpus, { 'a.c': cSource(20), 'b.c': cSource(15), 'c.h': cSource(10) });
+  const out = path.join(tempDir(), 'cmp');
+  const args = ['compare', corpus, '--models', 'lstm,rnn', '--layers', '1', '--hidden', '16', '--steps-each', '2', '--seq', '16', '--batch', '4', '--eval-every', '2', '--ngram-orders', '1,3', '--out', out, '--json'];
+  const r = runCli(args);
+  assert.equal(r.code, 0, r.stderr);
+  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(events.map((e) => e.event), ['compare-run', 'compare-run', 'compare-ngram', 'compare-ngram', 'compare-done']);
+  for (const e of events.slice(0, 2)) {
+    for (const k of ['model', 'layers', 'hidden', 'params', 'steps', 'chars', 'trainLoss', 'valLoss', 'checkpoint']) assert.ok(k in e, k);
+    assert.equal(e.steps, 2);
+    assert.ok(fs.existsSync(e.checkpoint));
+    assert.equal(e.skipped, false);
+  }
+  assert.deepEqual(events.slice(0, 2).map((e) => e.model), ['lstm', 'rnn']);
+  assert.ok(events[0].params > events[1].params, 'an LSTM has four times the recurrent weights of an RNN');
+  assert.deepEqual(events.slice(2, 4).map((e) => e.order), [1, 3]);
+  assert.ok(events[3].valLoss < events[2].valLoss, 'a 3-gram beats a unigram');
+  assert.equal(events[4].table.length, 4);
+  const csv = fs.readFileSync(path.join(out, 'compare.csv'), 'utf8').trim().split('\n');
+  assert.equal(csv[0], 'model,layers,hidden,params,steps,chars,train nats/char,validation nats/char,chars/s');
+  assert.equal(csv.length, 5);
+  assert.match(csv[3], /^1-gram,/);
+  assert.match(fs.readFileSync(path.join(out, 'compare.md'), 'utf8'), /^\| model \| layers \|/);
+
+  const again = runCli(args);
+  assert.equal(again.code, 0, again.stderr);
+  const second = again.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(second.filter((e) => e.event === 'compare-run').map((e) => e.skipped), [true, true]);
+  assert.deepEqual(second[second.length - 1].table, events[4].table, 'nothing trained again, the same table');
+
+  const other = runCli([...args.slice(0, 3), 'gru', ...args.slice(4)]);
+  assertCleanError(other, 1, /holds another comparison/);
+  assertCleanError(runCli(['compare', corpus, '--models', 'lstm,transformer', '--steps-each', '1']), 2, /--models takes lstm, gru and rnn/);
+  assertCleanError(runCli(['compare', corpus, '--layers', '1,9', '--steps-each', '1']), 2, /--layers must be a comma-separated list of whole numbers from 1 to 4/);
+  assertCleanError(runCli(['compare', corpus, '--steps-each', '1', '--minutes-each', '1']), 2, /not both/);
+});

@@ -277,6 +277,11 @@ test('lexer: other languages', async () => {
   const r = await labelConcepts(rs, 'rust');
   assert.equal(track(r, 'in-string')[pos(rs, "'a>")], 0, 'lifetime');
   assert.equal(slice(track(r, 'in-string'), pos(rs, "'x'"), pos(rs, "'x'") + 3), '110');
+  // A char literal of one code point: an emoji (a surrogate pair) and a lone high surrogate.
+  const rc = "let a = '😀'; let b = '\uD800';";
+  const rcs = track(await labelConcepts(rc, 'rust'), 'in-string');
+  assert.equal(slice(rcs, pos(rc, "'😀'"), pos(rc, "'😀'") + 3), '110');
+  assert.equal(slice(rcs, pos(rc, "'\uD800'"), pos(rc, "'\uD800'") + 3), '110', 'a lone surrogate is one code point, not half of a pair');
 
   // cpp uses the lexer.
   assert.equal((await labelConcepts('int x;', 'cpp')).labeller, 'lexer');

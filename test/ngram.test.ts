@@ -230,8 +230,8 @@ test('malformed JSON is refused with a clear error', () => {
     [[1, 2], /expected an object/],
     [{ ...good, format: 'something-else' }, /format is "something-else"/],
     [{ ...good, version: 99 }, /unsupported version 99/],
-    [{ ...good, order: 0 }, /order must be an integer in 1\.\.16/],
-    [{ ...good, order: 17 }, /order must be an integer in 1\.\.16/],
+    [{ ...good, order: 0 }, /order must be an integer in 1\.\.20/],
+    [{ ...good, order: 21 }, /order must be an integer in 1\.\.20/],
     [{ ...good, vocabSize: 2.5 }, /vocabSize must be an integer/],
     [{ ...good, nodes: -1 }, /nodes must be a positive integer/],
     [{ ...good, counts: 42 }, /counts must be a base64 string/],
@@ -258,8 +258,8 @@ test('malformed JSON is refused with a clear error', () => {
 test('build refuses bad arguments', () => {
   assert.throws(() => NGramModel.build(Int32Array.from([0, 3]), 3, 2), /ids\[1\] = 3 is outside the vocabulary \[0, 3\)/);
   assert.throws(() => NGramModel.build(Int32Array.from([0, -1]), 3, 2), /ids\[1\] = -1/);
-  assert.throws(() => NGramModel.build(Int32Array.from([0]), 3, 0), /order must be an integer in 1\.\.16/);
-  assert.throws(() => NGramModel.build(Int32Array.from([0]), 3, 17), /order must be an integer in 1\.\.16/);
+  assert.throws(() => NGramModel.build(Int32Array.from([0]), 3, 0), /order must be an integer in 1\.\.20/);
+  assert.throws(() => NGramModel.build(Int32Array.from([0]), 3, 21), /order must be an integer in 1\.\.20/);
   assert.throws(() => NGramModel.build(Int32Array.from([0]), 0, 2), /vocabSize must be an integer/);
   assert.throws(() => NGramModel.build([0, 1] as unknown as Int32Array, 3, 2), /Int32Array/);
   assert.throws(() => NGramModel.build(Int32Array.from([0]), 3).logProb([], 3), /symbol 3 is outside/);

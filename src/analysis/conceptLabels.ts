@@ -46,6 +46,7 @@
  * This module never imports `vscode`: it is shared by the CLI and the editor extension.
  */
 
+import { codePointWidth } from '../engine/data/codePoints';
 import { lex, lexerConfig, type Span, type Spans } from './conceptLexer';
 import { loadCParser, treeSitterSpans } from './conceptTreeSitter';
 
@@ -105,17 +106,11 @@ export function codePointIndex(text: string): { cpOf: Int32Array; codePoints: nu
   const len = text.length;
   const cpOf = new Int32Array(len + 1);
   let cp = 0;
-  for (let i = 0; i < len; i++) {
-    const c = text.charCodeAt(i);
+  for (let i = 0; i < len; cp++) {
+    const width = codePointWidth(text, i);
     cpOf[i] = cp;
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < len) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        cpOf[i + 1] = cp;
-        i++;
-      }
-    }
-    cp++;
+    if (width === 2) cpOf[i + 1] = cp;
+    i += width;
   }
   cpOf[len] = cp;
   return { cpOf, codePoints: cp };
@@ -188,7 +183,7 @@ function buildConcepts(text: string, cpOf: Int32Array, n: number, spans: Spans, 
   const len = text.length;
   for (let i = 0; i < len; i++, cp++) {
     const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && cpOf[i + 1] === cp) i++; // surrogate pair: one code point
+    if (codePointWidth(text, i) === 2) i++; // surrogate pair: one code point
 
     if (c === 10) {
       bracketDepth[cp] = brackets;
@@ -284,8 +279,7 @@ function regexConceptOnIndex(text: string, id: string, re: RegExp, cpOf: Int32Ar
       values.fill(1, cpOf[start], cpOf[end]);
     } else {
       // Zero-length match: step past it by one code point (unicode) or one unit.
-      const c = text.charCodeAt(start);
-      const step = unicode && c >= 0xd800 && c <= 0xdbff && start + 1 < text.length ? 2 : 1;
+      const step = unicode ? codePointWidth(text, start) : 1;
       if (start + step > text.length) break;
       re.lastIndex = start + step;
     }

@@ -5,6 +5,7 @@
  * indices. It labels every language but C, and the parts of a C file tree-sitter cannot
  * structure (syntax errors, macro bodies: conceptTreeSitter.ts).
  */
+import { codePointWidth } from '../engine/data/codePoints';
 
 // ---------------------------------------------------------------------------------------------
 // Spans (UTF-16 indices) found by either labeller
@@ -242,7 +243,7 @@ function lexString(text: string, i: number, to: number, config: LexerConfig, out
   if (c === 39 && config.strictCharQuote) {
     // 'x' (one code point) or '\…'; anything else is a lifetime or loop label.
     const next = text.charCodeAt(i + 1);
-    const width = next >= 0xd800 && next <= 0xdbff ? 2 : 1;
+    const width = i + 1 < text.length ? codePointWidth(text, i + 1) : 1;
     const isChar = next === 92 || (i + 1 + width < to && text.charCodeAt(i + 1 + width) === 39 && next !== 39 && next !== 10);
     if (!isChar) return i + 1;
   }

@@ -3,7 +3,6 @@
  * function returning the exit code. Shared engine calls live in the engine; this file only adapts.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { OptionSpec, ParsedOptions, schemaOption, UsageError } from './args';
 import { ProgressLine } from './progress';
@@ -24,7 +23,13 @@ import { runBench } from './bench';
 import { discoverCells } from '../analysis/interpretableCells';
 import { exportLayersModel } from '../engine/inference/export';
 import { completeEvalCommand } from './completeEval';
+import { STOP_SIGNALS, stopOnSignalsOf } from './stopSignals';
+import { gradientsCommand } from './gradients';
+import { errorsCommand } from './errors';
+import { bracketsCommand } from './brackets';
+import { compareCommand } from './compare';
 import { DYNAMIC_EVAL_OPTIONS, dynamicEvalFigures } from './dynamicEval';
+import { mixtureCommand } from './mixture';
 
 export interface Command {
   name: string;
@@ -196,20 +201,6 @@ function trainEventPrinter(json: boolean, progress: ProgressLine): (e: TrainEven
   };
 }
 
-/**
- * Ctrl-C, SIGTERM and SIGHUP: finish the step, save last.ckpt, mark the run cancelled, exit 0.
- * The same signal again quits at once (128 + its number); the last checkpoint stays.
- */
-function stopOnSignalsOf(controller: AbortController, json: boolean, progress: ProgressLine): (signal: NodeJS.Signals) => void {
-  return (signal) => {
-    if (controller.signal.aborted) process.exit(128 + os.constants.signals[signal]);
-    if (signal === 'SIGHUP') ignoreClosedTerminal();
-    const line = `${signal === 'SIGINT' ? '' : `${signal}: `}stopping after this step (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to quit at once)…`;
-    if (json) process.stderr.write(line + '\n');
-    else progress.log(line);
-    controller.abort();
-  };
-}
 
 /** How the run ended, its checkpoint, and a sample of `sampleChars` characters from it (0: none). */
 async function printTrainResult(done: Awaited<ReturnType<typeof train>>, sampleChars: number, seed: number | undefined): Promise<void> {
@@ -223,14 +214,6 @@ async function printTrainResult(done: Awaited<ReturnType<typeof train>>, sampleC
   out('---');
 }
 
-/** The signals that stop a training run the way Ctrl-C does. */
-const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
-/** After SIGHUP the terminal may be gone: writes to it must not end the run before it saves. */
-function ignoreClosedTerminal(): void {
-  process.stdout.on('error', () => undefined);
-  process.stderr.on('error', () => undefined);
-}
 
 /**
  * Refuse at once, before the corpus is read, a train command that cannot write where it would:
@@ -625,4 +608,4 @@ const exportCommand: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, cellsCommand, completeEvalCommand, exportCommand, benchCommand];
+export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, cellsCommand, completeEvalCommand, exportCommand, benchCommand, mixtureCommand, gradientsCommand, errorsCommand, bracketsCommand, compareCommand];

@@ -194,6 +194,15 @@ export class DynamicEvaluator {
     return new InferenceModel(this.network.config, this.network.vocab, this.adaptedWeights());
   }
 
+  /**
+   * An InferenceModel over the adapted weights themselves, not a copy: valid until the next read
+   * adapts them (dispose it then and make another: it caches TF.js tensors of the weights). For a
+   * reader that follows the adaptation segment by segment without copying the weights each time.
+   */
+  liveModel(): InferenceModel {
+    return new InferenceModel(this.network.config, this.network.vocab, this.weights);
+  }
+
   /** Next-character probabilities after `context` read from the zero state by the adapted weights. */
   nextDistribution(context: string, temperature = 1): Float32Array {
     const model = this.inferenceModel();

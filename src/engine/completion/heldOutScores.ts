@@ -47,8 +47,6 @@ export function staticNetworkComponent(model: InferenceModel, name = 'lstm'): Sc
       const targetProbs = new Float32Array(N);
       const summaries: ComponentSummary[] = new Array(N);
       if (N === 0) return { targetProbs, summaries };
-      const run = model.run(ids.subarray(0, N - 1), model.zeroState(), { record: true });
-      const top = run.layers ? run.layers[run.layers.length - 1].hs : new Float32Array(0);
       const p = new Float64Array(V);
       const score = (i: number, logits: Float32Array, row: number) => {
         softmaxRow(logits, row * V, V, p);
@@ -56,11 +54,15 @@ export function staticNetworkComponent(model: InferenceModel, name = 'lstm'): Sc
         summaries[i] = summarise(p);
       };
       score(0, model.logits(model.zeroState()), 0);
+      // Read in chunks of LOGIT_ROWS inputs, the state carried, so the records stay small on long files.
+      let state = model.zeroState();
       for (let start = 1; start < N; start += LOGIT_ROWS) {
         const rows = Math.min(LOGIT_ROWS, N - start);
-        // Position i is predicted from h after ids[i−1]: row i−1 of the top layer.
-        const logits = model.logitsForRows(top.subarray((start - 1) * H, (start - 1 + rows) * H), rows);
+        // Position i is predicted from h after ids[i−1]: inputs ids[start−1 …], one row per position.
+        const run = model.run(ids.subarray(start - 1, start - 1 + rows), state, { record: true });
+        const logits = model.logitsForRows(run.layers![run.layers!.length - 1].hs.subarray(0, rows * H), rows);
         for (let r = 0; r < rows; r++) score(start + r, logits, r);
+        state = run.state;
       }
       return { targetProbs, summaries };
     },

@@ -93,13 +93,13 @@ export class MixtureGate {
     return out;
   }
 
-  /** π for one feature vector, written into `out` (length M). */
-  mixWeights(f: ArrayLike<number>, out = new Float64Array(this.components.length)): Float64Array {
+  /** π for one feature vector (the F entries of `f` from `at`), written into `out` (length M). */
+  mixWeights(f: ArrayLike<number>, out = new Float64Array(this.components.length), at = 0): Float64Array {
     const F = this.featureCount;
     let max = -Infinity;
     for (let m = 0; m < out.length; m++) {
       let z = 0;
-      for (let j = 0; j < F; j++) z += this.weights[m * F + j] * f[j];
+      for (let j = 0; j < F; j++) z += this.weights[m * F + j] * f[at + j];
       out[m] = z;
       if (z > max) max = z;
     }
@@ -179,9 +179,10 @@ export function fitGate(gate: MixtureGate, data: MixtureData, o: FitOptions = {}
   for (let it = 1; it <= iterations + 1; it++) {
     grad.fill(0);
     loss = 0;
+    const f = data.features;
     for (let n = 0; n < N; n++) {
-      const f = data.features.subarray(n * F, (n + 1) * F);
-      gate.mixWeights(f, pi);
+      const at = n * F; // (no subarray per position: this loop runs iterations × N times)
+      gate.mixWeights(f, pi, at);
       let mixed = 0;
       for (let m = 0; m < M; m++) mixed += pi[m] * Math.max(PROB_FLOOR, data.targetProbs[n * M + m]);
       loss -= Math.log(mixed);
@@ -189,7 +190,7 @@ export function fitGate(gate: MixtureGate, data: MixtureData, o: FitOptions = {}
       for (let m = 0; m < M; m++) {
         const r = (pi[m] * Math.max(PROB_FLOOR, data.targetProbs[n * M + m])) / mixed;
         const d = (pi[m] - r) / N;
-        for (let j = 0; j < F; j++) grad[m * F + j] += d * f[j];
+        for (let j = 0; j < F; j++) grad[m * F + j] += d * f[at + j];
       }
     }
     loss /= N;
@@ -221,7 +222,7 @@ export function mixtureLoss(gate: MixtureGate, data: MixtureData): number {
   const pi = new Float64Array(M);
   let loss = 0;
   for (let n = 0; n < data.positions; n++) {
-    gate.mixWeights(data.features.subarray(n * F, (n + 1) * F), pi);
+    gate.mixWeights(data.features, pi, n * F);
     let mixed = 0;
     for (let m = 0; m < M; m++) mixed += pi[m] * Math.max(PROB_FLOOR, data.targetProbs[n * M + m]);
     loss -= Math.log(mixed);

@@ -34,7 +34,7 @@
 import { countNGrams, type FrozenTrie } from './countingTrie';
 import { packTrie, unpackTrie, type PackedTrie } from './packedTrie';
 
-export const NGRAM_MAX_ORDER = 16;
+export const NGRAM_MAX_ORDER = 20;
 export const NGRAM_DEFAULT_ORDER = 10;
 /** Largest vocabulary accepted (probabilities() allocates one float per symbol). */
 export const NGRAM_MAX_VOCAB = 1 << 24;

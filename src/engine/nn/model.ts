@@ -100,6 +100,18 @@ export interface BatchResult {
   loss: tf.Scalar;
   grads: Params | null;
   state: RecurrentState;
+  /** With `stateGradients` (training only): how the loss depends on the hidden states, per layer. */
+  stateGradients?: StateGradients;
+}
+
+/** Gradients of the mean loss with respect to hidden states, per layer (index 0 = layer 1). */
+export interface StateGradients {
+  /** dLoss/dh_{-1}: the carried state the layer starts the batch from, [B, H]. */
+  dh0: tf.Tensor2D[];
+  /** dLoss/dc_{-1} (LSTM only), [B, H]. */
+  dc0: (tf.Tensor2D | null)[];
+  /** dLoss/dh_t through the layers above (or the output layer), every step, [T·B, H]: what the layer's backward pass receives. */
+  fromAbove: tf.Tensor2D[];
 }
 
 export class CharRnn {
@@ -162,6 +174,7 @@ export class CharRnn {
     train: boolean,
     dropoutRng?: Random,
     targetWeights?: Float32Array,
+    stateGradients = false,
   ): BatchResult {
     const cfg = this.config;
     const { hidden: H, vocabSize: V, kind } = cfg;
@@ -217,9 +230,15 @@ export class CharRnn {
       return matMulNT(dLogits!, p('out.w') as tf.Tensor2D); // [T·B, H]
     });
     if (topMask) dHs = tf.mul(dHs, topMask) as tf.Tensor2D;
+    const probe: StateGradients | undefined = stateGradients ? { dh0: [], dc0: [], fromAbove: [] } : undefined;
     for (let k = cfg.layers; k >= 1; k--) {
       const w: RecurrentWeights = { wh: p(`l${k}.wh`) as tf.Tensor2D, bh: kind === 'gru' ? (p(`l${k}.bh`) as tf.Tensor1D) : null };
       const back = phase('backward recurrence', () => sequenceBackward(shape, fwd[k - 1], w, dHs, kernels));
+      if (probe) {
+        probe.dh0.unshift(back.dh0);
+        probe.dc0.unshift(back.dc0);
+        probe.fromAbove.unshift(dHs);
+      }
       // Weight gradients: one product over all T·B rows.
       const x = layerIn[k - 1];
       phase('weight gradients', () => {
@@ -238,7 +257,7 @@ export class CharRnn {
         grads.set('embed', phase('input projection', () => scatterAddRows(ids, V, dx)));
       }
     }
-    return { loss, grads, state: nextState };
+    return { loss, grads, state: nextState, stateGradients: probe };
   }
 }
 

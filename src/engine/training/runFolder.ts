@@ -38,7 +38,14 @@ export interface RunInfo {
   step?: number;
   bestValLoss?: number | null;
   error?: string;
+  /** The completion mixture fitted at the end of training (mixture.json beside best.ckpt), or why it was not. */
+  mixture?: RunMixture;
 }
+
+/** What fitting the completion mixture at the end of training came to. */
+export type RunMixture =
+  | { file: string; seconds: number; positions: number; natsPerChar: number }
+  | { skipped: string; seconds: number };
 
 export async function readRunInfo(runDir: string): Promise<RunInfo> {
   return JSON.parse(await fs.promises.readFile(path.join(runDir, RUN_FILES.info), 'utf8'));

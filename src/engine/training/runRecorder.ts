@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { appendFileDurably, CheckpointContent, EvalRecord, LoadedCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint';
 import type { ModelConfig } from '../nn/config';
-import { acquireRunLock, clearRunFiles, createRunFolder, removeStaleTempFiles, resumeKind, RunFolderError, RunInfo, RunLock, RUN_FILES, StopReason } from './runFolder';
+import { acquireRunLock, clearRunFiles, createRunFolder, removeStaleTempFiles, resumeKind, RunFolderError, RunInfo, RunLock, RunMixture, RUN_FILES, StopReason } from './runFolder';
 
 /** Where a run trains: its folder and id, the metrics it carries on, what to tell the user. */
 export interface RunPlace {
@@ -156,6 +156,14 @@ export class RunRecorder {
     const next: RunInfo = { ...this.info, status, step, bestValLoss: best, stopReason: reason, finishedAt: new Date().toISOString() };
     if (err) next.error = err instanceof Error ? err.message : String(err);
     await writeFileAtomic(path.join(this.dir, RUN_FILES.info), JSON.stringify(next, null, 2));
+    this.info = next;
+  }
+
+  /** run.json again, with what fitting the completion mixture came to (after finish). */
+  async recordMixture(mixture: RunMixture): Promise<void> {
+    if (!this.info) return;
+    this.info = { ...this.info, mixture };
+    await writeFileAtomic(path.join(this.dir, RUN_FILES.info), JSON.stringify(this.info, null, 2));
   }
 
   /** Free the folder (before the 'done' event, so a listener may resume it). */

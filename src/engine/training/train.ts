@@ -31,6 +31,9 @@ import { ResolvedRun, resolveRun } from './resume';
 import { LocalStepper, StepOutcome, TrainingStepper } from './stepper';
 import { GoodState, NanPolicy } from './nanPolicy';
 import { TrainingError } from './trainingError';
+import { loadCheckpoint } from './checkpoint';
+import { fitCheckpointMixture } from '../completion/checkpointMixture';
+import type { RunMixture } from './runFolder';
 
 export type { RunInfo, StopReason } from './runFolder';
 export { newRunId } from './runRecorder';
@@ -78,6 +81,12 @@ export interface TrainOptions {
   injectNonFiniteAt?: ReadonlySet<number>;
   /** Start a new run from these weights instead of the seeded initialisation (bench/parity.ts). */
   initialParams?: Map<string, Float32Array>;
+  /**
+   * Fit the completion mixture on the validation split at the end and keep it beside the
+   * checkpoints as mixture.json (default true; never after a cancel). A failure there is recorded in
+   * run.json and does not fail the run.
+   */
+  fitMixture?: boolean;
 }
 
 type DoneEvent = Extract<TrainEvent, { event: 'done' }>;
@@ -101,6 +110,7 @@ export async function train(corpus: Corpus, opts: TrainOptions): Promise<DoneEve
     // Every way out (finished, cancelled, failed) records how the run ended, frees its memory and
     // workers, and frees the folder — before 'done', so a listener may resume it.
     await loop?.close(failure);
+    if (loop && !failure) await loop.fitMixture(corpus);
     await recorder.release();
   }
   const done = loop.done();
@@ -280,6 +290,34 @@ class TrainingLoop {
     await this.recorder.finish(status, p.step, p.bestValLoss, this.stopReason, failure?.error);
     await this.stepper.dispose();
     for (const t of this.model.params.values()) t.dispose();
+  }
+
+  /**
+   * The completion mixture of the checkpoint completions use, fitted on (a bounded part of) the
+   * validation split and written beside it; how long it took, or why it was not, goes to run.json and
+   * a note. Never throws: the run is already saved.
+   */
+  async fitMixture(corpus: Corpus): Promise<void> {
+    if (this.opts.fitMixture === false) return;
+    const t0 = Date.now();
+    let record: RunMixture;
+    if (this.stopReason === 'cancelled') record = { skipped: 'the run was cancelled', seconds: 0 };
+    else {
+      try {
+        const ckpt = await loadCheckpoint(this.recorder.checkpointToUse());
+        const r = await fitCheckpointMixture(ckpt, corpus, { signal: this.opts.signal });
+        record = { file: r.file, seconds: (Date.now() - t0) / 1000, positions: r.fittedFor.positions, natsPerChar: r.gate.fit!.natsPerChar };
+        this.emit({ event: 'note', message: `fitted the completion mixture on ${r.fittedFor.positions.toLocaleString('en-US')} validation characters in ${record.seconds.toFixed(1)} s: ${r.gate.fit!.natsPerChar.toFixed(3)} nats/char (${r.file})` });
+      } catch (e) {
+        record = { skipped: e instanceof Error ? e.message : String(e), seconds: (Date.now() - t0) / 1000 };
+        this.emit({ event: 'note', message: `the completion mixture was not fitted: ${record.skipped} (\`lstm-lab mixture\` fits it later)` });
+      }
+    }
+    try {
+      await this.recorder.recordMixture(record);
+    } catch (e) {
+      this.emit({ event: 'note', message: `run.json could not record the mixture: ${e instanceof Error ? e.message : String(e)}` });
+    }
   }
 
   done(): DoneEvent {
