@@ -47,7 +47,15 @@ export const ghostTextAccepted: Step = {
     if (after !== expected) {
       throw new Error(`Tab did not accept the ghost text ${JSON.stringify(suggestion)}: line ${JSON.stringify(before)} became ${JSON.stringify(after)}`);
     }
-    return `accepted ${JSON.stringify(suggestion)}${suggestion.trim() ? '' : ' (whitespace only: the model is barely trained)'} → ${JSON.stringify(after)}`;
+    // The default completer (auto) is the hybrid: the status bar says so once its worker is ready.
+    const item = page.locator('.statusbar-item[aria-label^="LSTM Lab completions"]').first();
+    const statusDeadline = Date.now() + 60_000;
+    let status = '';
+    while (!/hybrid/.test((status = (await item.getAttribute('aria-label')) ?? ''))) {
+      if (Date.now() > statusDeadline) throw new Error(`the status bar never named the hybrid completer: ${JSON.stringify(status)}${await errorNotifications(page)}`);
+      await sleep(500);
+    }
+    return `accepted ${JSON.stringify(suggestion)}${suggestion.trim() ? '' : ' (whitespace only: the model is barely trained)'} → ${JSON.stringify(after)}; status bar: ${JSON.stringify(status)}`;
   },
 };
 

@@ -2,7 +2,12 @@
  * The inline completion provider: ghost text at the cursor from the active model — the network, run
  * in the extension host through the engine's CompletionEngine (per-document state cache, work cut
  * into slices of a few milliseconds with the event loop served in between, stopped as soon as VS Code
- * cancels the request), or the n-gram baseline, served by its worker.
+ * cancels the request), or the n-gram baseline or the hybrid (`auto`), served by their worker. While
+ * the hybrid's worker is still loading, `auto` is served by the network.
+ *
+ * A suggestion never repeats the text right after the cursor (trimOverlap, suggestionFit.ts), and
+ * while you type what it shows, the rest of the same suggestion is served at once (TypingThrough), so
+ * the ghost text does not flicker or change under your fingers.
  *
  * Every call is timed; the time and its parts go to the completions log at debug level, and the last
  * calls' p50/p95 are shown in the status bar item's tooltip and logged every LOG_EVERY calls.
@@ -12,7 +17,8 @@ import type { AsyncCompletion, CompletionOptions } from '../../engine/completion
 import { CompletionEngine } from '../../engine/completion/networkCompleter';
 import type { InferenceModel } from '../../engine/inference/inference';
 import type { ModelCache } from '../modelCache';
-import { completionSettings, languageEnabled } from './completionSettings';
+import { completionSettings, languageEnabled, stopRuleOf } from './completionSettings';
+import { trimOverlap, TypingThrough } from './suggestionFit';
 import { agreeingCompletion, completionAfterItem, SelectedItem, textWithItem } from './selectedSuggestion';
 import type { NGramService } from './ngramService';
 
@@ -27,7 +33,8 @@ const SELECTED_KEY = '\u0000with-selected-item';
 export interface CallTiming {
   /** From the call to the answer (ms). */
   totalMs: number;
-  model: 'lstm' | 'ngram';
+  /** The completer that served: lstm, ngram, hybrid or ngram+cache. */
+  model: string;
   /** Longest synchronous stretch in the host (ms); for the n-gram, 0 (it runs in its worker). */
   longestSliceMs: number;
   cancelled: boolean;
@@ -46,6 +53,10 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
   private engine: { model: InferenceModel; engine: CompletionEngine } | null = null;
   private readonly timings: CallTiming[] = [];
   private calls = 0;
+  private readonly typing = new TypingThrough();
+  private offers = 0;
+  /** The completer that served the last answer (for the status bar). */
+  lastServed: string | null = null;
   private readonly changed = new vscode.EventEmitter<void>();
   /** A call finished (the latency figures changed). */
   readonly onDidComplete = this.changed.event;
@@ -93,9 +104,16 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
     const item: SelectedItem | null = selected ? { start: document.offsetAt(selected.range.start), end: document.offsetAt(selected.range.end), text: selected.text } : null;
     // The suggestion list's item must end at the cursor for a completion to extend it.
     if (item && item.end !== offset) return undefined;
+    const key = document.uri.toString();
+    const linePrefix = document.lineAt(position.line).text.slice(0, position.character);
+    if (!item) {
+      // Typing what the ghost text shows: the rest of the same suggestion, at once.
+      const rest = this.typing.rest(key, position.line, linePrefix);
+      if (rest) return { items: [new vscode.InlineCompletionItem(rest.text, new vscode.Range(position, position))] };
+    }
     const opts: Partial<CompletionOptions> = {
       maxLength: s.maxLength,
-      stopAt: s.stopAt,
+      stopAt: stopRuleOf(s),
       temperature: s.temperature,
       beamWidth: s.beamWidth,
       contextChars: s.contextChars,
@@ -103,8 +121,11 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
     };
     const where = `${vscode.workspace.asRelativePath(document.uri)}:${position.line + 1}:${position.character + 1}`;
     try {
-      const complete = (t: string, o: number, key: string) => (s.model === 'ngram' ? this.fromNGram(t, o, opts, token) : this.fromNetwork(key, t, o, opts, token));
-      let r = await complete(text, offset, document.uri.toString());
+      // auto: the hybrid in its worker once it is ready, the network until then.
+      const inWorker = s.model === 'ngram' || (s.model === 'auto' && this.ngram.ready);
+      const served = !inWorker ? 'lstm' : s.model === 'ngram' ? 'ngram' : (this.ngram.hybridCompleter ?? 'hybrid');
+      const complete = (t: string, o: number, k: string) => (inWorker ? this.fromNGram(t, o, opts, token, s.model === 'auto' ? k : undefined) : this.fromNetwork(k, t, o, opts, token));
+      let r = await complete(text, offset, key);
       // With the suggestion list open: the continuation at the cursor if it runs through the selected
       // item, else the continuation read after the item's text (selectedSuggestion.ts).
       let insert: string | null = r?.completion?.text ?? null;
@@ -112,15 +133,16 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
         insert = agreeingCompletion(text.slice(item.start, item.end), item.text, r.completion.text);
         if (insert === null) {
           const after = textWithItem(text, item);
-          r = await complete(after.text, after.offset, document.uri.toString() + SELECTED_KEY);
+          r = await complete(after.text, after.offset, key + SELECTED_KEY);
           insert = r?.completion ? completionAfterItem(item.text, r.completion.text) : null;
         }
       }
       const totalMs = performance.now() - t0;
       const cancelled = r === null || r.completion === null;
-      this.record({ totalMs, model: s.model, longestSliceMs: r?.longestSliceMs ?? 0, cancelled });
+      this.lastServed = served;
+      this.record({ totalMs, model: served, longestSliceMs: r?.longestSliceMs ?? 0, cancelled });
       if (r === null) {
-        this.debugLog.debug(`${where}: no suggestion (${s.model} not ready) after ${totalMs.toFixed(1)} ms`);
+        this.debugLog.debug(`${where}: no suggestion (${served} not ready) after ${totalMs.toFixed(1)} ms`);
         return undefined;
       }
       const c = r.completion;
@@ -138,9 +160,12 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
         if (insert === null || token.isCancellationRequested) return undefined;
         return { items: [new vscode.InlineCompletionItem(insert, selected!.range)] };
       }
-      // Spaces alone are no help as ghost text (and hard to see).
-      if (c.text.trim() === '' || token.isCancellationRequested) return undefined;
-      return { items: [new vscode.InlineCompletionItem(c.text, new vscode.Range(position, position))] };
+      // Spaces alone are no help as ghost text (and hard to see); nor is what the line already has after the cursor.
+      const rest = document.lineAt(position.line).text.slice(position.character);
+      const fitted = token.isCancellationRequested ? null : trimOverlap(c.text, rest);
+      if (fitted === null) return undefined;
+      this.typing.shown({ key, line: position.line, linePrefix, text: fitted, offer: ++this.offers, completer: served });
+      return { items: [new vscode.InlineCompletionItem(fitted, new vscode.Range(position, position))] };
     } catch (e) {
       this.log(`completion at ${where} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       return undefined;
@@ -155,9 +180,10 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
     return engine.completeAsync({ key, text, offset }, opts, { token, sliceMs: SLICE_MS });
   }
 
-  private async fromNGram(text: string, offset: number, opts: Partial<CompletionOptions>, token: vscode.CancellationToken): Promise<AsyncCompletion | null> {
+  /** `key`: the document, for the hybrid's caches (undefined for the n-gram alone). */
+  private async fromNGram(text: string, offset: number, opts: Partial<CompletionOptions>, token: vscode.CancellationToken, key?: string): Promise<AsyncCompletion | null> {
     if (!this.ngram.ready) return null;
-    const r = await this.ngram.complete(text, offset, opts, token);
+    const r = await this.ngram.complete(text, offset, opts, token, key);
     if (r === null) return { completion: null, longestSliceMs: 0, slices: 0 };
     return { completion: r.completion, longestSliceMs: 0, slices: 1 };
   }
@@ -195,6 +221,7 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
   /** Drop the network's cache (the active model changed). */
   reset(): void {
     this.engine = null;
+    this.typing.clear();
   }
 
   dispose(): void {

@@ -84,6 +84,11 @@ export class NGramService {
     return token?.isCancellationRequested ? null : r;
   }
 
+  /** What the worker serves as the hybrid once ready: 'hybrid' or, without a fitted gate for the network, 'ngram+cache'. */
+  get hybridCompleter(): string | null {
+    return this.status.state === 'ready' ? (this.status.info.hybrid?.completer ?? null) : null;
+  }
+
   /** Whether the worker serves the hybrid (and so wants documents to remember). */
   get servesHybrid(): boolean {
     return this.hybrid && this.worker !== null;

@@ -1,12 +1,16 @@
 /**
  * Inline completions from the active model: registers the provider (all files; the languages setting
- * filters), the status bar item that says whether completions are on and which model serves them,
- * the command `lstmLab.toggleCompletions`, and the n-gram baseline's worker when the `model` setting
- * asks for it. Everything is disposed through context.subscriptions.
+ * filters), the status bar item that says whether completions are on, which completer serves them
+ * and how fast, the command `lstmLab.toggleCompletions`, and the worker of the n-gram baseline or of
+ * the hybrid (`model` = `auto`, the default: the network, the corpus n-gram and the caches of the
+ * open file and the documents you edited, with the run's fitted gate). The hybrid's documents'
+ * cache is told about each document you leave (its text as it is then) and forgets closed ones.
+ * Everything is disposed through context.subscriptions.
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { NGRAM_DEFAULT_ORDER } from '../../engine/ngram/ngram';
+import { MIXTURE_FILE } from '../../engine/completion/mixture';
 import type { ModelCache } from '../modelCache';
 import type { RunStore } from '../runStore';
 import { readRunInfo } from '../../engine/training/runFolder';
@@ -44,7 +48,8 @@ export function registerCompletions(context: vscode.ExtensionContext, deps: Comp
   /** Build or load the baseline when it is the model asked for; stop its worker otherwise. */
   const syncNGram = () => {
     const checkpoint = deps.models.activeCheckpoint();
-    if (!checkpoint || completionSettings().model !== 'ngram' || !completionSettings().enabled) return ngram.stop();
+    const model = completionSettings().model;
+    if (!checkpoint || model === 'lstm' || !completionSettings().enabled) return ngram.stop();
     const t = trainingSettings();
     ngram.ensure({
       checkpoint,
@@ -52,6 +57,7 @@ export function registerCompletions(context: vscode.ExtensionContext, deps: Comp
       corpusOptions: { ...(t.include.length ? { include: t.include } : {}), exclude: t.exclude, maxFileBytes: t.maxFileBytes, maxTotalBytes: t.maxTotalBytes },
       order: NGRAM_DEFAULT_ORDER,
       cachePath: path.join(path.dirname(checkpoint), 'ngram.json'),
+      ...(model === 'auto' ? { hybrid: { mixturePath: path.join(path.dirname(checkpoint), MIXTURE_FILE), adapt: true } } : {}),
     });
   };
 
@@ -85,13 +91,21 @@ export function registerCompletions(context: vscode.ExtensionContext, deps: Comp
     const run = path.basename(path.dirname(checkpoint));
     const file = path.basename(checkpoint);
     const size = sizeOf(checkpoint);
-    const served = s.model === 'ngram' ? 'n-gram' : size ? `LSTM ${size}` : 'LSTM';
+    const lstm = size ? `LSTM ${size}` : 'LSTM';
+    const hybridInfo = ngramStatus.state === 'ready' ? ngramStatus.info.hybrid : undefined;
+    const served =
+      s.model === 'ngram' ? 'n-gram'
+      : s.model === 'lstm' ? lstm
+      : hybridInfo?.completer === 'hybrid' ? `hybrid · ${lstm}`
+      : hybridInfo ? 'n-gram + caches'
+      : lstm; // auto while the hybrid loads
     const lat = provider.latency();
     const md = new vscode.MarkdownString(undefined, true);
     if (!s.enabled) {
       statusBar.text = `$(circle-slash) ${served}`;
       md.appendMarkdown(`**LSTM Lab completions are off.** Click to turn them on.\n\nModel: ${served} from run \`${run}\` (\`${file}\`)`);
     } else if (s.model === 'ngram' && ngramStatus.state !== 'ready') {
+      // (auto is served by the network while its worker loads: see below)
       statusBar.text = ngramStatus.state === 'failed' ? `$(error) n-gram` : `$(sync~spin) n-gram ${ngramStatus.state === 'loading' ? `${Math.round(ngramStatus.fraction * 100)} %` : ''}`.trimEnd();
       md.appendMarkdown(
         ngramStatus.state === 'failed'
@@ -100,7 +114,18 @@ export function registerCompletions(context: vscode.ExtensionContext, deps: Comp
       );
     } else {
       statusBar.text = `$(sparkle) ${served}${lat ? ` · ${lat.p50.toFixed(0)} ms` : ''}`;
-      md.appendMarkdown(`**LSTM Lab completions are on**, from the ${s.model === 'ngram' ? 'n-gram baseline' : 'network'} of run \`${run}\` (\`${file}\`). Click to turn them off.`);
+      const what =
+        s.model === 'ngram' ? 'the n-gram baseline'
+        : s.model === 'lstm' ? 'the network'
+        : hybridInfo?.completer === 'hybrid' ? 'the hybrid (the network, the corpus n-gram and the caches of your files, mixed by the gate fitted for the run)'
+        : hybridInfo ? 'the n-gram with the caches of your files'
+        : `the network, while the hybrid is prepared (${ngramStatus.state === 'loading' ? `${ngramStatus.phase} ${Math.round(ngramStatus.fraction * 100)} %` : ngramStatus.state})`;
+      md.appendMarkdown(`**LSTM Lab completions are on**, from ${what} of run \`${run}\` (\`${file}\`). Click to turn them off.`);
+      if (hybridInfo?.note) md.appendMarkdown(`\n\n${hybridInfo.note}.`);
+      if (s.model === 'auto' && ngram.adaptation.state !== 'off') {
+        const a = ngram.adaptation;
+        md.appendMarkdown(`\n\nAdapting the network to your files (dynamic evaluation): ${a.state}${a.note ? `, ${a.note}` : ''}; ${a.documents} document(s), ${a.chars.toLocaleString('en-US')} characters read, ${a.updates} updates.`);
+      }
       if (ngramStatus.state === 'ready' && s.model === 'ngram') md.appendMarkdown(`\n\nOrder ${ngramStatus.info.order}, ${ngramStatus.info.distinctNgrams.toLocaleString('en-US')} n-grams.`);
     }
     if (lat) md.appendMarkdown(`\n\nLast ${lat.calls} suggestions: ${lat.p50.toFixed(0)} ms p50, ${lat.p95.toFixed(0)} ms p95; the editor was never held more than ${lat.longestSliceP95.toFixed(0)} ms at a time (p95).`);
@@ -109,6 +134,8 @@ export function registerCompletions(context: vscode.ExtensionContext, deps: Comp
     statusBar.show();
   }
 
+  /** The document of the active editor, remembered by the hybrid when you leave it. */
+  let left: vscode.TextDocument | undefined = vscode.window.activeTextEditor?.document;
   context.subscriptions.push(
     debugLog,
     statusBar,
@@ -130,6 +157,12 @@ export function registerCompletions(context: vscode.ExtensionContext, deps: Comp
       updateStatus();
     }),
     provider.onDidComplete(() => updateStatus()),
+    // The documents' cache of the hybrid: the document you leave, as it is; closed ones forgotten.
+    vscode.window.onDidChangeActiveTextEditor(() => {
+      if (left && ngram.servesHybrid && !left.isClosed) ngram.remember(left.uri.toString(), left.getText());
+      left = vscode.window.activeTextEditor?.document;
+    }),
+    vscode.workspace.onDidCloseTextDocument((d) => ngram.forget(d.uri.toString())),
   );
   syncNGram();
   updateStatus();
