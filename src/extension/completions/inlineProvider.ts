@@ -7,18 +7,23 @@
  *
  * A suggestion never repeats the text right after the cursor (trimOverlap, suggestionFit.ts), and
  * while you type what it shows, the rest of the same suggestion is served at once (TypingThrough), so
- * the ghost text does not flicker or change under your fingers.
+ * the ghost text does not flicker or change under your fingers. Each suggestion shown, accepted (its
+ * item's command, ACCEPT_COMMAND, runs on Tab) or partially accepted is counted in the local record
+ * (acceptanceRecord.ts) through SuggestionOffers.
  *
  * Every call is timed; the time and its parts go to the completions log at debug level, and the last
  * calls' p50/p95 are shown in the status bar item's tooltip and logged every LOG_EVERY calls.
  */
+import * as path from 'path';
 import * as vscode from 'vscode';
 import type { AsyncCompletion, CompletionOptions } from '../../engine/completion/completer';
 import { CompletionEngine } from '../../engine/completion/networkCompleter';
 import type { InferenceModel } from '../../engine/inference/inference';
 import type { ModelCache } from '../modelCache';
 import { completionSettings, languageEnabled, stopRuleOf } from './completionSettings';
-import { trimOverlap, TypingThrough } from './suggestionFit';
+import { trimOverlap } from './suggestionFit';
+import { SuggestionOffers } from './suggestionOffers';
+import type { AcceptanceRecord } from './acceptanceRecord';
 import { agreeingCompletion, completionAfterItem, SelectedItem, textWithItem } from './selectedSuggestion';
 import type { NGramService } from './ngramService';
 
@@ -29,6 +34,8 @@ const WINDOW = 200;
 const LOG_EVERY = 50;
 /** Suffix of the state-cache key of a document read with the suggestion list's item applied. */
 const SELECTED_KEY = '\u0000with-selected-item';
+/** The command an accepted item runs (registered by registerCompletions.ts), with the offer's number. */
+export const ACCEPT_COMMAND = 'lstmLab.completionAccepted';
 
 export interface CallTiming {
   /** From the call to the answer (ms). */
@@ -53,8 +60,8 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
   private engine: { model: InferenceModel; engine: CompletionEngine } | null = null;
   private readonly timings: CallTiming[] = [];
   private calls = 0;
-  private readonly typing = new TypingThrough();
-  private offers = 0;
+  /** The suggestions shown and what became of them. */
+  readonly offers: SuggestionOffers;
   /** The completer that served the last answer (for the status bar). */
   lastServed: string | null = null;
   private readonly changed = new vscode.EventEmitter<void>();
@@ -67,8 +74,14 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
     private readonly ngram: NGramService,
     private readonly debugLog: vscode.LogOutputChannel,
     private readonly log: (line: string) => void,
+    record: () => AcceptanceRecord | null = () => null,
   ) {
+    this.offers = new SuggestionOffers(record);
     this.subs.push(
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        const key = e.document.uri.toString();
+        for (const c of e.contentChanges) this.offers.didEdit(key, { line: c.range.start.line, character: c.range.start.character, rangeLength: c.rangeLength, text: c.text });
+      }),
       vscode.workspace.onDidChangeTextDocument((e) => {
         if (!this.engine || e.contentChanges.length === 0) return;
         const from = Math.min(...e.contentChanges.map((c) => c.rangeOffset));
@@ -108,8 +121,11 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
     const linePrefix = document.lineAt(position.line).text.slice(0, position.character);
     if (!item) {
       // Typing what the ghost text shows: the rest of the same suggestion, at once.
-      const rest = this.typing.rest(key, position.line, linePrefix);
-      if (rest) return { items: [new vscode.InlineCompletionItem(rest.text, new vscode.Range(position, position))] };
+      const rest = this.offers.rest(key, position.line, linePrefix);
+      if (rest) {
+        this.offers.shownAgain(rest);
+        return { items: [this.item(rest.text, new vscode.Range(position, position), rest.offer)] };
+      }
     }
     const opts: Partial<CompletionOptions> = {
       maxLength: s.maxLength,
@@ -164,8 +180,8 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
       const rest = document.lineAt(position.line).text.slice(position.character);
       const fitted = token.isCancellationRequested ? null : trimOverlap(c.text, rest);
       if (fitted === null) return undefined;
-      this.typing.shown({ key, line: position.line, linePrefix, text: fitted, offer: ++this.offers, completer: served });
-      return { items: [new vscode.InlineCompletionItem(fitted, new vscode.Range(position, position))] };
+      const shown = this.offers.shownNew(path.dirname(checkpoint), { key, line: position.line, linePrefix, text: fitted, completer: served });
+      return { items: [this.item(fitted, new vscode.Range(position, position), shown.offer)] };
     } catch (e) {
       this.log(`completion at ${where} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       return undefined;
@@ -178,6 +194,13 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
     if (token.isCancellationRequested) return { completion: null, longestSliceMs: 0, slices: 0 };
     const engine = this.engineFor(loaded.inference);
     return engine.completeAsync({ key, text, offset }, opts, { token, sliceMs: SLICE_MS });
+  }
+
+  /** An item that counts its acceptance for `offer`. */
+  private item(text: string, range: vscode.Range, offer: number): vscode.InlineCompletionItem {
+    const item = new vscode.InlineCompletionItem(text, range);
+    item.command = { command: ACCEPT_COMMAND, title: 'Accepted', arguments: [offer] };
+    return item;
   }
 
   /** `key`: the document, for the hybrid's caches (undefined for the n-gram alone). */
@@ -221,7 +244,6 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
   /** Drop the network's cache (the active model changed). */
   reset(): void {
     this.engine = null;
-    this.typing.clear();
   }
 
   dispose(): void {

@@ -5,6 +5,7 @@
  * With `hybrid` in the load request the same worker serves the hybrid (network + n-gram + caches):
  * it is then sent the whole text before the cursor and told which documents to remember.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import type { CancellationLike, Completion, CompletionOptions } from '../../engine/completion/completer';
@@ -18,6 +19,15 @@ export type NGramStatus =
 
 /** Characters before the cursor sent with a request: the model reads at most order − 1, the token rule a word. */
 const CONTEXT_SENT = 512;
+
+/** Modification time of a file in ms, or null when it is not there. */
+function mtimeOf(file: string): number | null {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return null;
+  }
+}
 
 export class NGramService {
   private worker: Worker | null = null;
@@ -38,7 +48,8 @@ export class NGramService {
 
   /** Start building or loading the baseline (or the hybrid) for `req.checkpoint` (no-op if it is that one already). */
   ensure(req: NGramLoadRequest): void {
-    const identity = JSON.stringify([req.checkpoint, req.hybrid ?? null]);
+    // The hybrid loads again when its mixture.json changes (fitted at the end of a run, or by `lstm-lab mixture`).
+    const identity = JSON.stringify([req.checkpoint, req.hybrid ?? null, req.hybrid ? mtimeOf(req.hybrid.mixturePath) : null]);
     if (this.identity === identity && this.worker) return;
     this.stop();
     this.identity = identity;

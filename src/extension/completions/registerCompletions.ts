@@ -7,6 +7,7 @@
  * cache is told about each document you leave (its text as it is then) and forgets closed ones.
  * Everything is disposed through context.subscriptions.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { NGRAM_DEFAULT_ORDER } from '../../engine/ngram/ngram';
@@ -16,7 +17,8 @@ import type { RunStore } from '../runStore';
 import { readRunInfo } from '../../engine/training/runFolder';
 import { trainingSettings } from '../settings';
 import { completionSettings, toggleEnabled } from './completionSettings';
-import { ModelCompletionProvider } from './inlineProvider';
+import { ACCEPT_COMMAND, ModelCompletionProvider } from './inlineProvider';
+import { AcceptanceRecord, acceptanceText, completersByUse, RECORD_FILE } from './acceptanceRecord';
 import { NGramService, NGramStatus } from './ngramService';
 
 export interface CompletionsDeps {
@@ -43,7 +45,29 @@ export function registerCompletions(context: vscode.ExtensionContext, deps: Comp
     ngramStatus = s;
     updateStatus();
   });
-  const provider = new ModelCompletionProvider(deps.models, ngram, debugLog, log);
+  // The local record of suggestions shown and accepted (global storage; nothing leaves the machine).
+  let record: AcceptanceRecord | null = null;
+  let saveTimer: NodeJS.Timeout | null = null;
+  const recordFile = path.join(context.globalStorageUri.fsPath, RECORD_FILE);
+  void fs.promises
+    .mkdir(context.globalStorageUri.fsPath, { recursive: true })
+    .then(() => AcceptanceRecord.open(recordFile))
+    .then(
+      (r) => {
+        record = r;
+        context.subscriptions.push(
+          r.onDidChange(() => {
+            updateStatus();
+            saveTimer ??= setTimeout(() => {
+              saveTimer = null;
+              r.save().catch((e: Error) => log(`the completion record could not be saved to ${recordFile}: ${e.message}`));
+            }, 2000);
+          }),
+        );
+      },
+      (e: Error) => log(`the completion record is not kept: ${e.message}`),
+    );
+  const provider = new ModelCompletionProvider(deps.models, ngram, debugLog, log, () => record);
 
   /** Build or load the baseline when it is the model asked for; stop its worker otherwise. */
   const syncNGram = () => {
@@ -128,6 +152,8 @@ export function registerCompletions(context: vscode.ExtensionContext, deps: Comp
       }
       if (ngramStatus.state === 'ready' && s.model === 'ngram') md.appendMarkdown(`\n\nOrder ${ngramStatus.info.order}, ${ngramStatus.info.distinctNgrams.toLocaleString('en-US')} n-grams.`);
     }
+    const counts = record ? completersByUse(record.counts(path.dirname(checkpoint))) : [];
+    if (counts.length > 0) md.appendMarkdown(`\n\nSuggestions of this run: ${counts.map(([name, c]) => `${name} ${acceptanceText(c)}`).join('; ')} (kept on this machine only).`);
     if (lat) md.appendMarkdown(`\n\nLast ${lat.calls} suggestions: ${lat.p50.toFixed(0)} ms p50, ${lat.p95.toFixed(0)} ms p95; the editor was never held more than ${lat.longestSliceP95.toFixed(0)} ms at a time (p95).`);
     statusBar.tooltip = md;
     statusBar.accessibilityInformation = { label: `LSTM Lab completions: ${!s.enabled ? 'off' : s.model === 'ngram' && ngramStatus.state !== 'ready' ? `n-gram ${ngramStatus.state}` : `on, ${served}`}` };
@@ -142,12 +168,21 @@ export function registerCompletions(context: vscode.ExtensionContext, deps: Comp
     ngram,
     provider,
     vscode.languages.registerInlineCompletionItemProvider([{ scheme: 'file' }, { scheme: 'untitled' }], provider),
+    vscode.commands.registerCommand(ACCEPT_COMMAND, (offer: unknown) => {
+      if (typeof offer === 'number') provider.offers.didAccept(offer);
+    }),
+    { dispose: () => void (saveTimer && clearTimeout(saveTimer), record?.save()) },
     vscode.commands.registerCommand('lstmLab.toggleCompletions', async () => {
       const on = await toggleEnabled();
       void vscode.window.setStatusBarMessage(`LSTM Lab: completions ${on ? 'on' : 'off'}`, 2000);
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('lstmLab.completions')) return;
+      syncNGram();
+      updateStatus();
+    }),
+    // A run that finishes writes its mixture.json after its checkpoint: the hybrid then loads again.
+    deps.store.onDidChange(() => {
       syncNGram();
       updateStatus();
     }),
