@@ -120,7 +120,9 @@ export function activate(context: vscode.ExtensionContext): LstmLabApi {
   const activationsLog = vscode.window.createOutputChannel('LSTM Lab: Activations', { log: true });
   context.subscriptions.push(activationsLog);
   registerActivations(context, { models, store, output, debugLog: activationsLog });
-  registerCompletions(context, { models, store, output });
+  const completions = registerCompletions(context, { models, store, output });
+  runsView.acceptance = completions.acceptance;
+  context.subscriptions.push(completions.onDidChangeRecord(() => runsView.refresh()));
 
   return { store, training, models };
 }

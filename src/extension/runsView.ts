@@ -15,6 +15,9 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subs: vscode.Disposable[];
 
+  /** The acceptance rates of a run's suggestions (set by the completions feature). */
+  acceptance: (runDir: string) => string | null = () => null;
+
   constructor(private readonly store: RunStore) {
     this.subs = [store.onDidChange(() => this.changed.fire(undefined))];
   }
@@ -40,7 +43,8 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
       item.tooltip = new vscode.MarkdownString(
         `**${r.runId}** — ${r.status} at step ${r.step.toLocaleString('en-US')} after ${Math.round(r.durationSeconds / 60)} min\n\n` +
           `best validation loss: ${best} nats/char${r.learningRate === null ? '' : ` · learning rate ${r.learningRate.toExponential(1)}`}\n\n` +
-          `${r.parameters.toLocaleString('en-US')} parameters · ${r.backend}\n\ncorpus: ${r.corpus}\n\nstarted ${new Date(r.startedAt).toLocaleString()}`,
+          `${r.parameters.toLocaleString('en-US')} parameters · ${r.backend}\n\ncorpus: ${r.corpus}\n\nstarted ${new Date(r.startedAt).toLocaleString()}` +
+          (this.acceptance(r.dir) ? `\n\nsuggestions: ${this.acceptance(r.dir)}` : ''),
       );
       item.accessibilityInformation = { label: `${r.model.kind} ${r.model.layers} by ${r.model.hidden}, ${r.status} at step ${r.step}, best validation loss ${best} nats per character` };
       item.id = `run:${r.runId}`;

@@ -31,6 +31,10 @@ export interface CompletionsFeature {
   provider: ModelCompletionProvider;
   ngram: NGramService;
   statusBar: vscode.StatusBarItem;
+  /** The acceptance rates of a run's suggestions, per completer, as one line (null: none shown yet). */
+  acceptance(runDir: string): string | null;
+  /** The record of suggestions changed. */
+  onDidChangeRecord: vscode.Event<void>;
 }
 
 export function registerCompletions(context: vscode.ExtensionContext, deps: CompletionsDeps): CompletionsFeature {
@@ -48,6 +52,7 @@ export function registerCompletions(context: vscode.ExtensionContext, deps: Comp
   // The local record of suggestions shown and accepted (global storage; nothing leaves the machine).
   let record: AcceptanceRecord | null = null;
   let saveTimer: NodeJS.Timeout | null = null;
+  const recordChanged = new vscode.EventEmitter<void>();
   const recordFile = path.join(context.globalStorageUri.fsPath, RECORD_FILE);
   void fs.promises
     .mkdir(context.globalStorageUri.fsPath, { recursive: true })
@@ -58,6 +63,7 @@ export function registerCompletions(context: vscode.ExtensionContext, deps: Comp
         context.subscriptions.push(
           r.onDidChange(() => {
             updateStatus();
+            recordChanged.fire();
             saveTimer ??= setTimeout(() => {
               saveTimer = null;
               r.save().catch((e: Error) => log(`the completion record could not be saved to ${recordFile}: ${e.message}`));
@@ -152,8 +158,8 @@ export function registerCompletions(context: vscode.ExtensionContext, deps: Comp
       }
       if (ngramStatus.state === 'ready' && s.model === 'ngram') md.appendMarkdown(`\n\nOrder ${ngramStatus.info.order}, ${ngramStatus.info.distinctNgrams.toLocaleString('en-US')} n-grams.`);
     }
-    const counts = record ? completersByUse(record.counts(path.dirname(checkpoint))) : [];
-    if (counts.length > 0) md.appendMarkdown(`\n\nSuggestions of this run: ${counts.map(([name, c]) => `${name} ${acceptanceText(c)}`).join('; ')} (kept on this machine only).`);
+    const rates = acceptance(path.dirname(checkpoint));
+    if (rates) md.appendMarkdown(`\n\nSuggestions of this run: ${rates} (kept on this machine only).`);
     if (lat) md.appendMarkdown(`\n\nLast ${lat.calls} suggestions: ${lat.p50.toFixed(0)} ms p50, ${lat.p95.toFixed(0)} ms p95; the editor was never held more than ${lat.longestSliceP95.toFixed(0)} ms at a time (p95).`);
     statusBar.tooltip = md;
     statusBar.accessibilityInformation = { label: `LSTM Lab completions: ${!s.enabled ? 'off' : s.model === 'ngram' && ngramStatus.state !== 'ready' ? `n-gram ${ngramStatus.state}` : `on, ${served}`}` };
@@ -201,5 +207,10 @@ export function registerCompletions(context: vscode.ExtensionContext, deps: Comp
   );
   syncNGram();
   updateStatus();
-  return { provider, ngram, statusBar };
+  const acceptance = (runDir: string): string | null => {
+    const counts = record ? completersByUse(record.counts(runDir)) : [];
+    return counts.length ? counts.map(([name, c]) => `${name} ${acceptanceText(c)}`).join('; ') : null;
+  };
+  context.subscriptions.push(recordChanged);
+  return { provider, ngram, statusBar, acceptance, onDidChangeRecord: recordChanged.event };
 }
