@@ -19,6 +19,7 @@ import { CompletionEngine } from '../src/engine/completion/networkCompleter';
 import { NGramCompleter } from '../src/engine/completion/ngramCompleter';
 import { HybridCompleter } from '../src/engine/completion/hybridCompleter';
 import { AdaptedNetworkCompleter } from '../src/engine/completion/adaptedCompleter';
+import { AdaptedHybridCompleter } from '../src/engine/completion/adaptedHybridCompleter';
 import { DynamicEvaluator } from '../src/engine/adaptation/dynamicEvaluation';
 import { gatherGradientStatistics } from '../src/engine/adaptation/gradientStatistics';
 import { MixtureGate, mixtureLoss } from '../src/engine/completion/mixture';
@@ -56,12 +57,14 @@ function completers(p: Parts): { name: string; completer: Completer; memory?: Re
   const adapted = new AdaptedNetworkCompleter(new DynamicEvaluator({ config: p.cfg, vocab: p.vocab, params: p.params }, p.stats, { segment: 8, learningRate: 0.05 }));
   const ngramCache = new HybridCompleter({ network: null, ngram: p.ngram, gate: p.gates[1], vocab: p.vocab });
   const hybrid = new HybridCompleter({ network: new CompletionEngine(p.inference), ngram: p.ngram, gate: p.gates[0], vocab: p.vocab });
+  const hybridAdapted = new AdaptedHybridCompleter(new AdaptedNetworkCompleter(new DynamicEvaluator({ config: p.cfg, vocab: p.vocab, params: p.params }, p.stats, { segment: 8, learningRate: 0.05 })), p.ngram, p.gates[0]);
   return [
     { name: 'lstm', completer: new CompletionEngine(p.inference) },
     { name: 'lstm-adapted', completer: adapted, memory: adapted },
     { name: 'ngram', completer: new NGramCompleter(p.ngram, p.vocab) },
     { name: 'ngram-cache', completer: ngramCache, memory: ngramCache },
     { name: 'hybrid', completer: hybrid, memory: hybrid },
+    { name: 'hybrid-adapted', completer: hybridAdapted, memory: hybridAdapted },
   ];
 }
 
@@ -206,9 +209,9 @@ test('training keeps the mixture beside the checkpoint; lstm-lab mixture fits it
   assert.equal(r.code, 0, r.stderr);
   const rep = JSON.parse(r.stdout);
   assert.equal(rep.default, 'hybrid');
-  assert.deepEqual(Object.keys(rep.models), ['lstm', 'lstm-adapted', 'ngram', 'ngram-cache', 'hybrid']);
+  assert.deepEqual(Object.keys(rep.models), ['lstm', 'lstm-adapted', 'ngram', 'ngram-cache', 'hybrid', 'hybrid-adapted']);
   const kinds = Object.fromEntries(Object.entries(rep.models).map(([n, m]) => [n, (m as { kind: string }).kind]));
-  assert.deepEqual(kinds, { lstm: 'network', 'lstm-adapted': 'network', ngram: 'ngram', 'ngram-cache': 'ngram', hybrid: 'hybrid' });
+  assert.deepEqual(kinds, { lstm: 'network', 'lstm-adapted': 'network', ngram: 'ngram', 'ngram-cache': 'ngram', hybrid: 'hybrid', 'hybrid-adapted': 'hybrid' });
   for (const [name, m] of Object.entries(rep.models) as [string, Record<string, any>][]) {
     for (const k of ['tokenExact', 'tokenExactAtStart', 'tokenExactInside', 'lineExact']) assert.ok(m[k] >= 0 && m[k] <= 1, `${name} ${k}`);
     assert.ok(m.charsSavedPerSuggestion >= 0, name);
@@ -218,9 +221,9 @@ test('training keeps the mixture beside the checkpoint; lstm-lab mixture fits it
       assert.ok(m.latencyMs[w].p95 >= m.latencyMs[w].p50);
     }
   }
-  // Five completers, five cross-entropies: the hybrid's and the caches' figures are their own.
+  // Six completers, six cross-entropies: the mixtures' and the caches' figures are their own.
   const ce = Object.values(rep.models).map((m) => (m as { heldOutNatsPerChar: number }).heldOutNatsPerChar);
-  assert.equal(new Set(ce).size, 5, JSON.stringify(ce));
+  assert.equal(new Set(ce).size, 6, JSON.stringify(ce));
   assert.equal(rep.models['lstm-adapted'].adaptation.segments > 0, true);
   // The top-level figures are the static network's and the n-gram's.
   assert.equal(rep.lstm.tokenExact, rep.models.lstm.tokenExact);

@@ -44,6 +44,8 @@ import { CompletionEngine } from '../engine/completion/networkCompleter';
 import { NGramCompleter } from '../engine/completion/ngramCompleter';
 import { HybridCompleter } from '../engine/completion/hybridCompleter';
 import { AdaptedNetworkCompleter } from '../engine/completion/adaptedCompleter';
+import { AdaptedHybridCompleter } from '../engine/completion/adaptedHybridCompleter';
+import { adaptedNetworkComponent, corpusNGramComponent, localityComponent } from '../engine/completion/heldOutScores';
 import type { Completer } from '../engine/completion/completer';
 import {
   EvalPosition, Latency, latencyOf, LatencyOptions, measureLatency, ModelScores, samplePositions, scoreSuggestions, SuggestOptions,
@@ -52,7 +54,7 @@ import {
   COMPLETER_NAMES, CompleterName, DEFAULT_COMPLETER, heldOutMixtureLosses, NamedGate, RemembersDocuments, suggestInFileOrder,
 } from '../engine/completion/completerComparison';
 import {
-  DEFAULT_GATE, firstChars, fitGates, loadMixture, MixtureFileError, mixtureFileFor, mixtureMismatch, MIXTURE_FIT_CHARS, NGRAM_CACHE_GATE, validationTexts,
+  DEFAULT_GATE, firstChars, fitGates, fitGatesOver, loadMixture, MixtureFileError, mixtureFileFor, mixtureMismatch, MIXTURE_FIT_CHARS, NGRAM_CACHE_GATE, validationTexts,
 } from '../engine/completion/checkpointMixture';
 import { MixtureGate } from '../engine/completion/mixture';
 import { Corpus, CorpusError, CorpusFile, readCorpus, readRecordedCorpus } from '../engine/data/corpus';
@@ -164,7 +166,7 @@ interface MixtureSource {
  * fitted (it is not kept).
  */
 async function gatesFor(models: readonly CompleterName[], ckpt: LoadedCheckpoint, corpus: Corpus, inference: InferenceModel, ngram: NGramModel, log: (l: string) => void) {
-  const gates: Partial<Record<'hybrid' | 'ngram-cache', MixtureGate>> = {};
+  const gates: Partial<Record<'hybrid' | 'ngram-cache' | 'hybrid-adapted', MixtureGate>> = {};
   const file = mixtureFileFor(ckpt.path);
   const mixture: MixtureSource = { file, source: 'fitted', note: null, fitPositions: 0, fitSeconds: 0 };
   const toFit: { name: 'hybrid' | 'ngram-cache'; members: readonly string[] }[] = [];
@@ -218,7 +220,10 @@ async function adaptedCompleter(ckpt: LoadedCheckpoint, corpus: Corpus, log: (l:
 /** Warm and cold latency of every completer at the timed positions, interleaving them. */
 function latencies(entries: readonly Entry[], texts: string[], timed: readonly EvalPosition[], lo: LatencyOptions): Map<CompleterName, { warm: Latency; cold: Latency }> {
   const samples = new Map(entries.map((e) => [e.name, { warm: [] as number[], cold: [] as number[] }]));
-  for (const e of entries) if (e.completer instanceof AdaptedNetworkCompleter) e.completer.adaptOnRequest = false;
+  for (const e of entries) {
+    if (e.completer instanceof AdaptedNetworkCompleter) e.completer.adaptOnRequest = false;
+    if (e.completer instanceof AdaptedHybridCompleter) e.completer.adapted.adaptOnRequest = false;
+  }
   for (const p of timed) {
     for (const e of entries) {
       const r = measureLatency(e.completer, texts, [p], lo);
@@ -291,6 +296,17 @@ export const completeEvalCommand: Command = {
         entries.push({ name, kind: 'network', completer: adapted.completer, memory: adapted.completer });
       }
       if (name === 'ngram') entries.push({ name, kind: 'ngram', completer: new NGramCompleter(ngram, vocab) });
+      if (name === 'hybrid-adapted') {
+        // Its gate is fitted now, with the adapted network's scores on the validation split (a reading of its own).
+        const forFit = await adaptedCompleter(ckpt, corpus, log);
+        const docs = firstChars(validationTexts(corpus), vocab, MIXTURE_FIT_CHARS);
+        log(`fitting the hybrid-adapted gate on ${docs.reduce((n, d) => n + d.length, 0).toLocaleString('en-US')} validation characters, adapting as it reads…`);
+        const fit = fitGatesOver([adaptedNetworkComponent(forFit.completer.evaluator, 'lstm'), corpusNGramComponent(ngram, 'ngram'), localityComponent(vocab.size, {}, 'cache')], docs, [DEFAULT_GATE]);
+        gates['hybrid-adapted'] = fit.gates[0];
+        const own = await adaptedCompleter(ckpt, corpus, log);
+        const c = new AdaptedHybridCompleter(own.completer, ngram, fit.gates[0]);
+        entries.push({ name, kind: 'hybrid', completer: c, memory: c });
+      }
       if (name === 'ngram-cache' || name === 'hybrid') {
         const c = new HybridCompleter({ network: name === 'hybrid' ? new CompletionEngine(inference) : null, ngram, gate: gates[name]!, vocab });
         entries.push({ name, kind: name === 'hybrid' ? 'hybrid' : 'ngram', completer: c, memory: c });
@@ -313,7 +329,13 @@ export const completeEvalCommand: Command = {
 
     log('held-out cross-entropy…');
     const mixGates: NamedGate[] = (['hybrid', 'ngram-cache'] as const).filter((n) => gates[n]).map((n) => ({ name: n, gate: gates[n]! }));
-    const ce = heldOutMixtureLosses(inference, ngram, texts.map((x) => vocab.encode(x)).filter((d) => d.length > 0), mixGates).natsPerChar;
+    const heldOutIds = texts.map((x) => vocab.encode(x)).filter((d) => d.length > 0);
+    const ce = heldOutMixtureLosses(inference, ngram, heldOutIds, mixGates).natsPerChar;
+    if (gates['hybrid-adapted']) {
+      // The adapted network reads the held-out files in order once more, for its mixture's cross-entropy.
+      const reader = await adaptedCompleter(ckpt, corpus, log);
+      ce['hybrid-adapted'] = heldOutMixtureLosses(adaptedNetworkComponent(reader.completer.evaluator, 'lstm'), ngram, heldOutIds, [{ name: 'hybrid-adapted', gate: gates['hybrid-adapted'] }]).natsPerChar['hybrid-adapted'];
+    }
     const figures: Partial<Record<CompleterName, ModelFigures>> = {};
     for (const e of entries) {
       const { model: _model, ...s } = scores.get(e.name)!.scores;

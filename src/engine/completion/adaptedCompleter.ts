@@ -64,6 +64,11 @@ export class AdaptedNetworkCompleter extends SlicedCompleter implements Complete
     this.engine = new CompletionEngine(this.model);
   }
 
+  /** The network engine over the weights as they are now (renewed whenever a read changes them). */
+  get currentEngine(): CompletionEngine {
+    return this.engine;
+  }
+
   /** What the adaptation has read so far: its cross-entropy is the adapted network's held-out figure. */
   get totals(): Readonly<AdaptationTotals> {
     return { ...this.sums };

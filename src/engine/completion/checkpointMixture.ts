@@ -22,7 +22,7 @@ import type { Vocabulary } from '../data/vocabulary';
 import { InferenceModel } from '../inference/inference';
 import { NGRAM_DEFAULT_ORDER, NGramModel } from '../ngram/ngram';
 import { LoadedCheckpoint, writeFileAtomic } from '../training/checkpoint';
-import { corpusNGramComponent, localityComponent, mixtureData, staticNetworkComponent } from './heldOutScores';
+import { corpusNGramComponent, localityComponent, mixtureData, ScoredComponent, staticNetworkComponent } from './heldOutScores';
 import { fitGate, MixtureData, MixtureGate, MixtureGateJSON, MIXTURE_FILE } from './mixture';
 
 /** Validation characters the gate is fitted on, at most. */
@@ -139,8 +139,15 @@ export interface GateFit {
  * component once. Throws when there are no positions.
  */
 export function fitGates(network: InferenceModel, ngram: NGramModel, documents: readonly Int32Array[], gates: readonly (readonly string[])[] = [DEFAULT_GATE], signal?: AbortSignal): GateFit {
+  return fitGatesOver([staticNetworkComponent(network, 'lstm'), corpusNGramComponent(ngram, 'ngram'), localityComponent(network.config.vocabSize, {}, 'cache')], documents, gates, signal);
+}
+
+/**
+ * fitGates over components given: named lstm, ngram and cache (the `lstm` one may be the adapted
+ * network, adaptedNetworkComponent, for the hybrid over the adapted network).
+ */
+export function fitGatesOver(all: readonly ScoredComponent[], documents: readonly Int32Array[], gates: readonly (readonly string[])[] = [DEFAULT_GATE], signal?: AbortSignal): GateFit {
   const t0 = performance.now();
-  const all = [staticNetworkComponent(network, 'lstm'), corpusNGramComponent(ngram, 'ngram'), localityComponent(network.config.vocabSize, {}, 'cache')];
   const full = new MixtureGate(all.map((c) => c.spec));
   const data = mixtureData(all, documents, full);
   if (data.positions === 0) throw new RangeError('no validation text to fit the mixture on');

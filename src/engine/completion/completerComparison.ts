@@ -17,7 +17,7 @@ import type { InferenceModel } from '../inference/inference';
 import type { NGramModel } from '../ngram/ngram';
 
 /** The names complete-eval knows, in the order of its report. */
-export const COMPLETER_NAMES = ['lstm', 'lstm-adapted', 'ngram', 'ngram-cache', 'hybrid'] as const;
+export const COMPLETER_NAMES = ['lstm', 'lstm-adapted', 'ngram', 'ngram-cache', 'hybrid', 'hybrid-adapted'] as const;
 export type CompleterName = (typeof COMPLETER_NAMES)[number];
 /** The editor's default completer. */
 export const DEFAULT_COMPLETER: CompleterName = 'hybrid';
@@ -75,9 +75,10 @@ export interface HeldOutLosses {
  * one document at a time (memory stays that of one document). Each position i of a document is
  * P(ids[i] | ids[<i]); the documents' cache has read the documents before.
  */
-export function heldOutMixtureLosses(network: InferenceModel | null, ngram: NGramModel, documents: readonly Int32Array[], gates: readonly NamedGate[]): HeldOutLosses {
+export function heldOutMixtureLosses(network: InferenceModel | ScoredComponent | null, ngram: NGramModel, documents: readonly Int32Array[], gates: readonly NamedGate[]): HeldOutLosses {
   const components: ScoredComponent[] = [corpusNGramComponent(ngram, 'ngram'), localityComponent(ngram.vocabSize, {}, 'cache')];
-  if (network) components.unshift(staticNetworkComponent(network, 'lstm'));
+  // The network: the static one, or a component named lstm given whole (the adapted network).
+  if (network) components.unshift('scoreDocument' in network ? network : staticNetworkComponent(network, 'lstm'));
   const names = components.map((c) => c.spec.name);
   const plans = gates.map((g) => {
     const idx = g.gate.components.map((c) => {
