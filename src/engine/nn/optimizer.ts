@@ -66,7 +66,7 @@ export function nativeOptimiserLoops(): OptimiserLoops | null {
 }
 
 let defaultLoops: OptimiserLoops | undefined;
-/** Native when the addon is there (measured: 86 → ~10 ms for config B's 6.3 M parameters), else JS. */
+/** Native when the addon is there (README "## Benchmark": config B's data-parallel update 170 → 48 ms), else JS. */
 function optimiserLoops(): OptimiserLoops {
   return (defaultLoops ??= nativeOptimiserLoops() ?? jsOptimiserLoops);
 }
