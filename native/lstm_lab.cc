@@ -16,6 +16,9 @@
 //   seqForward(kind, T, B, H, xProj, wh, bh|null, h0, c0|null, hs, cs|null, gates, hn|null)
 //   seqBackward(kind, T, B, H, xProj, wh, bh|null, h0, c0|null, hs, cs|null, gates, hn|null,
 //               dHs, dhT|null, dcT|null, dPre, dPreH, dh0, dc0|null)
+//   adamUpdate(p, g, m, v, scale, beta1, beta2, stepSize, eps)       (optimiser_kernels.h)
+//   rmspropUpdate(p, g, ms, scale, decay, lr, eps)
+//   weightedGradientSum(grads, weights: number[], out) -> Σ out²
 // All arrays are Float32Array; lengths are validated exactly and outputs must not overlap inputs.
 
 #include <node_api.h>
@@ -172,6 +175,17 @@ __attribute__((always_inline)) static inline float fast_tanh(float x) { return 1
 #else
 #define MULTIVERSION
 #endif
+
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__)) && \
+    defined(__linux__) && !defined(LSTM_LAB_NO_CLONES)
+// The optimiser loops are bound by memory and by double-precision divides: they carry an AVX-512
+// (x86-64-v4) clone as well.
+#define OPT_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define OPT_MULTIVERSION
+#endif
+
+#include "optimiser_kernels.h"
 
 // ---------------------------------------------------------------------------------------------
 // Fused pointwise steps. Row-major [B, G·H] gate rows, [B, H] state rows.
@@ -854,6 +868,127 @@ static napi_value SeqBackward(napi_env env, napi_callback_info cbinfo) {
   return nullptr;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Optimiser kernels (optimiser_kernels.h): the loops of optimizer.ts's update rules.
+
+static bool GetDoubles(napi_env env, const char* fn, napi_value* argv, const char* const* names,
+                       int n, double* out) {
+  for (int i = 0; i < n; i++) {
+    napi_valuetype vt;
+    napi_typeof(env, argv[i], &vt);
+    if (vt != napi_number) {
+      ThrowType(env, std::string(fn) + ": " + names[i] + " must be a number");
+      return false;
+    }
+    napi_get_value_double(env, argv[i], &out[i]);
+  }
+  return true;
+}
+
+// The arrays of one update: all of p's length, pairwise disjoint.
+static bool CheckSameLength(napi_env env, const char* fn, F32* const* arrays, int n) {
+  for (int i = 1; i < n; i++) {
+    if (arrays[i]->len != arrays[0]->len) {
+      ThrowRange(env, std::string(fn) + ": " + arrays[i]->name + " has length " +
+                          std::to_string(arrays[i]->len) + ", expected " + arrays[0]->name +
+                          "'s " + std::to_string(arrays[0]->len));
+      return false;
+    }
+  }
+  return CheckNoOverlap(env, fn, arrays, n, arrays, n);
+}
+
+static napi_value AdamUpdate(napi_env env, napi_callback_info cbinfo) {
+  const char* fn = "adamUpdate";
+  size_t argc = 9;
+  napi_value argv[9];
+  NAPI_OK(napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr));
+  if (argc != 9) {
+    ThrowType(env, "adamUpdate(p, g, m, v, scale, beta1, beta2, stepSize, eps): expected 9 arguments");
+    return nullptr;
+  }
+  F32 p, g, m, v;
+  if (!GetF32(env, fn, argv[0], "p", false, &p) || !GetF32(env, fn, argv[1], "g", false, &g) ||
+      !GetF32(env, fn, argv[2], "m", false, &m) || !GetF32(env, fn, argv[3], "v", false, &v))
+    return nullptr;
+  F32* arrays[] = {&p, &g, &m, &v};
+  if (!CheckSameLength(env, fn, arrays, 4)) return nullptr;
+  static const char* const names[] = {"scale", "beta1", "beta2", "stepSize", "eps"};
+  double c[5];
+  if (!GetDoubles(env, fn, argv + 4, names, 5, c)) return nullptr;
+  AdamUpdateLoop(p.len, p.data, g.data, m.data, v.data, c[0], c[1], c[2], c[3], c[4]);
+  return nullptr;
+}
+
+static napi_value RmspropUpdate(napi_env env, napi_callback_info cbinfo) {
+  const char* fn = "rmspropUpdate";
+  size_t argc = 7;
+  napi_value argv[7];
+  NAPI_OK(napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr));
+  if (argc != 7) {
+    ThrowType(env, "rmspropUpdate(p, g, ms, scale, decay, lr, eps): expected 7 arguments");
+    return nullptr;
+  }
+  F32 p, g, ms;
+  if (!GetF32(env, fn, argv[0], "p", false, &p) || !GetF32(env, fn, argv[1], "g", false, &g) ||
+      !GetF32(env, fn, argv[2], "ms", false, &ms))
+    return nullptr;
+  F32* arrays[] = {&p, &g, &ms};
+  if (!CheckSameLength(env, fn, arrays, 3)) return nullptr;
+  static const char* const names[] = {"scale", "decay", "lr", "eps"};
+  double c[4];
+  if (!GetDoubles(env, fn, argv + 3, names, 4, c)) return nullptr;
+  RmspropUpdateLoop(p.len, p.data, g.data, ms.data, c[0], c[1], c[2], c[3]);
+  return nullptr;
+}
+
+static napi_value WeightedGradientSumFn(napi_env env, napi_callback_info cbinfo) {
+  const char* fn = "weightedGradientSum";
+  size_t argc = 3;
+  napi_value argv[3];
+  NAPI_OK(napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr));
+  if (argc != 3) {
+    ThrowType(env, "weightedGradientSum(grads, weights, out): expected 3 arguments");
+    return nullptr;
+  }
+  F32 grads, out;
+  if (!GetF32(env, fn, argv[0], "grads", false, &grads) || !GetF32(env, fn, argv[2], "out", false, &out))
+    return nullptr;
+  bool isArray = false;
+  napi_is_array(env, argv[1], &isArray);
+  uint32_t W = 0;
+  if (isArray) napi_get_array_length(env, argv[1], &W);
+  if (!isArray || W < 1 || W > 1024) {
+    ThrowType(env, "weightedGradientSum: weights must be an array of 1 to 1024 numbers");
+    return nullptr;
+  }
+  std::vector<double> weights(W);
+  for (uint32_t w = 0; w < W; w++) {
+    napi_value e;
+    napi_valuetype vt;
+    NAPI_OK(napi_get_element(env, argv[1], w, &e));
+    napi_typeof(env, e, &vt);
+    if (vt != napi_number) {
+      ThrowType(env, "weightedGradientSum: weights must be an array of numbers");
+      return nullptr;
+    }
+    napi_get_value_double(env, e, &weights[w]);
+  }
+  if (grads.len != (size_t)W * out.len) {
+    ThrowRange(env, "weightedGradientSum: grads has length " + std::to_string(grads.len) +
+                        ", expected weights.length * out.length = " + std::to_string((size_t)W * out.len));
+    return nullptr;
+  }
+  if (Overlap(grads, out)) {
+    ThrowRange(env, "weightedGradientSum: out must not overlap grads");
+    return nullptr;
+  }
+  const double sq = WeightedGradientSum(out.len, (int)W, grads.data, weights.data(), out.data);
+  napi_value r;
+  napi_create_double(env, sq, &r);
+  return r;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   std::call_once(g_blas_once, LoadBlas);
   napi_property_descriptor props[] = {
@@ -862,6 +997,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"sgemm", nullptr, Sgemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"seqForward", nullptr, SeqForward, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"seqBackward", nullptr, SeqBackward, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"rmspropUpdate", nullptr, RmspropUpdate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"weightedGradientSum", nullptr, WeightedGradientSumFn, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) {
     ThrowPending(env, "lstm_lab: napi_define_properties failed");

