@@ -18,7 +18,7 @@ import { NGRAM_DEFAULT_ORDER, NGRAM_MAX_ORDER, NGramModel } from '../engine/ngra
 import { networkProbabilities } from '../analysis/errorOnion';
 import { BracketReport, bracketReport } from '../analysis/bracketDistance';
 import { lexerConfig } from '../analysis/conceptLexer';
-import { heldOutFiles, trainingCorpus } from './completeEval';
+import { firstCharsOf, heldOutFiles, trainingCorpus } from './completeEval';
 
 const OPTIONS: OptionSpec[] = [
   { name: 'ngram-order', type: 'int', help: 'order of the corpus n-gram compared with', default: NGRAM_DEFAULT_ORDER, min: 1, max: NGRAM_MAX_ORDER },
@@ -51,15 +51,7 @@ export const bracketsCommand: Command = {
     if (ckpt.note) process.stderr.write(`note: ${ckpt.note}\n`);
     const corpus = await trainingCorpus(ckpt.header, o.corpus as string | undefined, ckpt.path);
     const { files, note } = await heldOutFiles(pos.path!, corpus);
-    const cap = o['max-chars'] as number;
-    const texts: string[] = [];
-    let left = cap > 0 ? cap : Infinity;
-    for (const f of files) {
-      if (left <= 1) break;
-      const cps = Array.from(f.text);
-      texts.push(cps.length > left ? cps.slice(0, left).join('') : f.text);
-      left -= Math.min(left, cps.length);
-    }
+    const texts = firstCharsOf(files.map((f) => f.text), o['max-chars'] as number);
     const t0 = Date.now();
     const order = o['ngram-order'] as number;
     if (!json) process.stderr.write(`building the ${order}-gram from ${corpus.trainFiles.length} training files…\n`);

@@ -101,7 +101,7 @@ export function chosenModels(list: string): CompleterName[] {
 }
 
 /** The first `maxChars` characters of the texts (0 = all), in order, the last one cut there. */
-function firstCharsOf(texts: string[], maxChars: number): string[] {
+export function firstCharsOf(texts: string[], maxChars: number): string[] {
   if (maxChars <= 0) return texts;
   const out: string[] = [];
   let n = 0;

@@ -13,7 +13,7 @@ import { loadCheckpoint } from '../engine/training/checkpoint';
 import { InferenceModel } from '../engine/inference/inference';
 import { NGRAM_MAX_ORDER, NGramModel } from '../engine/ngram/ngram';
 import { ERROR_CATEGORIES, Onion, peelOnion, predictingNetwork, wordCounts } from '../analysis/errorOnion';
-import { heldOutFiles, trainingCorpus } from './completeEval';
+import { firstCharsOf, heldOutFiles, trainingCorpus } from './completeEval';
 
 /** A spread of orders up to 20: the oracle over every order 1…20 would cost ~2.5× as much to build, for a few errors more. */
 const ORACLE_ORDERS = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20];
@@ -65,18 +65,9 @@ export const errorsCommand: Command = {
     if (ckpt.note) process.stderr.write(`note: ${ckpt.note}\n`);
     const corpus = await trainingCorpus(ckpt.header, o.corpus as string | undefined, ckpt.path);
     const { files, note } = await heldOutFiles(pos.path!, corpus);
-    // Cap the held-out text at --max-chars code points, whole files first.
-    const cap = o['max-chars'] as number;
-    const texts: string[] = [];
-    const paths: string[] = [];
-    let left = cap > 0 ? cap : Infinity;
-    for (const f of files) {
-      if (left <= 1) break;
-      const cps = Array.from(f.text);
-      texts.push(cps.length > left ? cps.slice(0, left).join('') : f.text);
-      paths.push(f.path);
-      left -= Math.min(left, cps.length);
-    }
+    // The first --max-chars characters of the held-out files, whole files first.
+    const texts = firstCharsOf(files.map((f) => f.text), o['max-chars'] as number);
+    const paths = files.slice(0, texts.length).map((f) => f.path);
     const orders = oracleOrders(o['oracle-orders'] as string);
     const t0 = Date.now();
     const trainIds = ckpt.vocabulary.encode(corpus.trainText);
