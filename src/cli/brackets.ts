@@ -11,14 +11,12 @@
  */
 import type { OptionSpec, ParsedOptions } from './args';
 import type { Command } from './commands';
-import { BackendPreference, initBackend } from '../engine/runtime/backend';
-import { loadCheckpoint } from '../engine/training/checkpoint';
 import { InferenceModel } from '../engine/inference/inference';
 import { NGRAM_DEFAULT_ORDER, NGRAM_MAX_ORDER, NGramModel } from '../engine/ngram/ngram';
 import { networkProbabilities } from '../analysis/errorOnion';
 import { BracketReport, bracketReport } from '../analysis/bracketDistance';
 import { lexerConfig } from '../analysis/conceptLexer';
-import { firstCharsOf, heldOutFiles, trainingCorpus } from './completeEval';
+import { checkpointAndHeldOut } from './completeEval';
 
 const OPTIONS: OptionSpec[] = [
   { name: 'ngram-order', type: 'int', help: 'order of the corpus n-gram compared with', default: NGRAM_DEFAULT_ORDER, min: 1, max: NGRAM_MAX_ORDER },
@@ -46,12 +44,7 @@ export const bracketsCommand: Command = {
   options: OPTIONS,
   async run(pos, o: ParsedOptions) {
     const json = o.json === true;
-    await initBackend(o.backend as BackendPreference);
-    const ckpt = await loadCheckpoint(pos.checkpoint!);
-    if (ckpt.note) process.stderr.write(`note: ${ckpt.note}\n`);
-    const corpus = await trainingCorpus(ckpt.header, o.corpus as string | undefined, ckpt.path);
-    const { files, note } = await heldOutFiles(pos.path!, corpus);
-    const texts = firstCharsOf(files.map((f) => f.text), o['max-chars'] as number);
+    const { ckpt, corpus, note, texts } = await checkpointAndHeldOut(o, pos.checkpoint!, pos.path!, o['max-chars'] as number);
     const t0 = Date.now();
     const order = o['ngram-order'] as number;
     if (!json) process.stderr.write(`building the ${order}-gram from ${corpus.trainFiles.length} training files…\n`);

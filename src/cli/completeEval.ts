@@ -252,6 +252,20 @@ export type ModelFigures = Omit<ModelScores, 'model'> & {
   adaptation?: { chars: number; segments: number; msPerSegment: number; statistics: { file: string; reused: boolean } };
 };
 
+/**
+ * What the experiments on held-out text start from (errors, brackets): the backend, the checkpoint
+ * (its note said), its training corpus, and the first `maxChars` characters of PATH's held-out files.
+ */
+export async function checkpointAndHeldOut(o: ParsedOptions, checkpoint: string, target: string, maxChars: number) {
+  await initBackend(str(o, 'backend') as BackendPreference);
+  const ckpt = await loadCheckpoint(checkpoint);
+  if (ckpt.note) process.stderr.write(`note: ${ckpt.note}\n`);
+  const corpus = await trainingCorpus(ckpt.header, str(o, 'corpus'), ckpt.path);
+  const { files, note } = await heldOutFiles(target, corpus);
+  const texts = firstCharsOf(files.map((f) => f.text), maxChars);
+  return { ckpt, corpus, note, texts, paths: files.slice(0, texts.length).map((f) => f.path) };
+}
+
 export const completeEvalCommand: Command = {
   name: 'complete-eval',
   summary: 'completions at sampled cursor positions: every completer (network, adapted network, n-gram, n-gram with caches, hybrid) on the same positions (exact match, characters saved, cross-entropy, latency)',

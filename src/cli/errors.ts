@@ -8,12 +8,10 @@
  */
 import { type OptionSpec, type ParsedOptions, UsageError } from './args';
 import type { Command } from './commands';
-import { BackendPreference, initBackend } from '../engine/runtime/backend';
-import { loadCheckpoint } from '../engine/training/checkpoint';
 import { InferenceModel } from '../engine/inference/inference';
 import { NGRAM_MAX_ORDER, NGramModel } from '../engine/ngram/ngram';
 import { ERROR_CATEGORIES, Onion, peelOnion, predictingNetwork, wordCounts } from '../analysis/errorOnion';
-import { firstCharsOf, heldOutFiles, trainingCorpus } from './completeEval';
+import { checkpointAndHeldOut } from './completeEval';
 
 /** A spread of orders up to 20: the oracle over every order 1…20 would cost ~2.5× as much to build, for a few errors more. */
 const ORACLE_ORDERS = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20];
@@ -60,14 +58,7 @@ export const errorsCommand: Command = {
     const log = (line: string) => {
       if (!json) process.stderr.write(line + '\n');
     };
-    await initBackend(o.backend as BackendPreference);
-    const ckpt = await loadCheckpoint(pos.checkpoint!);
-    if (ckpt.note) process.stderr.write(`note: ${ckpt.note}\n`);
-    const corpus = await trainingCorpus(ckpt.header, o.corpus as string | undefined, ckpt.path);
-    const { files, note } = await heldOutFiles(pos.path!, corpus);
-    // The first --max-chars characters of the held-out files, whole files first.
-    const texts = firstCharsOf(files.map((f) => f.text), o['max-chars'] as number);
-    const paths = files.slice(0, texts.length).map((f) => f.path);
+    const { ckpt, corpus, note, texts, paths } = await checkpointAndHeldOut(o, pos.checkpoint!, pos.path!, o['max-chars'] as number);
     const orders = oracleOrders(o['oracle-orders'] as string);
     const t0 = Date.now();
     const trainIds = ckpt.vocabulary.encode(corpus.trainText);
