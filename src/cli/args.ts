@@ -136,3 +136,13 @@ export function schemaOption(option: ConfigOption, o: { parsed?: boolean; spec?:
   }
   return { ...spec, ...o.spec };
 }
+
+/** A comma-separated list of distinct integers in [lo, hi] (`what` names them in the error). */
+export function intList(flag: string, spec: string, lo: number, hi: number, what = 'whole numbers'): number[] {
+  const parts = spec.split(',').map((s) => s.trim());
+  const values = parts.map(Number);
+  if (parts.some((p) => p === '') || values.some((n) => !Number.isInteger(n) || n < lo || n > hi)) {
+    throw new UsageError(`--${flag} must be a comma-separated list of ${what} from ${lo} to ${hi} (got ${JSON.stringify(spec)}).`);
+  }
+  return [...new Set(values)];
+}

@@ -7,14 +7,14 @@
  * one per n-gram order {"event":"compare-ngram","order","valLoss"}, and last {"event":"compare-done","table":[…]}.
  */
 import * as path from 'path';
-import { type OptionSpec, type ParsedOptions, UsageError } from './args';
+import { intList, type OptionSpec, type ParsedOptions, UsageError } from './args';
 import type { Command } from './commands';
 import { BackendPreference, initBackend } from '../engine/runtime/backend';
 import { readCorpus } from '../engine/data/corpus';
 import { NGRAM_MAX_ORDER } from '../engine/ngram/ngram';
 import type { CellKind } from '../engine/nn/kernels';
 import { MODEL_OPTIONS, TRAIN_OPTIONS as T } from '../engine/training/options';
-import { compareArchitectures, CompareEvent, CompareGrid, CompareRow, tableMarkdown } from '../analysis/architectureComparison';
+import { compareArchitectures, CompareEvent, CompareGrid, tableMarkdown } from '../analysis/architectureComparison';
 import { ProgressLine } from './progress';
 import { STOP_SIGNALS, stopOnSignalsOf } from './stopSignals';
 
@@ -37,16 +37,6 @@ const OPTIONS: OptionSpec[] = [
   { name: 'json', type: 'bool', help: 'one JSON object per line' },
 ];
 
-/** A comma-separated list of integers in [lo, hi]. */
-export function intList(flag: string, spec: string, lo: number, hi: number): number[] {
-  const parts = spec.split(',').map((s) => s.trim());
-  const values = parts.map(Number);
-  if (parts.some((p) => p === '') || values.some((n) => !Number.isInteger(n) || n < lo || n > hi)) {
-    throw new UsageError(`--${flag} must be a comma-separated list of whole numbers from ${lo} to ${hi} (got ${JSON.stringify(spec)}).`);
-  }
-  return [...new Set(values)];
-}
-
 export function gridOf(o: ParsedOptions): CompareGrid {
   const models = String(o.models).split(',').map((s) => s.trim());
   const bad = models.filter((m) => !KINDS.includes(m as CellKind));
@@ -63,10 +53,6 @@ export function gridOf(o: ParsedOptions): CompareGrid {
     minutesEach,
     ngramOrders: intList('ngram-orders', String(o['ngram-orders']), 1, NGRAM_MAX_ORDER).sort((a, b) => a - b),
   };
-}
-
-export function formatTable(table: readonly CompareRow[]): string {
-  return tableMarkdown(table);
 }
 
 export const compareCommand: Command = {
@@ -107,7 +93,7 @@ export const compareCommand: Command = {
       });
       progress.done();
       if (!json) {
-        print(formatTable(table));
+        print(tableMarkdown(table));
         print(`${cancelled ? 'cancelled: the same command again goes on. ' : ''}table in ${path.join(o.out as string, 'compare.csv')} and compare.md`);
       }
     } finally {

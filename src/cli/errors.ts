@@ -6,7 +6,7 @@
  * `--json` prints `{"event":"errors","chars","errors","categories":[{"name","errors"},…],…}`, the
  * categories summing to `errors`; with `--per-char`, also `files: [{path, errors: [[codePoint, category], …]}]`.
  */
-import { type OptionSpec, type ParsedOptions, UsageError } from './args';
+import { intList, type OptionSpec, type ParsedOptions } from './args';
 import type { Command } from './commands';
 import { InferenceModel } from '../engine/inference/inference';
 import { NGRAM_MAX_ORDER, NGramModel } from '../engine/ngram/ngram';
@@ -18,12 +18,7 @@ const ORACLE_ORDERS = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20];
 
 /** Parse --oracle-orders: distinct integers in 1…NGRAM_MAX_ORDER, ascending. */
 export function oracleOrders(spec: string): number[] {
-  const parts = spec.split(',').map((s) => s.trim());
-  const orders = parts.map(Number);
-  if (parts.some((p) => p === '') || orders.some((n) => !Number.isInteger(n) || n < 1 || n > NGRAM_MAX_ORDER)) {
-    throw new UsageError(`--oracle-orders must be a comma-separated list of orders from 1 to ${NGRAM_MAX_ORDER} (got ${JSON.stringify(spec)}).`);
-  }
-  return [...new Set(orders)].sort((a, b) => a - b);
+  return intList('oracle-orders', spec, 1, NGRAM_MAX_ORDER, 'orders').sort((x, y) => x - y);
 }
 
 const OPTIONS: OptionSpec[] = [
