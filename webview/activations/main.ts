@@ -33,7 +33,7 @@ import type { Quantity } from '../../src/engine/nn/kernels';
 import { connectToHost } from '../shared/hostBridge';
 import { renderCellsTable, renderHereTable, type CellsResult, type HereResult } from './resultTables';
 import { drawSaturationPlots } from './saturationPlot';
-import { button, el } from './pageElements';
+import { button, el } from '../shared/pageElements';
 import {
   arrowTarget, clampPosition, describeSymbol, legendLabels, lineWindow, locate, mergeValues, pct, positionCount, restoreState, splitLines, TABS, valuesForText, wrapCell, type ShownLine,
 } from './shownText';

@@ -4,7 +4,7 @@
  * shows it in the Text tab.
  */
 import type { CellsResultMessage, HereResultMessage } from '../../src/extension/protocol/activations';
-import { el } from './pageElements';
+import { el } from '../shared/pageElements';
 
 export type CellsResult = CellsResultMessage | null;
 export type HereResult = HereResultMessage | null;

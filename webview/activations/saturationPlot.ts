@@ -4,7 +4,7 @@
  * on a canvas in the theme's chart colours; hover names a unit, a click shows it in the Text tab.
  */
 import type { SaturationResultMessage } from '../../src/extension/protocol/activations';
-import { cssVar, el } from './pageElements';
+import { cssVar, el } from '../shared/pageElements';
 import { integratorCount, nearestPoint, type PlotPoint } from './saturationPoints';
 
 const GATE_COLOURS: Record<string, string> = { i: '--vscode-charts-blue', f: '--vscode-charts-red', o: '--vscode-charts-green', z: '--vscode-charts-orange', r: '--vscode-charts-purple' };

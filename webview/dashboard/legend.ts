@@ -7,7 +7,7 @@ import type uPlot from 'uplot';
 import type { XAxis } from '../../src/extension/protocol/dashboard';
 import { legendReadings, type Curve } from './chartModel';
 import { modelText } from './format';
-import { el } from './pageElements';
+import { el } from '../shared/pageElements';
 import type { RunColours } from './runColours';
 import type { RunData } from './runStore';
 import type { UiState } from './uiState';

@@ -9,7 +9,7 @@ import uPlot from 'uplot';
 import { metricLabel } from '../../src/analysis/trainingCurve';
 import { buildCurves, chartDescription, chartKey, chartSeries, chartTables, emptyChartNote, logTicks, plottedPoints, WHOLE_INCREMENTS, type Curve, type RunStyle } from './chartModel';
 import { fmtTick, fmtX, X_LABEL } from './format';
-import { cssVar, el, withAlpha } from './pageElements';
+import { cssVar, el, withAlpha } from '../shared/pageElements';
 import type { RunData } from './runStore';
 import type { UiState } from './uiState';
 

@@ -32,7 +32,7 @@ import { connectToHost } from '../shared/hostBridge';
 import { modelText } from './format';
 import { Legend } from './legend';
 import { LossChart } from './lossChart';
-import { cssVar, el } from './pageElements';
+import { cssVar, el } from '../shared/pageElements';
 import { chartPng } from './pngExport';
 import { RunColours } from './runColours';
 import { RunsTable } from './runsTable';

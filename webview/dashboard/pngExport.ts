@@ -4,7 +4,7 @@
  */
 import type uPlot from 'uplot';
 import { flowRows, pngTitle, type Curve } from './chartModel';
-import { cssVar } from './pageElements';
+import { cssVar } from '../shared/pageElements';
 import type { UiState } from './uiState';
 
 /** The image as a data: URL. `label(curve)`: the legend's text for a run; `keyText`: the legend's key. */

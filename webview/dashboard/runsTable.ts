@@ -3,7 +3,7 @@
  * click selects the run (its sample, CSV export), a double click opens its folder. Rows are kept and
  * moved only when the order changes, so a focused button keeps its focus.
  */
-import { el } from './pageElements';
+import { el } from '../shared/pageElements';
 import { COLUMNS, sortedRuns } from './runColumns';
 import type { RunColours } from './runColours';
 import type { RunData } from './runStore';

@@ -3,7 +3,7 @@
  * evaluation sends a new one), and the buttons that export its curve as CSV and open its folder.
  */
 import { grouped } from './format';
-import { el } from './pageElements';
+import { el } from '../shared/pageElements';
 import type { RunData } from './runStore';
 
 export class SamplePane {

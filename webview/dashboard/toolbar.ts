@@ -4,7 +4,7 @@
  */
 import type { VscodeCheckbox } from '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import type { VscodeSingleSelect } from '@vscode-elements/elements/dist/vscode-single-select/index.js';
-import { el } from './pageElements';
+import { el } from '../shared/pageElements';
 import { clampSmoothing, METRICS, X_AXES, type UiState } from './uiState';
 
 function select<T extends string>(label: string, values: readonly T[], labels: Record<T, string>, current: T, onChange: (v: T) => void): HTMLElement {

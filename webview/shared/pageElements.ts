@@ -1,7 +1,8 @@
 /**
- * Building the dashboard's page: elements with attributes and children, and the theme's colours for
- * the canvas. No inline styles or scripts: the page runs under a strict CSP; CSSOM is allowed.
+ * Building an LSTM Lab page: elements with attributes and children, buttons, and the theme's colours
+ * for canvases. No inline styles or scripts: the pages run under a strict CSP; CSSOM is allowed.
  */
+import '@vscode-elements/elements/dist/vscode-button/index.js';
 
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -24,4 +25,10 @@ export function withAlpha(colour: string, alpha: number): string {
   g.fillStyle = colour;
   const hex = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(String(g.fillStyle));
   return hex ? `rgba(${parseInt(hex[1], 16)}, ${parseInt(hex[2], 16)}, ${parseInt(hex[3], 16)}, ${alpha})` : colour;
+}
+
+export function button(label: string, title: string, onClick: () => void, secondary = false): HTMLElement {
+  const b = el('vscode-button', { title, ...(secondary ? { secondary: '' } : {}) }, label);
+  b.addEventListener('click', onClick);
+  return b;
 }
