@@ -57,7 +57,8 @@ import {
   DEFAULT_GATE, firstChars, fitGates, fitGatesOver, loadMixture, MixtureFileError, mixtureFileFor, mixtureMismatch, MIXTURE_FIT_CHARS, NGRAM_CACHE_GATE, validationTexts,
 } from '../engine/completion/checkpointMixture';
 import { MixtureGate } from '../engine/completion/mixture';
-import { Corpus, CorpusError, CorpusFile, readCorpus, readRecordedCorpus } from '../engine/data/corpus';
+import { Corpus, CorpusError, CorpusFile, readCorpus } from '../engine/data/corpus';
+import { readTrainingCorpus } from '../engine/data/corpusRecord';
 import { alignToCodePoint } from '../engine/data/codePoints';
 import { InferenceModel } from '../engine/inference/inference';
 import { NGRAM_DEFAULT_ORDER, NGRAM_MAX_ORDER, NGramModel } from '../engine/ngram/ngram';
@@ -120,7 +121,9 @@ export async function trainingCorpus(header: { corpus: { root: string } | null }
   const root = header.corpus?.root;
   if (!root) throw new Error(`${checkpoint} does not say which corpus it was trained on; give it with --corpus PATH.`);
   try {
-    return await readRecordedCorpus(root);
+    const { corpus, note } = await readTrainingCorpus(checkpoint, root);
+    if (note) process.stderr.write(`note: ${note}\n`);
+    return corpus;
   } catch (e) {
     if (e instanceof CorpusError && e.code === 'not-found') throw new Error(`The training corpus of ${checkpoint} (${root}) is not there any more; give it with --corpus PATH.`);
     throw e;

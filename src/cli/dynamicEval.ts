@@ -8,7 +8,8 @@
  */
 import * as path from 'path';
 import { OptionSpec, ParsedOptions } from './args';
-import { CorpusError, readCorpus, readRecordedCorpus } from '../engine/data/corpus';
+import { CorpusError, readCorpus } from '../engine/data/corpus';
+import { readTrainingCorpus } from '../engine/data/corpusRecord';
 import { LoadedCheckpoint } from '../engine/training/checkpoint';
 import { DEFAULT_DYNAMIC_EVALUATION, DynamicEvaluator, dynamicEvaluationOptions } from '../engine/adaptation/dynamicEvaluation';
 import { DEFAULT_STATISTICS_CHARS, loadOrGatherStatistics, statisticsFileFor } from '../engine/adaptation/gradientStatistics';
@@ -49,7 +50,7 @@ async function trainingText(ckpt: LoadedCheckpoint, explicit: string | undefined
   const root = ckpt.header.corpus?.root;
   if (!root) throw new Error(`${ckpt.path} does not say which corpus it was trained on; give its training text with --dyn-train PATH.`);
   try {
-    return { text: (await readRecordedCorpus(root)).trainText, source: root };
+    return { text: (await readTrainingCorpus(ckpt.path, root)).corpus.trainText, source: root };
   } catch (e) {
     if (e instanceof CorpusError && e.code === 'not-found') throw new Error(`The training corpus of ${ckpt.path} (${root}) is not there any more; give it with --dyn-train PATH.`);
     throw e;

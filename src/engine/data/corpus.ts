@@ -350,7 +350,8 @@ function splitOneFile(
   };
 }
 
-function joinFiles(files: readonly CorpusFile[]): string {
+/** The text of files one after another, each ending with a line break. */
+export function joinFiles(files: readonly CorpusFile[]): string {
   const parts: string[] = [];
   for (const f of files) {
     parts.push(f.text);

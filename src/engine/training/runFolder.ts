@@ -13,6 +13,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { CORPUS_RECORD_FILE } from '../data/corpusRecord';
 import { makeFolder, tempFileWriter } from './checkpoint';
 import type { EvalRecord } from './checkpoint';
 import type { ModelConfig, TrainConfig } from '../nn/config';
@@ -142,7 +143,7 @@ export function checkRunId(runId: string): void {
  * only the run's own files, never anything else the folder holds.
  */
 export async function clearRunFiles(dir: string): Promise<void> {
-  for (const name of [RUN_FILES.info, RUN_FILES.metrics, RUN_FILES.last, RUN_FILES.best]) {
+  for (const name of [RUN_FILES.info, RUN_FILES.metrics, RUN_FILES.last, RUN_FILES.best, CORPUS_RECORD_FILE]) {
     await fs.promises.rm(path.join(dir, name), { force: true });
   }
 }

@@ -27,6 +27,7 @@ import { hashSeed, Random } from '../nn/random';
 import { sampleText } from '../inference/sample';
 import { RunInfo, StopReason } from './runFolder';
 import { placeRun, RunRecorder } from './runRecorder';
+import { corpusRecordOf, recordCorpus, type CorpusRecord } from '../data/corpusRecord';
 import { ResolvedRun, resolveRun } from './resume';
 import { LocalStepper, StepOutcome, TrainingStepper } from './stepper';
 import { GoodState, NanPolicy } from './nanPolicy';
@@ -163,6 +164,7 @@ class TrainingLoop {
   private readonly emit: (e: TrainEvent) => void;
   private readonly cfg: TrainConfig;
   private readonly corpusSummary: RunInfo['corpus'];
+  private readonly corpusRecord: CorpusRecord;
 
   private constructor(
     private readonly resolved: ResolvedRun,
@@ -189,6 +191,7 @@ class TrainingLoop {
       validationChars: validationIds.length,
       skipped: corpus.skippedByReason as Record<string, number>,
     };
+    this.corpusRecord = corpusRecordOf(corpus);
   }
 
   /** The model (new, seeded, or the checkpoint's), the data position, the metrics so far, the stepper. */
@@ -242,6 +245,8 @@ class TrainingLoop {
       status: 'running',
     };
     await this.recorder.start(info);
+    // What it trains on, file by file, for the tools that read the corpus again later (corpusRecord.ts).
+    await recordCorpus(this.recorder.dir, this.corpusRecord);
     this.emit({ event: 'start', ...info });
     for (const message of notes) this.emit({ event: 'note', message });
     this.nan = new NanPolicy(this.goodState());

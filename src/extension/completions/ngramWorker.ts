@@ -24,7 +24,7 @@ import * as path from 'path';
 import { AdaptiveHybrid } from './adaptiveHybrid';
 import { initBackend, setWasmDirectory } from '../../engine/runtime/backend';
 import { LoadedCheckpoint } from '../../engine/training/checkpoint';
-import { readRecordedCorpus } from '../../engine/data/corpus';
+import { readTrainingCorpus } from '../../engine/data/corpusRecord';
 import { DEFAULT_STATISTICS_CHARS, loadOrGatherStatistics, statisticsFileFor } from '../../engine/adaptation/gradientStatistics';
 import { DEFAULT_DYNAMIC_EVALUATION } from '../../engine/adaptation/dynamicEvaluation';
 import { LOCALITY_EXTRAS } from '../../engine/completion/heldOutScores';
@@ -204,7 +204,7 @@ async function prepareAdaptation(ckpt: LoadedCheckpoint): Promise<void> {
   if (!root) return failed(`${ckpt.path} does not say which corpus it was trained on, so the gradient statistics cannot be gathered`);
   try {
     post({ type: 'adaptation', info: { state: 'preparing', note: 'reading the training text', documents: 0, chars: 0, updates: 0 } });
-    const trainIds = ckpt.vocabulary.encode((await readRecordedCorpus(root)).trainText);
+    const trainIds = ckpt.vocabulary.encode((await readTrainingCorpus(ckpt.path, root)).corpus.trainText);
     const segment = DEFAULT_DYNAMIC_EVALUATION.segment;
     const key = { checkpointChecksum: ckpt.header.dataChecksum, textSource: root, textChars: trainIds.length, segment, streams: 1, maxChars: DEFAULT_STATISTICS_CHARS };
     const file = statisticsFileFor(ckpt.path, segment);
