@@ -1,8 +1,9 @@
 // LSTM Lab native recurrence kernels: a Node-API (C API) addon.
 //
 // Implements the recurrence kernel contract of src/engine/kernels.ts (layouts, gate order,
-// equations) with one cblas_sgemm per time step (cblas_sgemv at batch 1) plus a fused, vectorisable
-// pointwise loop.
+// equations) with one recurrent product per time step plus a fused, vectorisable pointwise loop. The
+// product is an AVX-512 kernel over W_h packed once per sequence where the CPU has it
+// (recurrent_products.h), else cblas_sgemm (cblas_sgemv at batch 1).
 //
 // BLAS is not needed at build time: at load the addon dlopen()s a CBLAS library
 // ($LSTM_LAB_BLAS if set, else libopenblas.so.0, libopenblas.so, libblas.so.3) and resolves
@@ -186,6 +187,7 @@ __attribute__((always_inline)) static inline float fast_tanh(float x) { return 1
 #endif
 
 #include "optimiser_kernels.h"
+#include "recurrent_products.h"
 
 // ---------------------------------------------------------------------------------------------
 // Fused pointwise steps. Row-major [B, G·H] gate rows, [B, H] state rows.
@@ -361,8 +363,23 @@ static const int kGates[3] = {4, 3, 1};
 // Batch 1 goes to cblas_sgemv when the library has it: OpenBLAS 0.3.21 runs an M=1 sgemm through
 // the full packing path, 4-8x slower than sgemv at H=256..512 (measured).
 
-// pre[B, G·H] = h[B, H]·W_h + pre   (beta = 1)
-static void StepHW(int B, int H, int GH, const float* h, const float* wh, float* pre) {
+// Whether a sequence of T steps at batch B runs its recurrent products on W_h packed once
+// (recurrent_products.h): AVX-512 present, a product of more than one row, enough steps to repay
+// the packing, and not turned off (LSTM_LAB_PACKED=0, for comparisons against sgemm).
+// (Read per sequence, so a process can switch it; the lookup costs nothing beside a sequence.)
+static bool UsePackedProducts(int T, int B) {
+  const char* v = getenv("LSTM_LAB_PACKED");
+  const bool enabled = !(v != nullptr && strcmp(v, "0") == 0);
+  return enabled && B >= 2 && T >= 4 && PackedProductsAvailable();
+}
+
+// pre[B, G·H] = h[B, H]·W_h + pre   (beta = 1); `packed`: W_h packed by PackRows, or null.
+static void StepHW(int B, int H, int GH, const float* h, const float* wh, float* pre,
+                   const PackedMatrix* packed = nullptr) {
+  if (packed != nullptr) {
+    PackedProduct(B, h, H, *packed, 1.0f, pre, GH);
+    return;
+  }
   BlasGuard guard;
   if (B == 1 && g_blas.sgemv != nullptr) {
     g_blas.sgemv(kCblasRowMajor, kCblasTrans, H, GH, 1.0f, wh, GH, h, 1, 1.0f, pre, 1);
@@ -372,8 +389,13 @@ static void StepHW(int B, int H, int GH, const float* h, const float* wh, float*
   }
 }
 
-// dh[B, H] = d[B, G·H]·W_hᵀ + beta·dh   (beta 0 or 1)
-static void StepDWT(int B, int H, int GH, const float* d, const float* wh, float beta, float* dh) {
+// dh[B, H] = d[B, G·H]·W_hᵀ + beta·dh   (beta 0 or 1); `packed`: W_hᵀ packed by PackTransposed, or null.
+static void StepDWT(int B, int H, int GH, const float* d, const float* wh, float beta, float* dh,
+                    const PackedMatrix* packed = nullptr) {
+  if (packed != nullptr) {
+    PackedProduct(B, d, GH, *packed, beta, dh, H);
+    return;
+  }
   BlasGuard guard;
   if (B == 1 && g_blas.sgemv != nullptr) {
     // Some BLAS scale y by beta=0 as y·0 (NaN-propagating): clear it instead.
@@ -391,6 +413,8 @@ static void SeqForwardImpl(Kind kind, int T, int B, int H, const float* xProj, c
   const int GH = kGates[kind] * H;
   const size_t BH = (size_t)B * H, BGH = (size_t)B * GH;
   std::vector<float> zeros(kind == kLstm && c0 == nullptr ? H : 0, 0.0f);  // c_{-1} when c0 omitted
+  PackedMatrix packedStore;
+  const PackedMatrix* packed = UsePackedProducts(T, B) && PackRows(wh, H, GH, &packedStore) ? &packedStore : nullptr;
   for (int t = 0; t < T; t++) {
     const float* hPrev = t == 0 ? h0 : hs + (size_t)(t - 1) * BH;
     const float* x = xProj + (size_t)t * BGH;
@@ -408,7 +432,7 @@ static void SeqForwardImpl(Kind kind, int T, int B, int H, const float* xProj, c
         for (int b = 0; b < B; b++)
           for (int j = 0; j < GH; j++) pre[(size_t)b * GH + j] += bh[j];
     }
-    StepHW(B, H, GH, hPrev, wh, pre);
+    StepHW(B, H, GH, hPrev, wh, pre, packed);
     float* h = hs + (size_t)t * BH;
     switch (kind) {
       case kLstm:
@@ -440,6 +464,8 @@ static void SeqBackwardImpl(Kind kind, int T, int B, int H, const float* wh, con
     else memset(dc0, 0, BH * sizeof(float));
   }
   float* dH = kind == kGru ? dPreH : dPre;  // the rows the sgemm reads
+  PackedMatrix packedStore;
+  const PackedMatrix* packed = UsePackedProducts(T, B) && PackTransposed(wh, H, GH, &packedStore) ? &packedStore : nullptr;
   for (int t = T - 1; t >= 0; t--) {
     const float* g = gates + (size_t)t * BGH;
     const float* dhs = dHs + (size_t)t * BH;
@@ -461,7 +487,7 @@ static void SeqBackwardImpl(Kind kind, int T, int B, int H, const float* wh, con
         break;
     }
     // dh_{t-1} (+)= dPreH_t · W_hᵀ      (M=B, N=H, K=G·H)
-    StepDWT(B, H, GH, dH + (size_t)t * BGH, wh, beta, dh0);
+    StepDWT(B, H, GH, dH + (size_t)t * BGH, wh, beta, dh0, packed);
   }
   if (kind != kGru && dPreH != dPre) memcpy(dPreH, dPre, (size_t)T * BGH * sizeof(float));
 }

@@ -230,11 +230,22 @@ const SIZES: Array<[number, number, number]> = [
   [7, 3, 5],
   [16, 8, 64],
   [5, 1, 16], // batch-1 inference shape
+  [6, 11, 40], // rows past a block of 8, a last panel of 8 of 32 columns (recurrent_products.h)
 ];
 
+// LSTM_LAB_PACKED=0 turns the packed recurrent products off (sgemm instead); the addon reads it per call.
+const PRODUCT_PATHS = [{ name: 'packed W_h where the CPU has AVX-512', env: undefined }, { name: 'cblas_sgemm', env: '0' }];
+
 for (const kind of KINDS) {
-  for (const [T, B, H] of SIZES) {
-    test(`native ${kind} T=${T} B=${B} H=${H}: seqForward/seqBackward equal jsKernels within ${NATIVE_TOL}`, { skip: nativeSkip }, () => {
+  for (const [T, B, H] of SIZES) for (const products of PRODUCT_PATHS) {
+    test(`native ${kind} T=${T} B=${B} H=${H}, ${products.name}: seqForward/seqBackward equal jsKernels within ${NATIVE_TOL}`, { skip: nativeSkip }, (t) => {
+      const before = process.env.LSTM_LAB_PACKED;
+      if (products.env === undefined) delete process.env.LSTM_LAB_PACKED;
+      else process.env.LSTM_LAB_PACKED = products.env;
+      t.after(() => {
+        if (before === undefined) delete process.env.LSTM_LAB_PACKED;
+        else process.env.LSTM_LAB_PACKED = before;
+      });
       const nk = nativeKernels()!;
       const inp = makeInput(kind, T, B, H, 4242 + T * 31 + H);
       const fj = jsKernels.seqForward(inp);
