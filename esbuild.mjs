@@ -24,7 +24,7 @@ const node = {
 };
 
 const builds = [
-  { ...node, entryPoints: { extension: 'src/extension/extension.ts', trainingWorker: 'src/extension/trainingWorker.ts', dataParallelWorker: 'src/engine/training/dataParallelWorker.ts', ngramWorker: 'src/extension/completions/ngramWorker.ts' }, outdir: dist },
+  { ...node, entryPoints: { extension: 'src/extension/extension.ts', trainingWorker: 'src/extension/trainingWorker.ts', dataParallelWorker: 'src/engine/training/dataParallelWorker.ts', ngramWorker: 'src/extension/completions/ngramWorker.ts', cli: 'src/cli/main.ts' }, outdir: dist },
   // The inference worker (activations) runs web-tree-sitter's ES-module build: give it import.meta.url in CommonJS.
   { ...node, entryPoints: { inferenceWorker: 'src/extension/inferenceWorker.ts' }, outdir: dist, define: { 'import.meta.url': '__importMetaUrl' }, banner: { js: "const __importMetaUrl = require('url').pathToFileURL(__filename).href;" } },
 ];

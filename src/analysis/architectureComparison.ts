@@ -20,6 +20,7 @@ import type { CellKind } from '../engine/nn/kernels';
 import { parameterCount } from '../engine/nn/model';
 import { NGramModel } from '../engine/ngram/ngram';
 import { loadCheckpoint, writeFileAtomic } from '../engine/training/checkpoint';
+import { readMetrics } from '../engine/training/runFolder';
 import { train, TrainEvent, TrainOptions } from '../engine/training/train';
 import type { TrainConfig } from '../engine/nn/config';
 
@@ -74,7 +75,7 @@ export type CompareEvent =
   | { event: 'compare-done'; table: CompareRow[]; cancelled: boolean; dir: string }
   | { event: 'compare-train'; runId: string; index: number; total: number; train: TrainEvent };
 
-interface ManifestRun {
+export interface ManifestRun {
   runId: string;
   model: CellKind;
   layers: number;
@@ -83,7 +84,7 @@ interface ManifestRun {
   row?: NetworkRow;
 }
 
-interface Manifest {
+export interface Manifest {
   format: typeof COMPARE_FORMAT;
   version: number;
   corpus: string;
@@ -123,7 +124,7 @@ function sameGrid(a: CompareGrid, b: CompareGrid): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-async function readManifest(file: string): Promise<Manifest | null> {
+export async function readManifest(file: string): Promise<Manifest | null> {
   let text: string;
   try {
     text = await fs.promises.readFile(file, 'utf8');
@@ -279,4 +280,32 @@ export function tableCsv(table: readonly CompareRow[]): string {
 
 export function tableMarkdown(table: readonly CompareRow[]): string {
   return [`| ${COLUMNS.join(' | ')} |`, `| ${COLUMNS.map(() => '---').join(' | ')} |`, ...table.map((r) => `| ${cells(r).join(' | ')} |`)].join('\n') + '\n';
+}
+
+/** One run of a comparison as read back from its folder: the manifest's entry and its evaluations so far. */
+export interface ComparisonRun extends ManifestRun {
+  /** Validation (and training) loss at each evaluation, from the run's metrics.jsonl. */
+  evals: { step: number; chars: number; seconds: number; trainLoss: number; valLoss: number }[];
+}
+
+/** A comparison as its folder holds it (for a view drawn while it runs, or after): null when DIR has no manifest yet. */
+export interface ComparisonSnapshot {
+  dir: string;
+  corpus: string;
+  grid: CompareGrid;
+  runs: ComparisonRun[];
+  table: CompareRow[];
+}
+
+/** Read a comparison folder: compare.json and each run's metrics (a run not started yet has none). */
+export async function readComparison(dir: string): Promise<ComparisonSnapshot | null> {
+  const m = await readManifest(path.join(dir, COMPARE_FILE));
+  if (!m) return null;
+  const runs = await Promise.all(
+    m.runs.map(async (r) => {
+      const evals = (await readMetrics(path.join(dir, r.runId))).map((e) => ({ step: e.step, chars: e.chars, seconds: e.seconds, trainLoss: e.trainLoss, valLoss: e.valLoss }));
+      return { ...r, evals };
+    }),
+  );
+  return { dir, corpus: m.corpus, grid: m.grid, runs, table: tableOf(m) };
 }

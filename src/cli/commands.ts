@@ -40,8 +40,16 @@ export interface Command {
   run(pos: Record<string, string | undefined>, o: ParsedOptions): Promise<number>;
 }
 
-/** The package root (out/src/cli → ../../..). Its own sources are the default corpus. */
-export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
+/**
+ * The package root: the nearest folder above this file with a package.json (out/src/cli → ../../..
+ * when compiled by tsc, dist → .. in the extension's bundle). Its own sources are the default corpus.
+ */
+export const PACKAGE_ROOT = ((): string => {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(__dirname, '..', '..', '..');
+  }
+})();
 
 const BACKEND: OptionSpec = schemaOption(RUN_OPTIONS.backend, { parsed: true });
 const JSON_OPT: OptionSpec = { name: 'json', type: 'bool', help: 'one JSON object per line' };

@@ -4,7 +4,7 @@
  * corpus (then its validation files) or other code (then its files that are not training files),
  * as for complete-eval. The n-gram oracle and the word counts come from the training split.
  * `--json` prints `{"event":"errors","chars","errors","categories":[{"name","errors"},…],…}`, the
- * categories summing to `errors`; with `--per-char`, also `files: [{path, errors: [[codePoint, category], …]}]`.
+ * categories summing to `errors`; with `--per-char`, also `files: [{path, chars, errors: [[codePoint, category], …]}]`.
  */
 import { intList, type OptionSpec, type ParsedOptions } from './args';
 import type { Command } from './commands';
@@ -82,6 +82,7 @@ export const errorsCommand: Command = {
           ? {
               files: perFile.map((f, k) => ({
                 path: paths[k],
+                chars: f.chars,
                 errors: Array.from(f.categories).flatMap((c, i) => (c >= 0 ? [[i, c]] : [])),
               })),
               categoryNames: ERROR_CATEGORIES,

@@ -16,7 +16,9 @@
  * whose folder exists), 1 for everything else (unreadable input, a locked run folder, a failed run).
  */
 import { formatHelp, OptionSpec, parseArgs, ParsedOptions, UsageError } from './args';
-import { COMMANDS } from './commands';
+import * as fs from 'fs';
+import * as path from 'path';
+import { COMMANDS, PACKAGE_ROOT } from './commands';
 import { ConfigError } from '../engine/nn/config';
 import { RunFolderError } from '../engine/training/runFolder';
 
@@ -34,8 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     return name ? 0 : 2;
   }
   if (name === '--version') {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    process.stdout.write(require('../../../package.json').version + '\n');
+    process.stdout.write((JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version + '\n');
     return 0;
   }
   const cmd = COMMANDS.find((c) => c.name === name);

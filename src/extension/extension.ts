@@ -9,6 +9,7 @@ import { runToCsv } from '../analysis/trainingCurve';
 import { registerActivations } from './activations/registration';
 import { registerCompletions } from './completions/registerCompletions';
 import { DashboardPanel, RunsSource } from './dashboard/dashboardPanel';
+import { registerExperiments } from './experiments/registration';
 import { ModelCache } from './modelCache';
 import type { RunSummary } from './protocol/runs';
 import { RunStore } from './runStore';
@@ -122,6 +123,7 @@ export function activate(context: vscode.ExtensionContext): LstmLabApi {
   registerActivations(context, { models, store, output, debugLog: activationsLog });
   const completions = registerCompletions(context, { models, store, output });
   runsView.acceptance = completions.acceptance;
+  registerExperiments(context, { store, output, trainingRunning: () => training.running, command });
   context.subscriptions.push(completions.onDidChangeRecord(() => runsView.refresh()));
 
   return { store, training, models };

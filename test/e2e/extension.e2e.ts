@@ -32,6 +32,7 @@ import * as path from 'path';
 import { artifactsDir, ensureCodeServer, installExtension, launchBrowser, log, repoRoot, screenshot, startCodeServer, waitForWorkbench } from './codeServer';
 import { activationOverlay, activationsPanel, keystrokeEchoMeasured } from './activationsSteps';
 import { ghostTextAccepted, ghostTextWithSuggestionList, samplingIntoEditor } from './completionSteps';
+import { bracketsAndGradients, compareArchitectures, errorOnionColoursFile } from './experimentsSteps';
 import { writeFixture } from './fixture';
 import { Skip, type Context, type Step } from './step';
 import { cancelTraining, firstRunFinishes, longerTraining, resumeTraining, trainSmallestPreset, workbenchOpens } from './trainingSteps';
@@ -50,6 +51,9 @@ const STEPS: Step[] = [
   ghostTextWithSuggestionList,
   keystrokeEchoMeasured,
   samplingIntoEditor,
+  errorOnionColoursFile,
+  bracketsAndGradients,
+  compareArchitectures,
   longerTraining,
   cancelTraining,
   resumeTraining,
