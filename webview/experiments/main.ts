@@ -195,72 +195,60 @@ function onionsSection(list: AnalysisView[]): HTMLElement | null {
   return section;
 }
 
-function bracketsSection(list: AnalysisView[]): HTMLElement | null {
-  const items = list.filter((a): a is AnalysisView & { result: BracketsView } => a.result.kind === 'brackets');
+/** A section of charts side by side, one card per analysis of one kind (brackets, gradients). */
+function chartsSection<V extends AnalysisView['result']>(list: AnalysisView[], kind: V['kind'], title: string, testId: string, card: (a: AnalysisView & { result: V }) => { head: string; chart: HTMLElement }): HTMLElement | null {
+  const items = list.filter((a): a is AnalysisView & { result: V } => a.result.kind === kind);
   if (items.length === 0) return null;
-  const section = el('section', { class: 'card', 'aria-label': 'Long-range brackets', 'data-testid': 'brackets' });
-  section.append(el('h2', {}, 'Long-range brackets'));
   const grid = el('div', { class: 'chart-grid' });
   for (const a of items) {
+    const { head, chart } = card(a);
+    grid.append(el('div', { class: 'analysis' }, analysisHead(a, head), chart, commandLine(a.command)));
+  }
+  return el('section', { class: 'card', 'aria-label': title, 'data-testid': testId }, el('h2', {}, title), grid);
+}
+
+function bracketsSection(list: AnalysisView[]): HTMLElement | null {
+  return chartsSection<BracketsView>(list, 'brackets', 'Long-range brackets', 'brackets', (a) => {
     const r = a.result;
-    const x = r.bins.map((_b, i) => i);
     const tick = (v: number) => {
       const b = r.bins[Math.round(v)];
       return b && Math.abs(v - Math.round(v)) < 1e-6 ? (b.distance[0] === b.distance[1] ? String(b.distance[0]) : `${b.distance[0]}–${b.distance[1]}`) : '';
     };
-    const card = el('div', { class: 'analysis' }, analysisHead(a, 'Brackets'));
-    card.append(
-      lineChart({
-        title: `p(correct closer) against the distance to its opener · ${r.closers.toLocaleString('en-US')} closers`,
-        xLabel: 'distance (characters)',
-        yLabel: 'mean probability',
-        x,
-        xTick: tick,
-        series: [
-          { label: 'network', values: r.bins.map((b) => b.network), colourVar: PALETTE[0] },
-          { label: `${r.ngramOrder}-gram`, values: r.bins.map((b) => b.ngram), colourVar: PALETTE[1], dash: true },
-        ],
-        description: `Mean probability of the correct closing bracket by distance: ${r.bins.map((b) => `${tick(r.bins.indexOf(b))}: network ${b.network.toFixed(3)}, n-gram ${b.ngram.toFixed(3)} (${b.count})`).join('; ')}.`,
-      }),
-      commandLine(a.command),
-    );
-    grid.append(card);
-  }
-  section.append(grid);
-  return section;
+    const chart = lineChart({
+      title: `p(correct closer) against the distance to its opener · ${r.closers.toLocaleString('en-US')} closers`,
+      xLabel: 'distance (characters)',
+      yLabel: 'mean probability',
+      x: r.bins.map((_b, i) => i),
+      xTick: tick,
+      series: [
+        { label: 'network', values: r.bins.map((b) => b.network), colourVar: PALETTE[0] },
+        { label: `${r.ngramOrder}-gram`, values: r.bins.map((b) => b.ngram), colourVar: PALETTE[1], dash: true },
+      ],
+      description: `Mean probability of the correct closing bracket by distance: ${r.bins.map((b, i) => `${tick(i)}: network ${b.network.toFixed(3)}, n-gram ${b.ngram.toFixed(3)} (${b.count})`).join('; ')}.`,
+    });
+    return { head: 'Brackets', chart };
+  });
 }
 
 function gradientsSection(list: AnalysisView[]): HTMLElement | null {
-  const items = list.filter((a): a is AnalysisView & { result: GradientsView } => a.result.kind === 'gradients');
-  if (items.length === 0) return null;
-  const section = el('section', { class: 'card', 'aria-label': 'Gradient flow', 'data-testid': 'gradients' });
-  section.append(el('h2', {}, 'Gradient flow through time'));
-  const grid = el('div', { class: 'chart-grid' });
-  for (const a of items) {
+  return chartsSection<GradientsView>(list, 'gradients', 'Gradient flow through time', 'gradients', (a) => {
     const g = a.result;
-    const x = Array.from({ length: g.lags }, (_v, k) => k);
     const series = g.layers.flatMap((l, i) => [
       { label: `layer ${l.layer} ‖∂L/∂h‖`, values: l.norms, colourVar: PALETTE[i % PALETTE.length] },
       ...(l.cellNorms ? [{ label: `layer ${l.layer} ‖∂L/∂c‖`, values: l.cellNorms, colourVar: PALETTE[i % PALETTE.length], dash: true }] : []),
     ]);
     const last = (v: number[]) => v[v.length - 1];
-    const card = el('div', { class: 'analysis' }, analysisHead(a, `Gradients (${g.cell.toUpperCase()})`));
-    card.append(
-      lineChart({
-        title: `Mean gradient norm against the lag, ${g.positions} positions`,
-        xLabel: 'lag k (characters back)',
-        yLabel: 'norm (log)',
-        x,
-        series,
-        log: true,
-        description: `Gradient norm against lag for ${g.cell}: ${g.layers.map((l) => `layer ${l.layer} from ${l.norms[0].toExponential(2)} at lag 0 to ${last(l.norms).toExponential(2)} at lag ${g.lags - 1}`).join('; ')}.`,
-      }),
-      commandLine(a.command),
-    );
-    grid.append(card);
-  }
-  section.append(grid);
-  return section;
+    const chart = lineChart({
+      title: `Mean gradient norm against the lag, ${g.positions} positions`,
+      xLabel: 'lag k (characters back)',
+      yLabel: 'norm (log)',
+      x: Array.from({ length: g.lags }, (_v, k) => k),
+      series,
+      log: true,
+      description: `Gradient norm against lag for ${g.cell}: ${g.layers.map((l) => `layer ${l.layer} from ${l.norms[0].toExponential(2)} at lag 0 to ${last(l.norms).toExponential(2)} at lag ${g.lags - 1}`).join('; ')}.`,
+    });
+    return { head: `Gradients (${g.cell.toUpperCase()})`, chart };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,33 +8,14 @@
  * The figures are the command line's own JSON (the same numbers `--json` prints); each view carries
  * the command that reproduces it.
  */
+import type { NetworkRow, NGramRow } from '../../analysis/architectureComparison';
 import { arr, bool, isObj, num, numOrNull, oneOf, opt, orNull, shape, str, validator, type Check } from './validation';
 
 export type ExperimentKind = 'errors' | 'brackets' | 'gradients';
 
-/** One network row of a comparison table (NetworkRow of src/analysis/architectureComparison.ts). */
-export interface ComparisonNetworkRow {
-  kind: 'network';
-  model: string;
-  layers: number;
-  hidden: number;
-  params: number;
-  steps: number;
-  chars: number;
-  trainLoss: number | null;
-  valLoss: number | null;
-  charsPerSec: number | null;
-  seconds: number;
-  checkpoint: string;
-  runId: string;
-}
-
-export interface ComparisonNGramRow {
-  kind: 'ngram';
-  order: number;
-  valLoss: number;
-  size: number;
-}
+/** The rows of a comparison's table: the command line's own (a type-only import: nothing of the analysis reaches a bundle). */
+export type ComparisonNetworkRow = NetworkRow;
+export type ComparisonNGramRow = NGramRow;
 
 export interface ComparisonCurve {
   runId: string;
@@ -134,7 +115,7 @@ export const isExperimentsToHost = validator<ExperimentsToHost>({
 const nums = arr(num);
 const points = arr(shape<ComparisonCurve['points'][number]>({ step: num, chars: num, seconds: num, trainLoss: num, valLoss: num }));
 const networkRow = shape<ComparisonNetworkRow>({
-  kind: (v) => v === 'network', model: str, layers: num, hidden: num, params: num, steps: num, chars: num, trainLoss: numOrNull, valLoss: numOrNull,
+  kind: (v) => v === 'network', model: oneOf('lstm', 'gru', 'rnn'), layers: num, hidden: num, params: num, steps: num, chars: num, trainLoss: numOrNull, valLoss: numOrNull,
   charsPerSec: numOrNull, seconds: num, checkpoint: str, runId: str,
 });
 const ngramRow = shape<ComparisonNGramRow>({ kind: (v) => v === 'ngram', order: num, valLoss: num, size: num });
