@@ -15,7 +15,18 @@ const FULL = new MixtureGate([{ name: 'lstm', extras: 0 }, { name: 'ngram', extr
 
 test('servingGate: a [network, ngram, cache] gate serves the hybrid; without a file, a damaged one or no network, the n-gram with the caches, saying why', () => {
   assert.equal(servingGate(FULL, true).info.completer, 'hybrid');
-  assert.equal(servingGate(FULL, true).info.note, '');
+  assert.match(servingGate(FULL, true).info.note, /no gate for the adapted network/);
+  assert.equal(servingGate(FULL, true).adaptedGate, undefined);
+  // With the adapted network's gate (mixture.json's `adapted`): both serve, nothing to say.
+  const adapted = new MixtureGate([{ name: 'lstm', extras: 0 }, { name: 'ngram', extras: 0 }, { name: 'cache', extras: LOCALITY_EXTRAS }]);
+  adapted.weights[1] = 2.5;
+  const both = servingGate({ ...FULL, adapted: adapted.toJSON() }, true);
+  assert.equal(both.info.note, '');
+  assert.deepEqual(Array.from(both.adaptedGate!.weights), Array.from(adapted.weights));
+  const badAdapted = servingGate({ ...FULL, adapted: unfittedGate().toJSON() }, true);
+  assert.equal(badAdapted.adaptedGate, undefined);
+  assert.match(badAdapted.info.note, /the adapted gate of mixture\.json cannot be used/);
+  assert.equal(badAdapted.info.completer, 'hybrid', 'the static gate still serves');
   const none = servingGate(null, true);
   assert.equal(none.info.completer, 'ngram+cache');
   assert.match(none.info.note, /no mixture is fitted for this run: run `lstm-lab mixture`/);

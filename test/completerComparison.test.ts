@@ -208,7 +208,7 @@ test('training keeps the mixture beside the checkpoint; lstm-lab mixture fits it
   const r = runCli(args);
   assert.equal(r.code, 0, r.stderr);
   const rep = JSON.parse(r.stdout);
-  assert.equal(rep.default, 'hybrid');
+  assert.equal(rep.default, 'hybrid-adapted');
   assert.deepEqual(Object.keys(rep.models), ['lstm', 'lstm-adapted', 'ngram', 'ngram-cache', 'hybrid', 'hybrid-adapted']);
   const kinds = Object.fromEntries(Object.entries(rep.models).map(([n, m]) => [n, (m as { kind: string }).kind]));
   assert.deepEqual(kinds, { lstm: 'network', 'lstm-adapted': 'network', ngram: 'ngram', 'ngram-cache': 'ngram', hybrid: 'hybrid', 'hybrid-adapted': 'hybrid' });
@@ -229,6 +229,7 @@ test('training keeps the mixture beside the checkpoint; lstm-lab mixture fits it
   assert.equal(rep.lstm.tokenExact, rep.models.lstm.tokenExact);
   assert.equal(rep.baseline.heldOutNatsPerChar, rep.models.ngram.heldOutNatsPerChar);
   assert.equal(rep.mixture.source, 'fitted');
+  assert.equal(rep.mixture.adaptedSource, 'fitted');
   assert.match(rep.mixture.note, /order 10, not 5/);
 
   // lstm-lab mixture fits it again for this order; complete-eval then uses it.
@@ -242,6 +243,11 @@ test('training keeps the mixture beside the checkpoint; lstm-lab mixture fits it
   assert.equal(subset.mixture.source, 'mixture.json');
   // The same fit (same validation text, same n-gram), now read from the file.
   assert.equal(subset.models.hybrid.heldOutNatsPerChar, rep.models.hybrid.heldOutNatsPerChar);
+  // The gate over the adapted network is kept too, and the default completer reads it.
+  assert.ok(fitted.adaptedFit && Number.isFinite(fitted.adaptedFit.natsPerChar), JSON.stringify(fitted.adaptedFit));
+  const adapted = JSON.parse(runCli([...args, '--models', 'hybrid-adapted']).stdout);
+  assert.equal(adapted.mixture.adaptedSource, 'mixture.json');
+  assert.equal(adapted.models['hybrid-adapted'].heldOutNatsPerChar, rep.models['hybrid-adapted'].heldOutNatsPerChar);
 
   // A damaged mixture.json is refused, with the reason, and the gate fitted instead.
   fs.writeFileSync(mixtureFile, '{"format": "lstm-lab/mixture", "vers');

@@ -203,3 +203,30 @@ test('hybrid completer with a network: a gate that gives the network all the wei
   assert.equal(mine.model, 'hybrid');
   assert.equal(mine.text, network.complete(req, opts)!.text);
 });
+
+test('hybrid completer: a document its adapted network serves is mixed by the adapted gate, the others by the static gate', async () => {
+  await initBackend('auto');
+  const train = 'static int count(int x) { return x + 1; }\n'.repeat(10);
+  const vocab = Vocabulary.fromText(train);
+  const cfg: ModelConfig = { kind: 'lstm', layers: 1, hidden: 16, embedding: 0, dropout: 0, vocabSize: vocab.size };
+  const p = initialParams(cfg, 5);
+  for (const a of p.values()) for (let i = 0; i < a.length; i++) a[i] *= 4;
+  const network = new CompletionEngine(new InferenceModel(cfg, vocab, p));
+  const adaptedNetwork = new CompletionEngine(new InferenceModel(cfg, vocab, p));
+  const ngram = NGramModel.build(vocab.encode(train), vocab.size, 3);
+  const components = [{ name: 'lstm', extras: 0 }, { name: 'ngram', extras: 0 }, { name: 'cache', extras: 4 }];
+  const toNgram = new MixtureGate(components);
+  toNgram.weights[toNgram.featureCount] = 60; // row 1 (ngram): its bias
+  const toNetwork = new MixtureGate(components);
+  toNetwork.weights[0] = 60;
+  const hybrid = new HybridCompleter({ network, adapted: (key) => (key === 'adapted' ? adaptedNetwork : undefined), ngram, gate: toNgram, adaptedGate: toNetwork, vocab });
+  const text = train + 'static int co';
+  const opts = { stopAt: 'none' as const, maxLength: 12 };
+  const asNetwork = network.complete({ key: 'n', text, offset: text.length }, opts)!.text;
+  assert.equal(hybrid.complete({ key: 'adapted', text, offset: text.length }, opts)!.text, asNetwork, 'the adapted gate gives the network all the weight');
+  const other = hybrid.complete({ key: 'other', text, offset: text.length }, opts)!.text;
+  // The static gate gives the 3-gram all the weight.
+  assert.notEqual(other, asNetwork, 'the two gates choose differently here');
+  const wrong = new MixtureGate([{ name: 'lstm', extras: 0 }, { name: 'ngram', extras: 0 }, { name: 'cache', extras: 2 }]);
+  assert.throws(() => new HybridCompleter({ network, ngram, gate: toNgram, adaptedGate: wrong, vocab }), /adapted gate has components/);
+});

@@ -54,7 +54,7 @@ import {
   COMPLETER_NAMES, CompleterName, DEFAULT_COMPLETER, heldOutMixtureLosses, NamedGate, RemembersDocuments, suggestInFileOrder,
 } from '../engine/completion/completerComparison';
 import {
-  DEFAULT_GATE, firstChars, fitGates, fitGatesOver, loadMixture, MixtureFileError, mixtureFileFor, mixtureMismatch, MIXTURE_FIT_CHARS, NGRAM_CACHE_GATE, validationTexts,
+  DEFAULT_GATE, dynamicEvaluatorFor, firstChars, fitGates, fitGatesOver, loadMixture, MixtureFileError, mixtureFileFor, mixtureMismatch, MIXTURE_FIT_CHARS, NGRAM_CACHE_GATE, validationTexts,
 } from '../engine/completion/checkpointMixture';
 import { MixtureGate } from '../engine/completion/mixture';
 import { Corpus, CorpusError, CorpusFile, readCorpus } from '../engine/data/corpus';
@@ -62,8 +62,6 @@ import { readTrainingCorpus } from '../engine/data/corpusRecord';
 import { alignToCodePoint } from '../engine/data/codePoints';
 import { InferenceModel } from '../engine/inference/inference';
 import { NGRAM_DEFAULT_ORDER, NGRAM_MAX_ORDER, NGramModel } from '../engine/ngram/ngram';
-import { DEFAULT_DYNAMIC_EVALUATION, DynamicEvaluator } from '../engine/adaptation/dynamicEvaluation';
-import { DEFAULT_STATISTICS_CHARS, loadOrGatherStatistics, statisticsFileFor } from '../engine/adaptation/gradientStatistics';
 
 const str = (o: ParsedOptions, k: string) => o[k] as string | undefined;
 const num = (o: ParsedOptions, k: string) => o[k] as number;
@@ -157,6 +155,8 @@ export async function heldOutFiles(target: string, corpus: Corpus): Promise<{ fi
 interface MixtureSource {
   file: string;
   source: 'mixture.json' | 'fitted';
+  /** Where hybrid-adapted's gate came from (when it is measured). */
+  adaptedSource?: 'mixture.json' | 'fitted';
   note: string | null;
   /** Validation positions of the fits made now (0: none made). */
   fitPositions: number;
@@ -210,14 +210,24 @@ interface Entry {
 }
 
 async function adaptedCompleter(ckpt: LoadedCheckpoint, corpus: Corpus, log: (l: string) => void): Promise<{ completer: AdaptedNetworkCompleter; statistics: { file: string; reused: boolean } }> {
-  const trainIds = ckpt.vocabulary.encode(corpus.trainText);
-  const evaluatorOptions = { segment: DEFAULT_DYNAMIC_EVALUATION.segment }; // the measured defaults of dynamic evaluation
-  const file = statisticsFileFor(ckpt.path, evaluatorOptions.segment);
-  const key = { checkpointChecksum: ckpt.header.dataChecksum, textSource: corpus.root, textChars: trainIds.length, segment: evaluatorOptions.segment, streams: 1, maxChars: DEFAULT_STATISTICS_CHARS };
-  const stored = await loadOrGatherStatistics(file, key, ckpt.header.model, ckpt.params, trainIds);
-  if (stored.writeError) log(`note: the gradient statistics could not be kept in ${file}: ${stored.writeError}`);
-  const evaluator = new DynamicEvaluator({ config: ckpt.header.model, vocab: ckpt.vocabulary, params: ckpt.params }, stored.stats, evaluatorOptions);
-  return { completer: new AdaptedNetworkCompleter(evaluator), statistics: { file, reused: stored.reused } };
+  const d = await dynamicEvaluatorFor(ckpt, corpus);
+  if (d.writeError) log(`note: the gradient statistics could not be kept in ${d.file}: ${d.writeError}`);
+  return { completer: new AdaptedNetworkCompleter(d.evaluator), statistics: { file: d.file, reused: d.reused } };
+}
+
+/** mixture.json's gate over the adapted network when it belongs to this checkpoint and n-gram, else null (and why, logged). */
+async function storedAdaptedGate(ckpt: LoadedCheckpoint, ngramOrder: number, log: (l: string) => void): Promise<MixtureGate | null> {
+  const file = mixtureFileFor(ckpt.path);
+  try {
+    const stored = await loadMixture(file);
+    const why = !stored ? `there is no ${path.basename(file)} beside the checkpoint` : (mixtureMismatch(stored, ckpt, ngramOrder) ?? (stored.adaptedGate ? null : 'it was fitted without the adapted gate'));
+    if (!why) return stored!.adaptedGate;
+    log(`note: hybrid-adapted: ${why}: its gate is fitted now (\`lstm-lab mixture ${ckpt.path}\` keeps one)`);
+  } catch (e) {
+    if (!(e instanceof MixtureFileError)) throw e;
+    log(`note: hybrid-adapted: ${e.message} Its gate is fitted now.`);
+  }
+  return null;
 }
 
 /** Warm and cold latency of every completer at the timed positions, interleaving them. */
@@ -314,14 +324,19 @@ export const completeEvalCommand: Command = {
       }
       if (name === 'ngram') entries.push({ name, kind: 'ngram', completer: new NGramCompleter(ngram, vocab) });
       if (name === 'hybrid-adapted') {
-        // Its gate is fitted now, with the adapted network's scores on the validation split (a reading of its own).
-        const forFit = await adaptedCompleter(ckpt, corpus, log);
-        const docs = firstChars(validationTexts(corpus), vocab, MIXTURE_FIT_CHARS);
-        log(`fitting the hybrid-adapted gate on ${docs.reduce((n, d) => n + d.length, 0).toLocaleString('en-US')} validation characters, adapting as it reads…`);
-        const fit = fitGatesOver([adaptedNetworkComponent(forFit.completer.evaluator, 'lstm'), corpusNGramComponent(ngram, 'ngram'), localityComponent(vocab.size, {}, 'cache')], docs, [DEFAULT_GATE]);
-        gates['hybrid-adapted'] = fit.gates[0];
+        // Its gate: mixture.json's adapted gate when it belongs to this checkpoint, else fitted now with
+        // the adapted network's scores on the validation split (a reading of its own).
+        let gate = await storedAdaptedGate(ckpt, ngram.order, log);
+        mixture.adaptedSource = gate ? 'mixture.json' : 'fitted';
+        if (!gate) {
+          const forFit = await adaptedCompleter(ckpt, corpus, log);
+          const docs = firstChars(validationTexts(corpus), vocab, MIXTURE_FIT_CHARS);
+          log(`fitting the hybrid-adapted gate on ${docs.reduce((n, d) => n + d.length, 0).toLocaleString('en-US')} validation characters, adapting as it reads…`);
+          gate = fitGatesOver([adaptedNetworkComponent(forFit.completer.evaluator, 'lstm'), corpusNGramComponent(ngram, 'ngram'), localityComponent(vocab.size, {}, 'cache')], docs, [DEFAULT_GATE]).gates[0];
+        }
+        gates['hybrid-adapted'] = gate;
         const own = await adaptedCompleter(ckpt, corpus, log);
-        const c = new AdaptedHybridCompleter(own.completer, ngram, fit.gates[0]);
+        const c = new AdaptedHybridCompleter(own.completer, ngram, gate);
         entries.push({ name, kind: 'hybrid', completer: c, memory: c });
       }
       if (name === 'ngram-cache' || name === 'hybrid') {
@@ -382,7 +397,7 @@ export const completeEvalCommand: Command = {
       baseline: top('ngram'),
       models: figures,
       default: DEFAULT_COMPLETER,
-      ...(gates.hybrid || gates['ngram-cache'] ? { mixture } : {}),
+      ...(gates.hybrid || gates['ngram-cache'] || gates['hybrid-adapted'] ? { mixture } : {}),
     };
     if (json) {
       out(JSON.stringify(report));

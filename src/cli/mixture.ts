@@ -23,7 +23,7 @@ const OPTIONS: OptionSpec[] = [
 
 export const mixtureCommand: Command = {
   name: 'mixture',
-  summary: "fit the hybrid completer's gate on the validation split and write mixture.json beside the checkpoint",
+  summary: "fit the hybrid completer's gates (over the static and over the adapted network) on the validation split and write mixture.json beside the checkpoint",
   usage: 'lstm-lab mixture CHECKPOINT [--corpus PATH] [--max-chars N] [--json]',
   positionals: [{ name: 'checkpoint', required: true }],
   options: OPTIONS,
@@ -34,13 +34,14 @@ export const mixtureCommand: Command = {
     const r = await fitCheckpointMixture(ckpt, corpus, { ngramOrder: o['ngram-order'] as number, maxChars: o['max-chars'] as number });
     const fit = r.gate.fit!;
     if (o.json === true) {
-      process.stdout.write(JSON.stringify({ event: 'mixture', file: r.file, components: r.gate.components.map((c) => c.name), fit, fittedFor: r.fittedFor, ngramSeconds: r.ngramSeconds }) + '\n');
+      process.stdout.write(JSON.stringify({ event: 'mixture', file: r.file, components: r.gate.components.map((c) => c.name), fit, fittedFor: r.fittedFor, ngramSeconds: r.ngramSeconds, adaptedFit: r.adaptedGate?.fit ?? null }) + '\n');
       return 0;
     }
     const alone = Object.entries(fit.components).map(([n, v]) => `${n} ${v.toFixed(3)}`).join(', ');
     process.stdout.write(
       `fitted the gate of ${r.gate.components.map((c) => c.name).join(' + ')} on ${fit.positions.toLocaleString('en-US')} validation characters of ${corpus.root} in ${r.fittedFor.seconds.toFixed(1)} s (the n-gram's build ${r.ngramSeconds.toFixed(1)} s):\n` +
         `  mixture ${fit.natsPerChar.toFixed(3)} nats/char; alone ${alone}\n` +
+        (r.adaptedGate?.fit ? `  over the network adapted as it reads: mixture ${r.adaptedGate.fit.natsPerChar.toFixed(3)} nats/char\n` : '') +
         `wrote ${r.file}\n`,
     );
     return 0;

@@ -4,11 +4,12 @@
  * checkpoint in its run folder as mixture.json (MIXTURE_FILE), written atomically as checkpoints
  * are.
  *
- * The gates: the editor's default, the hybrid, mixes the static network, the corpus n-gram and the
- * locality caches (DEFAULT_GATE); the n-gram with the caches (NGRAM_CACHE_GATE) is fitted from the
- * same scores when asked. The network adapted by dynamic evaluation mixes a little better still
- * (README, "Completions, measured") but costs a gradient step every segment read, so it is not the
- * default.
+ * The gates: the hybrid mixes the static network, the corpus n-gram and the locality caches
+ * (DEFAULT_GATE); the n-gram with the caches (NGRAM_CACHE_GATE) is fitted from the same scores when
+ * asked. The editor's default serves the network adapted to each document by dynamic evaluation
+ * (hybrid-adapted), which is more confident than the static one: its gate is fitted on the adapted
+ * network's own validation scores (the network adapting as it reads the validation files) and kept
+ * in the same file as `adapted`. A document not adapted yet is served with the static gate.
  *
  * Fitting reads at most `maxChars` characters of the validation files, in their order (default
  * MIXTURE_FIT_CHARS), so it takes seconds, not minutes. The file records what the gate was fitted
@@ -22,7 +23,9 @@ import type { Vocabulary } from '../data/vocabulary';
 import { InferenceModel } from '../inference/inference';
 import { NGRAM_DEFAULT_ORDER, NGramModel } from '../ngram/ngram';
 import { LoadedCheckpoint, writeFileAtomic } from '../training/checkpoint';
-import { corpusNGramComponent, localityComponent, mixtureData, ScoredComponent, staticNetworkComponent } from './heldOutScores';
+import { DEFAULT_DYNAMIC_EVALUATION, DynamicEvaluator } from '../adaptation/dynamicEvaluation';
+import { DEFAULT_STATISTICS_CHARS, loadOrGatherStatistics, statisticsFileFor } from '../adaptation/gradientStatistics';
+import { adaptedNetworkComponent, corpusNGramComponent, localityComponent, mixtureData, ScoredComponent, staticNetworkComponent } from './heldOutScores';
 import { fitGate, MixtureData, MixtureGate, MixtureGateJSON, MIXTURE_FILE } from './mixture';
 
 /** Validation characters the gate is fitted on, at most. */
@@ -49,6 +52,8 @@ export interface MixtureFittedFor {
 
 export interface StoredMixture {
   gate: MixtureGate;
+  /** The gate over the adapted network, the n-gram and the caches; null in a file fitted without it. */
+  adaptedGate: MixtureGate | null;
   fittedFor: MixtureFittedFor | null;
 }
 
@@ -86,13 +91,22 @@ export async function loadMixture(file: string): Promise<StoredMixture | null> {
   } catch (e) {
     throw new MixtureFileError(file, (e as Error).message.replace(/: fit it again.*$/, ''));
   }
+  let adaptedGate: MixtureGate | null = null;
+  const adapted = (json as { adapted?: unknown }).adapted;
+  if (adapted !== undefined) {
+    try {
+      adaptedGate = MixtureGate.fromJSON(adapted);
+    } catch (e) {
+      throw new MixtureFileError(file, `its adapted gate: ${(e as Error).message.replace(/: fit it again.*$/, '')}`);
+    }
+  }
   const f = (json as { fittedFor?: MixtureFittedFor }).fittedFor;
-  return { gate, fittedFor: f && typeof f === 'object' && typeof f.checksum === 'string' ? f : null };
+  return { gate, adaptedGate, fittedFor: f && typeof f === 'object' && typeof f.checksum === 'string' ? f : null };
 }
 
-/** Write the gate to `file` atomically, with what it was fitted for. */
-export async function saveMixture(file: string, gate: MixtureGate, fittedFor: MixtureFittedFor): Promise<void> {
-  const json: MixtureGateJSON & { fittedFor: MixtureFittedFor } = { ...gate.toJSON(), fittedFor };
+/** Write the gates to `file` atomically, with what they were fitted for. */
+export async function saveMixture(file: string, gate: MixtureGate, fittedFor: MixtureFittedFor, adaptedGate: MixtureGate | null = null): Promise<void> {
+  const json: MixtureGateJSON & { fittedFor: MixtureFittedFor; adapted?: MixtureGateJSON } = { ...gate.toJSON(), fittedFor, ...(adaptedGate ? { adapted: adaptedGate.toJSON() } : {}) };
   await writeFileAtomic(file, JSON.stringify(json, null, 1) + '\n');
 }
 
@@ -197,11 +211,14 @@ export interface CheckpointMixtureOptions {
   maxChars?: number;
   /** Write mixture.json beside the checkpoint (default true). */
   write?: boolean;
+  /** Also fit the gate over the adapted network (default true; it gathers the gradient statistics if they are not kept). */
+  adapted?: boolean;
   signal?: AbortSignal;
 }
 
 export interface CheckpointMixture {
   gate: MixtureGate;
+  adaptedGate: MixtureGate | null;
   file: string;
   written: boolean;
   fittedFor: MixtureFittedFor;
@@ -232,12 +249,32 @@ export async function fitCheckpointMixture(ckpt: LoadedCheckpoint, corpus: Corpu
     network.dispose();
   }
   const gate = fit.gates[0];
+  let adaptedGate: MixtureGate | null = null;
+  if (o.adapted !== false) {
+    if (o.signal?.aborted) throw new Error('Fitting the mixture was cancelled.');
+    const { evaluator } = await dynamicEvaluatorFor(ckpt, corpus);
+    adaptedGate = fitGatesOver([adaptedNetworkComponent(evaluator, 'lstm'), corpusNGramComponent(ngram, 'ngram'), localityComponent(vocab.size, {}, 'cache')], docs, [DEFAULT_GATE], o.signal).gates[0];
+  }
   const file = mixtureFileFor(ckpt.path);
   const fittedFor: MixtureFittedFor = {
     checkpoint: path.basename(ckpt.path), step: ckpt.header.step, checksum: ckpt.header.dataChecksum, ngramOrder: order, corpus: corpus.root,
     positions: fit.positions, seconds: (performance.now() - t0) / 1000,
   };
   const write = o.write !== false;
-  if (write) await saveMixture(file, gate, fittedFor);
-  return { gate, file, written: write, fittedFor, ngramSeconds, ngram };
+  if (write) await saveMixture(file, gate, fittedFor, adaptedGate);
+  return { gate, adaptedGate, file, written: write, fittedFor, ngramSeconds, ngram };
+}
+
+/**
+ * The checkpoint's network for dynamic evaluation with the measured defaults: its gradient
+ * statistics gathered from the corpus's training text, or read back from beside the checkpoint.
+ */
+export async function dynamicEvaluatorFor(ckpt: LoadedCheckpoint, corpus: Corpus): Promise<{ evaluator: DynamicEvaluator; file: string; reused: boolean; writeError?: string }> {
+  const trainIds = ckpt.vocabulary.encode(corpus.trainText);
+  const segment = DEFAULT_DYNAMIC_EVALUATION.segment;
+  const file = statisticsFileFor(ckpt.path, segment);
+  const key = { checkpointChecksum: ckpt.header.dataChecksum, textSource: corpus.root, textChars: trainIds.length, segment, streams: 1, maxChars: DEFAULT_STATISTICS_CHARS };
+  const stored = await loadOrGatherStatistics(file, key, ckpt.header.model, ckpt.params, trainIds);
+  const evaluator = new DynamicEvaluator({ config: ckpt.header.model, vocab: ckpt.vocabulary, params: ckpt.params }, stored.stats, { segment });
+  return { evaluator, file, reused: stored.reused, writeError: stored.writeError };
 }

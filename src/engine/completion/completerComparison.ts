@@ -19,8 +19,8 @@ import type { NGramModel } from '../ngram/ngram';
 /** The names complete-eval knows, in the order of its report. */
 export const COMPLETER_NAMES = ['lstm', 'lstm-adapted', 'ngram', 'ngram-cache', 'hybrid', 'hybrid-adapted'] as const;
 export type CompleterName = (typeof COMPLETER_NAMES)[number];
-/** The editor's default completer. */
-export const DEFAULT_COMPLETER: CompleterName = 'hybrid';
+/** The editor's default completer: `auto` serves the hybrid over the network adapted to each document, with the gate fitted on the adapted network's scores (mixture.json's `adapted`). */
+export const DEFAULT_COMPLETER: CompleterName = 'hybrid-adapted';
 
 /** A completer that reads whole documents opened before (the caches, the adapted network). */
 export interface RemembersDocuments {

@@ -48,6 +48,8 @@ export interface HybridParts {
   adapted?: (key: string) => CompletionEngine | undefined;
   ngram: NGramModel;
   gate: MixtureGate;
+  /** The gate for requests an adapted network serves (fitted on the adapted network's scores); default `gate`. */
+  adaptedGate?: MixtureGate;
   vocab: Vocabulary;
   locality?: LocalityOptions;
 }
@@ -69,6 +71,8 @@ export class HybridCompleter extends SlicedCompleter implements Completer {
     this.names = parts.gate.components.map((c) => c.name);
     const expected = parts.network ? ['lstm', 'ngram', 'cache'] : ['ngram', 'cache'];
     if (this.names.length !== expected.length) throw new Error(`The mixture gate has components ${this.names.join(', ')}; this completer needs ${expected.join(', ')}.`);
+    const adapted = parts.adaptedGate?.components.map((c) => `${c.name}:${c.extras}`).join(',');
+    if (adapted !== undefined && adapted !== parts.gate.components.map((c) => `${c.name}:${c.extras}`).join(',')) throw new Error(`The adapted gate has components ${adapted}; the gate has ${this.names.join(', ')}.`);
     this.shared = new LocalityCaches(parts.vocab.size, parts.locality);
     this.keep = Math.max(parts.ngram.order, this.shared.file.order) - 1;
   }
@@ -105,6 +109,7 @@ export class HybridCompleter extends SlicedCompleter implements Completer {
     let read = 0;
     let cache: Completion['cache'] = 'none';
     const network = this.networkFor(req.key);
+    const gate = network && network !== this.parts.network && this.parts.adaptedGate ? this.parts.adaptedGate : this.parts.gate;
     if (network) {
       const r = yield* network.readTo({ key: req.key, text: req.text, offset }, opts);
       net = r.state;
@@ -114,7 +119,7 @@ export class HybridCompleter extends SlicedCompleter implements Completer {
     const before = req.text.slice(Math.max(0, offset - 2 * this.keep - 2), offset);
     const ids = this.vocab.encode(before);
     const context = Array.from(ids.subarray(Math.max(0, ids.length - this.keep)));
-    return { state: { net, context }, stepper: new HybridStepper(this.parts, network, file, this.keep), read, cache };
+    return { state: { net, context }, stepper: new HybridStepper(this.parts, gate, network, file, this.keep), read, cache };
   }
 
   /** The network that serves document `key`: its adapted copy when there is one, else the trained one. */
@@ -161,7 +166,7 @@ class HybridStepper implements Stepper<HybridState> {
   private readonly cacheP: Float64Array;
   private readonly out: Float64Array;
 
-  constructor(private readonly parts: HybridParts, private readonly net: CompletionEngine | null, private readonly caches: LocalityCaches, private readonly keep: number) {
+  constructor(private readonly parts: HybridParts, private readonly gate: MixtureGate, private readonly net: CompletionEngine | null, private readonly caches: LocalityCaches, private readonly keep: number) {
     this.V = parts.vocab.size;
     this.cacheP = new Float64Array(this.V);
     this.out = new Float64Array(this.V);
@@ -181,7 +186,7 @@ class HybridStepper implements Stepper<HybridState> {
     }
     dists.push(ngramP, this.cacheP);
     summaries.push(summarise(ngramP), cacheSummary);
-    return this.parts.gate.mix(dists, summaries, this.out);
+    return this.gate.mix(dists, summaries, this.out);
   }
 
   scores(s: HybridState): Float32Array {

@@ -312,7 +312,8 @@ class TrainingLoop {
         const ckpt = await loadCheckpoint(this.recorder.checkpointToUse());
         const r = await fitCheckpointMixture(ckpt, corpus, { signal: this.opts.signal });
         record = { file: r.file, seconds: (Date.now() - t0) / 1000, positions: r.fittedFor.positions, natsPerChar: r.gate.fit!.natsPerChar };
-        this.emit({ event: 'note', message: `fitted the completion mixture on ${r.fittedFor.positions.toLocaleString('en-US')} validation characters in ${record.seconds.toFixed(1)} s: ${r.gate.fit!.natsPerChar.toFixed(3)} nats/char (${r.file})` });
+        const adapted = r.adaptedGate?.fit ? `, ${r.adaptedGate.fit.natsPerChar.toFixed(3)} over the adapted network` : '';
+        this.emit({ event: 'note', message: `fitted the completion mixture on ${r.fittedFor.positions.toLocaleString('en-US')} validation characters in ${record.seconds.toFixed(1)} s: ${r.gate.fit!.natsPerChar.toFixed(3)} nats/char${adapted} (${r.file})` });
       } catch (e) {
         record = { skipped: e instanceof Error ? e.message : String(e), seconds: (Date.now() - t0) / 1000 };
         this.emit({ event: 'note', message: `the completion mixture was not fitted: ${record.skipped} (\`lstm-lab mixture\` fits it later)` });

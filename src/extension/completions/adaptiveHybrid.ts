@@ -6,7 +6,9 @@
  *
  * The gate. mixture.json (mixture.ts, MIXTURE_FILE) is fitted by `lstm-lab mixture` or at the end of
  * training; a gate over [network, ngram, cache] serves the full hybrid, one over [ngram, cache] the
- * n-gram with the caches. Without a usable file the n-gram with the caches serves, mixed by
+ * n-gram with the caches. A document its adapted network serves is mixed by the file's `adapted`
+ * gate, fitted on the adapted network's own scores (it is more confident than the static one); the
+ * others by the static gate. Without a usable file the n-gram with the caches serves, mixed by
  * `unfittedGate` (each component weighted by how sure it is), and `note` says why.
  *
  * Adaptation (only with a network and gradient statistics). Each document's text before the cursor,
@@ -48,8 +50,12 @@ export function unfittedGate(): MixtureGate {
   return gate;
 }
 
-/** The gate that serves and what it serves, from mixture.json's content (null: no file). */
-export function servingGate(json: unknown | null, hasNetwork: boolean): { gate: MixtureGate; info: HybridInfo } {
+/**
+ * The gate that serves and what it serves, from mixture.json's content (null: no file); with the
+ * hybrid, also the gate for documents the adapted network serves (mixture.json's `adapted`), when the
+ * file has one.
+ */
+export function servingGate(json: unknown | null, hasNetwork: boolean): { gate: MixtureGate; adaptedGate?: MixtureGate; info: HybridInfo } {
   const fallback = (note: string) => ({ gate: unfittedGate(), info: { completer: 'ngram+cache' as const, note } });
   if (json === null) return fallback('no mixture is fitted for this run: run `lstm-lab mixture` on it (the n-gram with the caches serves until then)');
   let gate: MixtureGate;
@@ -62,7 +68,18 @@ export function servingGate(json: unknown | null, hasNetwork: boolean): { gate: 
   const fitNatsPerChar = gate.fit?.natsPerChar;
   if (extras === `0,0,${LOCALITY_EXTRAS}`) {
     if (!hasNetwork) return fallback('the network could not be loaded; the n-gram with the caches serves');
-    return { gate, info: { completer: 'hybrid', note: '', fitNatsPerChar } };
+    const adapted = (json as { adapted?: unknown }).adapted;
+    let adaptedGate: MixtureGate | undefined;
+    let note = '';
+    try {
+      adaptedGate = adapted === undefined ? undefined : MixtureGate.fromJSON(adapted);
+      if (adaptedGate && adaptedGate.components.map((c) => c.extras).join(',') !== extras) throw new Error('its components are not [network, ngram, cache]');
+    } catch (e) {
+      adaptedGate = undefined;
+      note = `the adapted gate of mixture.json cannot be used (${(e as Error).message}): adapted documents are served with the static gate`;
+    }
+    if (adapted === undefined) note = 'mixture.json has no gate for the adapted network (fitted before it was kept): adapted documents are served with the static gate; `lstm-lab mixture` fits both';
+    return { gate, adaptedGate, info: { completer: 'hybrid', note, fitNatsPerChar } };
   }
   if (extras === `0,${LOCALITY_EXTRAS}`) return { gate, info: { completer: 'ngram+cache', note: 'the fitted gate mixes the n-gram and the caches only', fitNatsPerChar } };
   return fallback(`mixture.json has components ${gate.components.map((c) => c.name).join(', ')}, not [network, ngram, cache]; the n-gram with the caches serves`);
@@ -100,7 +117,7 @@ export class AdaptiveHybrid {
   private updates = 0;
 
   constructor(private readonly parts: AdaptiveHybridParts) {
-    const { gate, info } = servingGate(parts.mixture, parts.network !== null);
+    const { gate, adaptedGate, info } = servingGate(parts.mixture, parts.network !== null);
     this.info = info;
     this.model = info.completer === 'hybrid' && parts.network ? new InferenceModel(parts.network.config, parts.vocab, parts.network.params) : null;
     this.completer = new HybridCompleter({
@@ -108,6 +125,7 @@ export class AdaptiveHybrid {
       adapted: (key) => this.engines.get(key),
       ngram: parts.ngram,
       gate,
+      adaptedGate,
       vocab: parts.vocab,
     });
   }

@@ -201,7 +201,7 @@ function showStatus(statusBar: vscode.StatusBarItem, { checkpoint, settings: s, 
     const what =
       s.model === 'ngram' ? 'the n-gram baseline'
       : s.model === 'lstm' ? 'the network'
-      : hybridInfo?.completer === 'hybrid' ? 'the hybrid (the network, the corpus n-gram and the caches of your files, mixed by the gate fitted for the run)'
+      : hybridInfo?.completer === 'hybrid' ? 'the hybrid (the network adapted to each file as you work, the corpus n-gram and the caches of your files, mixed by the gates fitted for the run)'
       : hybridInfo ? 'the n-gram with the caches of your files'
       : `the network, while the hybrid is prepared (${ngramStatus.state === 'loading' ? `${ngramStatus.phase} ${Math.round(ngramStatus.fraction * 100)} %` : ngramStatus.state})`;
     md.appendMarkdown(`**LSTM Lab completions are on**, from ${what} of run \`${run}\` (\`${file}\`). Click to turn them off.`);
