@@ -71,6 +71,16 @@ export class CellsOverTime {
     return this.labelled.parts.length;
   }
 
+  /** What labelled the sample, as "tree-sitter-c: 2, lexer: 1". */
+  get labellers(): string {
+    return Object.entries(this.labelled.labellers).map(([k, v]) => `${k}: ${v}`).join(', ');
+  }
+
+  /** One line for people: what each evaluation ranks. */
+  describe(): string {
+    return `cells over time: each evaluation ranks the cells on ${this.sampleChars.toLocaleString('en-US')} characters of ${this.sampleFiles} validation file(s) (labelled by ${this.labellers})`;
+  }
+
   /** The best cell per concept of `model` on the sample, as the record of the evaluation at `step`. */
   record(model: InferenceModel, step: number, chars: number, seconds: number): CellsRecord {
     const t0 = performance.now();

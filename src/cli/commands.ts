@@ -149,7 +149,9 @@ const trainCommand: Command = {
 async function cellsSample(corpus: Corpus, chars: number, json: boolean): Promise<CellsOverTime | null> {
   if (chars === 0) return null;
   try {
-    return await CellsOverTime.create(corpus.validationFiles, { maxChars: chars });
+    const cells = await CellsOverTime.create(corpus.validationFiles, { maxChars: chars });
+    if (!json) out(cells.describe());
+    return cells;
   } catch (e) {
     const message = `cells over time are not recorded: ${e instanceof Error ? e.message : String(e)}`;
     if (json) out(JSON.stringify({ event: 'note', message }));
