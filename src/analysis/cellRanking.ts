@@ -416,11 +416,13 @@ function rankCounts(activations: ActivationSet[], counts: PreparedConcept[], row
     const sxx = new Float64Array(U);
     const sxy = new Float64Array(C * U);
     const yk = new Float64Array(C);
+    const xk = new Float64Array(U); // the row about the origin, once for every concept
     for (let k = 0; k < m; k++) {
       const base = (rows ? rows[k] : k) * U;
       for (let c = 0; c < C; c++) yk[c] = ys[c][k];
       for (let u = 0; u < U; u++) {
         const x = values[base + u] - origin[u];
+        xk[u] = x;
         sx[u] += x;
         sxx[u] += x * x;
       }
@@ -428,7 +430,7 @@ function rankCounts(activations: ActivationSet[], counts: PreparedConcept[], row
         const y = yk[c];
         if (y === 0) continue;
         const off = c * U;
-        for (let u = 0; u < U; u++) sxy[off + u] += (values[base + u] - origin[u]) * y;
+        for (let u = 0; u < U; u++) sxy[off + u] += xk[u] * y;
       }
     }
     for (let u = 0; u < U; u++) {
