@@ -24,11 +24,12 @@ import { type BestCell, type CellsRecord, isCellsRecord } from './cellsRecord';
 import { labelSources, LabelledSources, rankLabelled, SourceText } from './interpretableCells';
 
 /**
- * Code points of the validation text ranked at each evaluation unless told otherwise: one record of
- * a 2×128 LSTM costs ~0.3 s on 2 cores (README, Experiments), against an evaluation interval of
- * several seconds.
+ * Code points of the validation text ranked at each evaluation unless told otherwise. Measured for
+ * a 2×128 LSTM on a shared 2-core machine (README, Experiments): a record on 10,000 took 0.8× the
+ * evaluation it follows (50,000 characters), one on 20,000 1.5×, the sort of every cell's
+ * activations growing faster than the text.
  */
-export const CELLS_SAMPLE_CHARS = 20_000;
+export const CELLS_SAMPLE_CHARS = 10_000;
 
 export interface CellsSampleOptions {
   /** Code points of the files taken, in all (default CELLS_SAMPLE_CHARS). */
