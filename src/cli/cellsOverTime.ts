@@ -67,7 +67,8 @@ export const cellsOverTimeCommand: Command = {
     if (o['from-checkpoints'] === true) {
       await initBackend(o.backend as BackendPreference);
       const info = await readRunInfo(dir);
-      const corpus = await trainingCorpus({ corpus: info.corpus }, o.corpus as string | undefined, dir);
+      // A file in the run folder, so the corpus read again is cut back to the run's corpus.json.
+      const corpus = await trainingCorpus({ corpus: info.corpus }, o.corpus as string | undefined, path.join(dir, RUN_FILES.info));
       const sample = await CellsOverTime.create(corpus.validationFiles, { maxChars: o['cells-chars'] as number });
       const r = await cellsFromCheckpoints(dir, sample);
       records = r.records;
