@@ -25,8 +25,8 @@ import { labelSources, LabelledSources, rankLabelled, SourceText } from './inter
 
 /**
  * Code points of the validation text ranked at each evaluation unless told otherwise. Measured for
- * a 2×128 LSTM on a shared 2-core machine (README, Experiments): a record on 10,000 took 0.8× the
- * evaluation it follows (50,000 characters), one on 20,000 1.5×, the sort of every cell's
+ * a 2×128 LSTM on a shared 2-core machine (README, Experiments): a record on 10,000 took 0.86× the
+ * evaluation it follows (50,000 characters), one on 20,000 1.75×, the sort of every cell's
  * activations growing faster than the text.
  */
 export const CELLS_SAMPLE_CHARS = 10_000;
