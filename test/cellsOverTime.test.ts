@@ -165,6 +165,13 @@ test('records from checkpoints: one per distinct step of best.ckpt and last.ckpt
   assert.equal(r.records[r.records.length - 1].step, 4, 'last.ckpt is at the last step');
   assert.deepEqual(r.records.map((x) => x.step), [...new Set(r.records.map((x) => x.step))].sort((x, y) => x - y));
   await assert.rejects(cellsFromCheckpoints(tempDir(), sample), /has no checkpoint/);
+  // On a run that recorded them, the checkpoint's cells are the ones training wrote at its step
+  // (its seconds are the checkpoint's, written a moment after the evaluation's).
+  const recorded = await train(corpus(), options(out, 'recorded', 4, { afterEvaluation: sample.afterEvaluation() }));
+  const written = (await readCellsOverTime(recorded.dir)).records;
+  const again = (await cellsFromCheckpoints(recorded.dir, sample)).records;
+  const same = (r: CellsRecord) => [r.step, r.chars, r.sampleChars, r.sampleFiles, r.concepts];
+  for (const r of again) assert.deepEqual(same(r), same(written.find((w) => w.step === r.step)!), `step ${r.step}`);
 });
 
 test('the protocol carries a record from the worker and to the dashboard, and rejects wrong shapes', () => {
