@@ -20,6 +20,7 @@ import { describeCorpus, mergeCorpora, readCorpus } from '../engine/data/corpus'
 import { train, TrainEvent } from '../engine/training/train';
 import { CellsOverTime } from '../analysis/cellsOverTime';
 import type { CellsRecord } from '../analysis/cellsRecord';
+import type { SourceText } from '../analysis/interpretableCells';
 import { RunSummary } from './protocol/runs';
 import { describeRejected } from './protocol/validation';
 import { HostToWorker, isHostToWorker, TrainRequest, WorkerToHost } from './protocol/trainingWorker';
@@ -156,7 +157,7 @@ async function run(req: TrainRequest): Promise<void> {
  * there is no validation text. Tree-sitter's wasm files are beside the bundle (dist/grammars), else
  * (the compiled sources, in tests) found in node_modules.
  */
-async function cellsSample(files: Parameters<typeof CellsOverTime.create>[0]): Promise<CellsOverTime | null> {
+async function cellsSample(files: readonly SourceText[]): Promise<CellsOverTime | null> {
   const grammars = path.join(__dirname, 'grammars');
   const bundled = fs.existsSync(path.join(grammars, 'tree-sitter-c.wasm'));
   try {

@@ -3,19 +3,20 @@
  *
  * It draws every run's training and validation loss with uPlot, beside it the selected run's cells
  * over time (the best cell's score per concept at each evaluation), lists the runs in a sortable
- * table, shows the latest generated sample of the selected run, and exports a run's curve (CSV, written by
- * the host) or the chart (PNG). Its data always comes from the host: a `runs` snapshot after every
- * `ready`, then live `progress`/`eval`/`cells`/`sample`/`runUpdated` messages. Only the UI state (metric,
- * axis, scale, smoothing, hidden runs, selection, sort, hidden concepts) is kept with getState/setState, so a reload or a
- * panel revived after a restart looks as it was left.
+ * table, shows the latest generated sample of the selected run, and exports a run's curve (CSV,
+ * written by the host) or the chart (PNG). Its data always comes from the host: a `runs` snapshot
+ * after every `ready`, then live `progress`/`eval`/`cells`/`sample`/`runUpdated` messages. Only the
+ * UI state (metric, axis, scale, smoothing, hidden runs, selection, sort, hidden concepts) is kept
+ * with getState/setState, so a reload or a panel revived after a restart looks as it was left.
  *
  * Every message is checked with `isHostToDashboard`; anything else is reported back as a `log` error
  * and ignored. Colours come only from `--vscode-*` variables, so the page follows the theme.
  *
  * This file composes the page: the toolbar (toolbar.ts), the legend (legend.ts) and chart
- * (lossChart.ts, pngExport.ts), the cells-over-time chart (cellsChart.ts), the runs table (runsTable.ts) and the sample (samplePane.ts), over the
- * runs the host's messages build (runStore.ts) and the saved UI state (uiState.ts); their logic that
- * needs no DOM is in chartModel.ts, cellsChartModel.ts, runColumns.ts, runColours.ts, format.ts and
+ * (lossChart.ts, pngExport.ts), the cells-over-time chart (cellsChart.ts), the runs table
+ * (runsTable.ts) and the sample (samplePane.ts), over the runs the host's messages build
+ * (runStore.ts) and the saved UI state (uiState.ts); their logic that needs no DOM is in
+ * chartModel.ts, cellsChartModel.ts, runColumns.ts, runColours.ts, format.ts and
  * src/analysis/trainingCurve.ts.
  */
 
