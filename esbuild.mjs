@@ -24,9 +24,9 @@ const node = {
 };
 
 const builds = [
-  { ...node, entryPoints: { extension: 'src/extension/extension.ts', trainingWorker: 'src/extension/trainingWorker.ts', dataParallelWorker: 'src/engine/training/dataParallelWorker.ts', ngramWorker: 'src/extension/completions/ngramWorker.ts', cli: 'src/cli/main.ts' }, outdir: dist },
-  // The inference worker (activations) runs web-tree-sitter's ES-module build: give it import.meta.url in CommonJS.
-  { ...node, entryPoints: { inferenceWorker: 'src/extension/inferenceWorker.ts' }, outdir: dist, define: { 'import.meta.url': '__importMetaUrl' }, banner: { js: "const __importMetaUrl = require('url').pathToFileURL(__filename).href;" } },
+  { ...node, entryPoints: { extension: 'src/extension/extension.ts', dataParallelWorker: 'src/engine/training/dataParallelWorker.ts', ngramWorker: 'src/extension/completions/ngramWorker.ts', cli: 'src/cli/main.ts' }, outdir: dist },
+  // The inference worker (activations) and the training worker (cells over time) run web-tree-sitter's ES-module build: give them import.meta.url in CommonJS.
+  { ...node, entryPoints: { inferenceWorker: 'src/extension/inferenceWorker.ts', trainingWorker: 'src/extension/trainingWorker.ts' }, outdir: dist, define: { 'import.meta.url': '__importMetaUrl' }, banner: { js: "const __importMetaUrl = require('url').pathToFileURL(__filename).href;" } },
 ];
 for (const page of fs.readdirSync(path.join(root, 'webview'), { withFileTypes: true })) {
   const entry = path.join('webview', page.name, 'main.ts');

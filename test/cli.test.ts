@@ -310,3 +310,62 @@ test('compare --json: a run per grid cell and a line per n-gram order; the same 
   assertCleanError(runCli(['compare', corpus, '--layers', '1,9', '--steps-each', '1']), 2, /--layers must be a comma-separated list of whole numbers from 1 to 4/);
   assertCleanError(runCli(['compare', corpus, '--steps-each', '1', '--minutes-each', '1']), 2, /not both/);
 });
+
+test('cells over time: train records one per evaluation; cells-over-time prints them (--json), refuses a folder with no run or no records, and computes them from checkpoints', () => {
+  const corpus = tempDir();
+  writeTree(corpus, { 'a.c': cSource(20), 'b.c': cSource(15), 'c.h': cSource(10) });
+  const out = tempDir();
+  const r = runCli(['train', corpus, '--steps', '6', '--eval-every', '3', ...SMALL, '--out', out, '--run-id', 'with', '--json', '--cells-chars', '2000']);
+  assert.equal(r.code, 0, r.stderr);
+  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(events.filter((e) => e.event === 'cells').map((e) => [e.step, e.record.step, e.record.sampleChars]), [[3, 3, 2000], [6, 6, 2000]]);
+
+  const run = path.join(out, 'with');
+  const c = runCli(['cells-over-time', run, '--json']);
+  assert.equal(c.code, 0, c.stderr);
+  const lines = c.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, 'one line');
+  const j = JSON.parse(lines[0]);
+  assert.equal(j.event, 'cells-over-time');
+  assert.equal(j.run, run);
+  assert.equal(j.source, 'cells.jsonl');
+  assert.deepEqual(j.records.map((x: { step: number }) => x.step), [3, 6]);
+  assert.ok(j.concepts.includes('in-string') && j.concepts.includes('in-comment') && j.concepts.includes('column'), j.concepts.join(','));
+  assert.deepEqual(j.concepts, j.records[0].concepts.map((x: { concept: string }) => x.concept));
+  assert.equal(j.titles['in-comment'], 'Inside a comment');
+  assert.equal(j.threshold, 0.9);
+  assert.deepEqual(Object.keys(j.firstReaching), j.concepts);
+  for (const rec of j.records) {
+    for (const k of ['step', 'chars', 'seconds', 'sampleChars', 'sampleFiles', 'ms']) assert.equal(typeof rec[k], 'number', k);
+    for (const b of rec.concepts) {
+      assert.ok(b.score >= 0 && b.score <= 1 && [1, 2].includes(b.layer) && b.cell >= 0 && b.cell < 16 && b.quantity === 'tanh(c)' && Math.abs(b.direction) === 1, JSON.stringify(b));
+      assert.equal(b.scoreKind, b.concept.startsWith('in-') ? 'auc' : 'correlation');
+    }
+  }
+  const table = runCli(['cells-over-time', run]);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^\s+step\s+in-string\s+in-comment/m);
+  assert.match(table.stdout, /^\s+6\s+\d\.\d{3}\s/m);
+  assert.match(table.stdout, /in-comment\s+Inside a comment \(AUC\); first ≥ 0\.9: (never|step \d+)/);
+
+  // A run trained without them: a clear error with the way out, which works.
+  const old = runCli(['train', corpus, '--steps', '4', '--eval-every', '2', ...SMALL, '--out', out, '--run-id', 'without', '--json', '--cells-chars', '0']);
+  assert.equal(old.code, 0, old.stderr);
+  assert.ok(!old.stdout.includes('"event":"cells"'));
+  assert.ok(!fs.existsSync(path.join(out, 'without', 'cells.jsonl')));
+  assertCleanError(runCli(['cells-over-time', path.join(out, 'without')]), 1, /has no cells over time: it has no cells\.jsonl .*--from-checkpoints/);
+  const computed = runCli(['cells-over-time', path.join(out, 'without'), '--from-checkpoints', '--cells-chars', '1000', '--json']);
+  assert.equal(computed.code, 0, computed.stderr);
+  const k = JSON.parse(computed.stdout);
+  assert.equal(k.source, 'checkpoints');
+  assert.equal(k.records[k.records.length - 1].step, 4);
+  assert.equal(k.records[0].sampleChars, 1000);
+  assert.ok(!fs.existsSync(path.join(out, 'without', 'cells.jsonl')), 'computed records are not saved');
+
+  // Not a run folder, not there, a file, no argument.
+  assertCleanError(runCli(['cells-over-time', corpus]), 1, /is not a run folder: it has no run\.json/);
+  assertCleanError(runCli(['cells-over-time', path.join(out, 'nope')]), 1, /There is no run folder .*nope/);
+  assertCleanError(runCli(['cells-over-time', path.join(corpus, 'a.c')]), 1, /is not a run folder but a file/);
+  assertCleanError(runCli(['cells-over-time']), 2, /missing RUN/);
+  assertCleanError(runCli(['cells-over-time', run, '--threshold', '2']), 2, /--threshold must be from 0 to 1/);
+});

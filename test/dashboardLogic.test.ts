@@ -2,8 +2,9 @@
  * The dashboard's pure logic — src/analysis/trainingCurve.ts (metric conversion, smoothing, curve
  * merge, CSV export, thinning) and, in webview/dashboard/, uiState.ts (the saved UI state, sorting
  * clicks), runStore.ts (the runs as the host's messages leave them), format.ts (numbers and times),
- * runColumns.ts (the runs table's cells and order), runColours.ts (colour slots) and chartModel.ts
- * (curves, chart tables and series, log ticks, legend readings, the PNG's layout) — and the dashboard
+ * runColumns.ts (the runs table's cells and order), runColours.ts (colour slots), chartModel.ts
+ * (curves, chart tables and series, log ticks, legend readings, the PNG's layout) and
+ * cellsChartModel.ts (the cells-over-time chart's lines, readings, notes and keys) — and the dashboard
  * half of the message protocol (src/extension/protocol/dashboard.ts): the validators accept the
  * messages both sides send and reject wrong shapes.
  */
@@ -22,6 +23,8 @@ import { RunColours } from '../webview/dashboard/runColours';
 import {
   alignByX, buildCurves, chartDescription, chartKey, chartSeries, chartTables, emptyChartNote, floorIndex, flowRows, legendReadings, logTicks, plottedPoints, pngTitle, WHOLE_INCREMENTS,
 } from '../webview/dashboard/chartModel';
+import { cellReading, cellsDescription, cellsEmptyNote, cellsKey, cellsPoints, cellsSeries, cellsTable, cellsView, keyedIndex, recordReading } from '../webview/dashboard/cellsChartModel';
+import { cellsRecordFixture } from './support/fixtures';
 
 const close = (a: number, b: number, eps = 1e-12) => assert.ok(Math.abs(a - b) <= eps * Math.max(1, Math.abs(b)), `${a} ≉ ${b}`);
 
@@ -186,6 +189,8 @@ test('isHostToDashboard accepts every message the host sends', () => {
     { type: 'progress', runId: 'r1', point: { step: 5, chars: 10, seconds: 0.5, trainLoss: 4.2, learningRate: 2e-3 }, charsPerSec: 20, fraction: null },
     { type: 'eval', runId: 'r1', point: { step: 100, chars: 200, seconds: 3, trainLoss: 2, valLoss: 2.1 } },
     { type: 'sample', runId: 'r1', step: 100, text: 'static int x;\n' },
+    { type: 'cells', runId: 'r1', record: cellsRecordFixture(100, { 'in-string': 0.8 }) },
+    { type: 'runUpdated', run: run({ cells: [cellsRecordFixture(100, { 'in-string': 0.8 })] }) },
   ];
   for (const m of good) assert.ok(isHostToDashboard(m), JSON.stringify(m));
 });
@@ -274,12 +279,13 @@ test('shortBackend: the runs table shows the backend and its workers; the long d
 const uiState = (overrides: Partial<UiState> = {}): UiState => ({ ...restoreState(undefined), smoothing: 0, ...overrides });
 
 test('restoreState: defaults for anything missing or wrong, valid fields kept, smoothing clamped', () => {
-  const defaults = { metric: 'nats', xAxis: 'step', log: false, smoothing: 0.6, hidden: [], selected: null, sort: { key: 'started', dir: -1 } };
+  const defaults = { metric: 'nats', xAxis: 'step', log: false, smoothing: 0.6, hidden: [], selected: null, sort: { key: 'started', dir: -1 }, hiddenConcepts: [] };
   for (const raw of [undefined, null, 42, 'x', [], {}]) assert.deepEqual(restoreState(raw), defaults);
-  const saved: UiState = { metric: 'bits', xAxis: 'seconds', log: true, smoothing: 0.3, hidden: ['r2'], selected: 'r1', sort: { key: 'bestVal', dir: 1 } };
+  const saved: UiState = { metric: 'bits', xAxis: 'seconds', log: true, smoothing: 0.3, hidden: ['r2'], selected: 'r1', sort: { key: 'bestVal', dir: 1 }, hiddenConcepts: ['in-comment'] };
   assert.deepEqual(restoreState(JSON.parse(JSON.stringify(saved))), saved);
-  const odd = restoreState({ metric: 'loss', xAxis: 'epoch', log: 'yes', smoothing: 5, hidden: ['a', 1, null], selected: 7, sort: { key: 'colour', dir: 2 } });
+  const odd = restoreState({ metric: 'loss', xAxis: 'epoch', log: 'yes', smoothing: 5, hidden: ['a', 1, null], selected: 7, sort: { key: 'colour', dir: 2 }, hiddenConcepts: 'in-string' });
   assert.deepEqual(odd, { ...defaults, smoothing: 0.99, hidden: ['a'] });
+  assert.deepEqual(restoreState({ hiddenConcepts: ['column', 3] }).hiddenConcepts, ['column']);
   assert.equal(restoreState({ smoothing: -1 }).smoothing, 0);
   assert.equal(restoreState({ smoothing: NaN }).smoothing, 0.6);
   assert.deepEqual(restoreState({ sort: { key: 'run' } }).sort, { key: 'run', dir: -1 });
@@ -387,6 +393,69 @@ test('RunStore: readings replayed for a run that has ended keep its final figure
   assert.deepEqual(r.progress.map((p) => p.step), [210, 230]);
 });
 
+test('RunStore: cells records from the summary and live, one per step, for runs known or still to come', () => {
+  const store = new RunStore();
+  const ui = { selected: null as string | null };
+  const at = (step: number, s: number) => cellsRecordFixture(step, { 'in-string': s });
+  assert.deepEqual(store.receive({ type: 'cells', runId: 'r1', record: at(300, 0.9) }, ui), { structure: false, uiChanged: false });
+  store.receive({ type: 'runs', runs: [run({ cells: [at(100, 0.6), at(200, 0.7)] })], activeRunId: null }, ui);
+  const r = store.runs.get('r1')!;
+  assert.deepEqual(r.cells.map((c) => c.step), [100, 200, 300], 'the waiting record joins the summary\'s');
+  store.receive({ type: 'cells', runId: 'r1', record: at(200, 0.75) }, ui);
+  store.receive({ type: 'cells', runId: 'r1', record: at(150, 0.65) }, ui);
+  assert.deepEqual(r.cells.map((c) => [c.step, c.concepts[0].score]), [[100, 0.6], [150, 0.65], [200, 0.75], [300, 0.9]]);
+  // A later snapshot (a reload) keeps what it does not list.
+  store.receive({ type: 'runs', runs: [run()], activeRunId: null }, ui);
+  assert.equal(store.runs.get('r1')!.cells.length, 4);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Cells over time
+
+test('cellsView: one line per concept against the axis, records by step, gaps where a record has none, hidden concepts kept', () => {
+  const records = [
+    cellsRecordFixture(300, { 'in-string': 0.95, 'in-comment': 0.9, column: 0.4 }),
+    cellsRecordFixture(100, { 'in-string': 0.7, column: 0.2 }),
+    cellsRecordFixture(200, { 'in-string': 0.8, 'in-comment': 0.85, column: 0.3 }),
+    cellsRecordFixture(200, { 'in-string': 0.81, 'in-comment': 0.86, column: 0.31 }),
+  ];
+  const v = cellsView(records, 'step', ['column']);
+  assert.deepEqual(v.x, [100, 200, 300]);
+  assert.deepEqual(v.lines.map((l) => [l.concept, l.scoreKind, l.hidden, l.dash.length > 0]), [['in-string', 'auc', false, false], ['column', 'correlation', true, true], ['in-comment', 'auc', false, false]]);
+  assert.deepEqual(new Set(v.lines.map((l) => l.colourVar)).size, 3, 'a colour each');
+  assert.ok(v.lines.every((l) => l.colourVar.startsWith('--vscode-charts-')));
+  const [x, string, column, comment] = cellsTable(v);
+  assert.deepEqual([x, string, column, comment], [[100, 200, 300], [0.7, 0.81, 0.95], [0.2, 0.31, 0.4], [null, 0.86, 0.9]]);
+  assert.equal(cellsPoints(v), 3 + 2, 'hidden concepts are not counted');
+  const series = cellsSeries(v, 'step', (name) => `colour(${name})`);
+  assert.deepEqual(series.map((s) => [s.label, s.show ?? true]), [['step', true], ['title of in-string', true], ['title of column', false], ['title of in-comment', true]]);
+  assert.equal(series[1].stroke, 'colour(--vscode-charts-blue)');
+  // Against characters or seconds: the records' own.
+  assert.deepEqual(cellsView(records, 'chars', []).x, [100 * 2048, 200 * 2048, 300 * 2048]);
+  assert.deepEqual(cellsView(records, 'seconds', []).x, [10, 20, 30]);
+  // The key rebuilds the chart for another run, axis or set of hidden concepts only.
+  assert.equal(cellsKey('r1', v, 'step'), cellsKey('r1', cellsView(records.slice(0, 3), 'step', ['column']), 'step'));
+  assert.notEqual(cellsKey('r1', v, 'step'), cellsKey('r2', v, 'step'));
+  assert.notEqual(cellsKey('r1', v, 'step'), cellsKey('r1', cellsView(records, 'step', []), 'step'));
+});
+
+test('cells readings, notes and keyboard moves', () => {
+  const v = cellsView([cellsRecordFixture(100, { 'in-string': 0.7 }), cellsRecordFixture(200, { 'in-string': 0.9, 'in-comment': 0.6, column: 0.5 })], 'step', ['column']);
+  assert.equal(cellReading(v.lines[0].cells[1]), '0.900 · L1 c0');
+  assert.equal(cellReading(v.lines[2].cells[1]), '0.500 · L1 c6 −');
+  assert.equal(cellReading(null), '—');
+  assert.equal(recordReading(v, 0, 'step'), 'step 100: title of in-string 0.700; title of in-comment none');
+  assert.equal(recordReading(v, 5, 'step'), '');
+  assert.match(cellsDescription('r1', v, 'step'), /^Best-cell score per concept .* for r1, 2 evaluation\(s\)\. Arrow keys .* step 200: title of in-string 0\.900; title of in-comment 0\.600$/);
+  assert.match(cellsEmptyNote(null, null), /Select a run/);
+  assert.match(cellsEmptyNote('r1', cellsView([], 'step', [])), /No cells over time for r1 yet: .*--from-checkpoints/);
+  assert.match(cellsEmptyNote('r1', cellsView([cellsRecordFixture(1, { 'in-string': 0.5 })], 'step', ['in-string'])), /Every concept is hidden/);
+  assert.equal(cellsEmptyNote('r1', v), '');
+  assert.deepEqual(['ArrowLeft', 'ArrowRight', 'Home', 'End', 'PageUp', 'PageDown', 'a'].map((k) => keyedIndex(-1, 30, k)), [29, 29, 0, 29, 20, 29, null]);
+  assert.deepEqual(['ArrowLeft', 'ArrowRight', 'PageUp', 'PageDown'].map((k) => keyedIndex(5, 30, k)), [4, 6, 0, 15]);
+  assert.deepEqual([keyedIndex(0, 30, 'ArrowLeft'), keyedIndex(29, 30, 'ArrowRight'), keyedIndex(-1, 0, 'Home')], [0, 29, null]);
+});
+
 // ---------------------------------------------------------------------------------------------
 // Formatting
 
@@ -410,7 +479,7 @@ test('format: durations, clock times, losses, ticks and x values as the dashboar
 // Runs table and colours
 
 test('runs table: cells per column, best val in the chosen metric, rows by the sort with runs without a validation loss last', () => {
-  const data = (s: RunSummary, fraction: number | null = null) => ({ summary: s, evals: s.evals, progress: [], fraction, sample: null });
+  const data = (s: RunSummary, fraction: number | null = null) => ({ summary: s, evals: s.evals, cells: [], progress: [], fraction, sample: null });
   const a = data(run({ runId: 'a', bestValLoss: 2 }));
   const b = data(run({ runId: 'b', bestValLoss: null, learningRate: null }), 0.42);
   const c = data(run({ runId: 'c', bestValLoss: 1.5, status: 'finished' }));

@@ -1,7 +1,7 @@
 /**
  * The run store (src/extension/runStore.ts) on run folders written here in the engine's layout,
  * with a fake vscode: where the runs live, how a folder becomes a summary (newest first, losses
- * and readings from metrics.jsonl, a dead "running" run shown as cancelled), which checkpoints a
+ * and readings from metrics.jsonl, cells over time from cells.jsonl, a dead "running" run shown as cancelled), which checkpoints a
  * run has, the active model kept in workspace state, and deleting a run.
  */
 import * as vscode from './fakes/vscode'; // first: maps 'vscode' for the modules below
@@ -13,7 +13,7 @@ import { DEFAULT_MODEL, DEFAULT_TRAIN } from '../src/engine/nn/config';
 import type { EvalRecord } from '../src/engine/training/checkpoint';
 import { RunInfo, RUN_FILES } from '../src/engine/training/runFolder';
 import { RunStore } from '../src/extension/runStore';
-import { tempDir } from './support/fixtures';
+import { cellsRecordFixture, tempDir } from './support/fixtures';
 
 function storeIn(storage: string | null = tempDir('lstm-lab-store-')): { store: RunStore; workspaceState: vscode.Memento } {
   const { context, workspaceState } = vscode.extensionContext(storage, tempDir('lstm-lab-global-'));
@@ -65,6 +65,17 @@ test('a run folder becomes a summary: the readings of its last evaluation, its b
       { step: 300, chars: 614_400, seconds: 33, trainLoss: 1.8, valLoss: 2.1 },
     ],
   });
+});
+
+test("a run's cells.jsonl gives its summary the records (torn and foreign lines left out); a run without one has none", async () => {
+  const { store } = storeIn();
+  const dir = writeRun(store.root, 'r1', {}, [{ step: 100, valLoss: 2 }, { step: 200, valLoss: 1.8 }]);
+  const records = [cellsRecordFixture(100, { 'in-string': 0.7 }), cellsRecordFixture(200, { 'in-string': 0.92, column: 0.4 })];
+  fs.writeFileSync(path.join(dir, RUN_FILES.cells), [JSON.stringify(records[0]), '{"step":150}', JSON.stringify(records[1]), '{"step":300,"ch'].join('\n'));
+  writeRun(store.root, 'older', { startedAt: '2024-01-01T10:00:00.000Z' }, [{ step: 100, valLoss: 2 }]);
+  const [r, older] = await store.list();
+  assert.deepEqual(r.cells, records);
+  assert.ok(!('cells' in older), 'no cells field for a run without cells.jsonl');
 });
 
 test('a run without evaluations takes its step, best loss and duration from run.json', async () => {

@@ -84,12 +84,14 @@ test('a run that trains to its end: status bar, notification, live messages, the
   await notification.ended;
 
   assert.deepEqual(whileRunning, { running: true, runId: 'fake-run', live: true, statusText: '$(sync~spin) LSTM Lab: step 1 · 4.000 nats/char' });
-  assert.deepEqual(b.posted.map((m) => m.type), ['runUpdated', 'progress', 'progress', 'eval', 'sample', 'progress', 'progress', 'eval', 'sample', 'runUpdated']);
+  assert.deepEqual(b.posted.map((m) => m.type), ['runUpdated', 'progress', 'progress', 'eval', 'cells', 'sample', 'progress', 'progress', 'eval', 'cells', 'sample', 'runUpdated']);
+  assert.deepEqual(b.posted.flatMap((m) => (m.type === 'cells' ? [[m.runId, m.record.step, m.record.concepts[0].score]] : [])), [['fake-run', 2, 0.75], ['fake-run', 4, 0.875]]);
   assert.deepEqual(runUpdates(b), ['fake-run running 0', 'fake-run finished 4']);
   const end = b.posted[b.posted.length - 1];
   assert.ok(end.type === 'runUpdated');
   assert.equal(end.run.bestValLoss, 1.125);
   assert.deepEqual(end.run.evals.map((e) => e.valLoss), [2.25, 1.125]);
+  assert.deepEqual(end.run.cells?.map((c) => c.step), [2, 4], 'the run at its end carries its cells records');
   assert.deepEqual(b.controller.progressOf('fake-run').map((p) => p.step), [1, 2, 3, 4]);
   assert.deepEqual(b.controller.progressOf('another'), []);
   assert.equal(b.controller.sampleOf('fake-run'), 'sample at step 4');

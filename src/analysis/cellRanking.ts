@@ -22,9 +22,10 @@
  *
  * Speed. Binary concepts: units are processed in blocks of 64 columns gathered in one pass over
  * the rows, each column is arg-sorted once by an LSD radix sort on order-preserving 32-bit keys
- * (O(N), typed arrays), and every binary concept is then one linear walk over the sorted order, so
- * ranking many concepts costs one sort per unit. Count concepts need no sort: one row-major pass
- * per activation set accumulates every unit's sums for every count concept.
+ * (O(N), typed arrays), and one linear walk over the sorted order then scores every binary concept
+ * at once (their labels packed one bit per concept), so ranking many concepts costs one sort and
+ * one walk per unit. Count concepts need no sort: one row-major pass per activation set
+ * accumulates every unit's sums for every count concept.
  */
 
 import type { Concept } from './conceptLabels';
@@ -203,26 +204,79 @@ class ArgSorter {
   }
 }
 
-/** Exact AUC from a sorted column: P(x_pos > x_neg) + ½ P(x_pos = x_neg). */
-function aucFromSorted(keys: Uint32Array, order: Uint32Array, labels: Uint8Array, positives: number): number {
-  const m = keys.length;
-  const negatives = m - positives;
-  let negBelow = 0;
-  let numerator = 0;
-  let k = 0;
-  while (k < m) {
-    const key = keys[k];
-    let p = 0;
-    let q = 0;
-    do {
-      if (labels[order[k]]) p++;
-      else q++;
-      k++;
-    } while (k < m && keys[k] === key);
-    numerator += p * (negBelow + 0.5 * q);
-    negBelow += q;
+/**
+ * Exact AUCs, P(x_pos > x_neg) + ½ P(x_pos = x_neg), of up to 32 binary concepts from one sorted
+ * column in one walk: bit c of `labels[t]` is position t's label for concept c. Each concept's sums
+ * are the same, in the same order, as a walk of its own would make.
+ */
+class AucWalk {
+  private readonly negBelow: Float64Array;
+  private readonly numerator: Float64Array;
+  private readonly p: Int32Array;
+  private readonly q: Int32Array;
+  readonly aucs: Float64Array;
+
+  constructor(private readonly labels: Uint32Array, private readonly positives: readonly number[]) {
+    const C = positives.length;
+    this.negBelow = new Float64Array(C);
+    this.numerator = new Float64Array(C);
+    this.p = new Int32Array(C);
+    this.q = new Int32Array(C);
+    this.aucs = new Float64Array(C);
   }
-  return numerator / (positives * negatives);
+
+  walk(keys: Uint32Array, order: Uint32Array): Float64Array {
+    const { labels, negBelow, numerator, p, q } = this;
+    const C = this.positives.length;
+    const m = keys.length;
+    negBelow.fill(0);
+    numerator.fill(0);
+    let k = 0;
+    while (k < m) {
+      const key = keys[k];
+      if (k + 1 === m || keys[k + 1] !== key) {
+        // A value of its own (the usual case): a positive adds the negatives below it, a negative counts one more.
+        const bits = labels[order[k]];
+        for (let c = 0; c < C; c++) {
+          if ((bits >>> c) & 1) numerator[c] += negBelow[c];
+          else negBelow[c]++;
+        }
+        k++;
+        continue;
+      }
+      p.fill(0);
+      q.fill(0);
+      do {
+        const bits = labels[order[k]];
+        for (let c = 0; c < C; c++) {
+          if ((bits >>> c) & 1) p[c]++;
+          else q[c]++;
+        }
+        k++;
+      } while (k < m && keys[k] === key);
+      for (let c = 0; c < C; c++) {
+        numerator[c] += p[c] * (negBelow[c] + 0.5 * q[c]);
+        negBelow[c] += q[c];
+      }
+    }
+    for (let c = 0; c < C; c++) this.aucs[c] = numerator[c] / (this.positives[c] * (m - this.positives[c]));
+    return this.aucs;
+  }
+}
+
+/** The binary concepts in groups of up to 32, each group's labels as one bit per concept. */
+function aucWalks(binary: PreparedConcept[], m: number): { concepts: PreparedConcept[]; walk: AucWalk }[] {
+  const groups: { concepts: PreparedConcept[]; walk: AucWalk }[] = [];
+  for (let g = 0; g < binary.length; g += 32) {
+    const concepts = binary.slice(g, g + 32);
+    const labels = new Uint32Array(m);
+    concepts.forEach((p, c) => {
+      const l = p.labels!;
+      for (let k = 0; k < m; k++) if (l[k]) labels[k] |= 1 << c;
+    });
+    groups.push({ concepts, walk: new AucWalk(labels, concepts.map((p) => p.positives)) });
+  }
+  return groups;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,9 +359,10 @@ function nanError(set: ActivationSet, unit: number, rows: Uint32Array | null, m:
   return new Error(`Activation layer ${set.layer} '${set.quantity}' unit ${unit} is not finite`);
 }
 
-/** AUC for every unit and binary concept: columns gathered BLOCK at a time, one arg-sort each. */
+/** AUC for every unit and binary concept: columns gathered BLOCK at a time, one arg-sort and one walk each. */
 function rankBinary(activations: ActivationSet[], binary: PreparedConcept[], rows: Uint32Array | null, m: number): void {
   const sorter = new ArgSorter(m);
+  const groups = aucWalks(binary, m);
   const block = new Float32Array(Math.min(BLOCK, Math.max(...activations.map((a) => a.units))) * m);
   const blockBits = new Uint32Array(block.buffer);
   for (const set of activations) {
@@ -324,15 +379,18 @@ function rankBinary(activations: ActivationSet[], binary: PreparedConcept[], row
         if (!sorter.sort(blockBits.subarray(b * m, (b + 1) * m))) throw nanError(set, cell, rows, m);
         const keys = sorter.keys;
         if (keys[0] === keys[m - 1]) continue; // constant unit: left out
-        for (const p of binary) {
-          const auc = aucFromSorted(keys, sorter.order, p.labels!, p.positives);
-          p.ranking.cells.push({
-            layer: set.layer,
-            quantity: set.quantity,
-            cell,
-            score: auc >= 0.5 ? auc : 1 - auc,
-            direction: auc >= 0.5 ? 1 : -1,
-            scoreKind: 'auc',
+        for (const { concepts, walk } of groups) {
+          const aucs = walk.walk(keys, sorter.order);
+          concepts.forEach((p, c) => {
+            const auc = aucs[c];
+            p.ranking.cells.push({
+              layer: set.layer,
+              quantity: set.quantity,
+              cell,
+              score: auc >= 0.5 ? auc : 1 - auc,
+              direction: auc >= 0.5 ? 1 : -1,
+              scoreKind: 'auc',
+            });
           });
         }
       }
@@ -358,11 +416,13 @@ function rankCounts(activations: ActivationSet[], counts: PreparedConcept[], row
     const sxx = new Float64Array(U);
     const sxy = new Float64Array(C * U);
     const yk = new Float64Array(C);
+    const xk = new Float64Array(U); // the row about the origin, once for every concept
     for (let k = 0; k < m; k++) {
       const base = (rows ? rows[k] : k) * U;
       for (let c = 0; c < C; c++) yk[c] = ys[c][k];
       for (let u = 0; u < U; u++) {
         const x = values[base + u] - origin[u];
+        xk[u] = x;
         sx[u] += x;
         sxx[u] += x * x;
       }
@@ -370,7 +430,7 @@ function rankCounts(activations: ActivationSet[], counts: PreparedConcept[], row
         const y = yk[c];
         if (y === 0) continue;
         const off = c * U;
-        for (let u = 0; u < U; u++) sxy[off + u] += (values[base + u] - origin[u]) * y;
+        for (let u = 0; u < U; u++) sxy[off + u] += xk[u] * y;
       }
     }
     for (let u = 0; u < U; u++) {

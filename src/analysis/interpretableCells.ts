@@ -6,11 +6,14 @@
  *
  * Each file is traced from a zero state, as the overlay traces the file being edited; labels and
  * activations are concatenated across files. Long inputs are cut at `maxChars` code points.
+ * Discovery is two halves: labelling the sources (labelSources, no model needed) and ranking the
+ * cells of a model against those labels (rankLabelled), so a sample labelled once can be ranked
+ * against many models.
  */
 import * as path from 'path';
 import { advanceCodePoints, countCodePoints } from '../engine/data/codePoints';
 import { InferenceModel } from '../engine/inference/inference';
-import { traceText } from '../engine/inference/trace';
+import { GATE_ORDER, GATES } from '../engine/nn/kernels';
 import { ActivationSet, CellRanking, rankAllConcepts } from './cellRanking';
 import { Concept, ExtraConcept, labelConcepts } from './conceptLabels';
 
@@ -48,11 +51,23 @@ export function languageOf(file: string): string {
   return LANGUAGE_BY_EXTENSION[path.extname(file).toLowerCase()] ?? 'plaintext';
 }
 
-export async function discoverCells(model: InferenceModel, sources: SourceText[], opts: DiscoveryOptions = {}): Promise<Discovery> {
-  const { kind, layers: L, hidden: H } = model.config;
-  const quantities = opts.quantities ?? [kind === 'lstm' ? 'tanh(c)' : 'h'];
+/** Sources labelled with concepts, ready to be ranked against any model's activations (labelSources). */
+export interface LabelledSources {
+  /** Per source that had text: its first code points, how many, and its concept tracks. */
+  parts: { text: string; n: number; concepts: Concept[] }[];
+  /** Code points in all. */
+  chars: number;
+  labellers: Record<string, number>;
+}
+
+/**
+ * The first half of discovery, which needs no model: cut the sources at `maxChars` code points in
+ * all and label each one. What is labelled once can be ranked against many models (cellsOverTime.ts
+ * ranks the same sample at every evaluation of a run).
+ */
+export async function labelSources(sources: SourceText[], opts: Pick<DiscoveryOptions, 'maxChars' | 'extra' | 'grammarWasmPath' | 'treeSitterWasmPath'> = {}): Promise<LabelledSources> {
   const maxChars = opts.maxChars ?? 200_000;
-  const parts: { acts: Map<string, Float32Array>; concepts: Concept[]; n: number }[] = [];
+  const parts: LabelledSources['parts'] = [];
   const labellers: Record<string, number> = {};
   let total = 0;
   for (const src of sources) {
@@ -64,34 +79,35 @@ export async function discoverCells(model: InferenceModel, sources: SourceText[]
       extra: opts.extra, grammarWasmPath: opts.grammarWasmPath, treeSitterWasmPath: opts.treeSitterWasmPath,
     });
     labellers[labels.labeller] = (labellers[labels.labeller] ?? 0) + 1;
-    const trace = traceText(model, text, { topK: 1 });
-    const acts = new Map<string, Float32Array>();
-    for (const lt of trace.layers) {
-      for (const q of quantities) {
-        let v: Float32Array | null = null;
-        if (q === 'tanh(c)' && lt.c) v = lt.c.map(Math.tanh);
-        else if (q === 'c') v = lt.c;
-        else if (q === 'h') v = lt.h;
-        else v = lt.gates[q] ?? null;
-        if (v) acts.set(`${lt.layer}/${q}`, v);
-      }
-    }
-    parts.push({ acts, concepts: labels.concepts, n });
+    parts.push({ text, n, concepts: labels.concepts });
     total += n;
   }
+  return { parts, chars: total, labellers };
+}
+
+/**
+ * The second half: read each labelled source through the model from a zero state and rank every
+ * cell against every concept the sources share. Only the quantities ranked are kept (no next-symbol
+ * predictions, as a full trace would compute).
+ */
+export function rankLabelled(model: InferenceModel, labelled: LabelledSources, opts: Pick<DiscoveryOptions, 'top' | 'quantities'> = {}): Discovery {
+  const { kind, layers: L, hidden: H } = model.config;
+  const quantities = opts.quantities ?? [kind === 'lstm' ? 'tanh(c)' : 'h'];
+  const { parts, chars: total } = labelled;
   if (parts.length === 0) throw new Error('There is no text to analyse.');
+  const acts = parts.map((p) => recordedQuantities(model, p.text, quantities));
   // Concatenate activations and labels across files.
   const activations: ActivationSet[] = [];
   for (let layer = 1; layer <= L; layer++) {
     for (const q of quantities) {
       const key = `${layer}/${q}`;
-      if (!parts[0].acts.has(key)) continue;
+      if (!acts[0].has(key)) continue;
       const values = new Float32Array(total * H);
       let o = 0;
-      for (const p of parts) {
-        values.set(p.acts.get(key)!, o * H);
+      parts.forEach((p, i) => {
+        values.set(acts[i].get(key)!, o * H);
         o += p.n;
-      }
+      });
       activations.push({ layer, quantity: q, units: H, values });
     }
   }
@@ -107,5 +123,40 @@ export async function discoverCells(model: InferenceModel, sources: SourceText[]
     return { ...first, values };
   });
   const rankings = rankAllConcepts(activations, concepts, { top: opts.top ?? 5 });
-  return { rankings, files: parts.length, chars: total, labellers };
+  return { rankings, files: parts.length, chars: total, labellers: labelled.labellers };
+}
+
+export async function discoverCells(model: InferenceModel, sources: SourceText[], opts: DiscoveryOptions = {}): Promise<Discovery> {
+  return rankLabelled(model, await labelSources(sources, opts), opts);
+}
+
+/**
+ * The quantities asked for, per layer, after each code point of `text` read from a zero state:
+ * keys `${layer}/${quantity}`, values [N, H]. A quantity the model does not have is left out.
+ */
+function recordedQuantities(model: InferenceModel, text: string, quantities: readonly string[]): Map<string, Float32Array> {
+  const { kind, hidden: H } = model.config;
+  const ids = model.vocab.encode(text);
+  const N = ids.length;
+  const run = model.run(ids, model.zeroState(), { record: true });
+  const gates: readonly string[] = GATE_ORDER[kind];
+  const G = GATES[kind];
+  const out = new Map<string, Float32Array>();
+  run.layers!.forEach((r, idx) => {
+    for (const q of quantities) {
+      let v: Float32Array | null = null;
+      if (q === 'tanh(c)' && r.cs) {
+        v = new Float32Array(r.cs.length);
+        for (let i = 0; i < v.length; i++) v[i] = Math.tanh(r.cs[i]);
+      } else if (q === 'c') v = r.cs;
+      else if (q === 'h') v = r.hs;
+      else if (gates.includes(q)) {
+        const gi = gates.indexOf(q);
+        v = new Float32Array(N * H);
+        for (let t = 0; t < N; t++) v.set(r.gates.subarray(t * G * H + gi * H, t * G * H + (gi + 1) * H), t * H);
+      }
+      if (v) out.set(`${idx + 1}/${q}`, v);
+    }
+  });
+  return out;
 }

@@ -99,7 +99,8 @@ function specRangeText(s: OptionSpec): string {
 
 export function formatHelp(usage: string, summary: string, specs: OptionSpec[]): string {
   const lines = [`usage: ${usage}`, '', summary, ''];
-  const width = Math.max(...specs.map((s) => s.name.length + (s.type === 'bool' ? 0 : 4)), 10) + 4;
+  // Two spaces at least after the widest "  --name N" (a flag without a value has no " N").
+  const width = Math.max(...specs.map((s) => 4 + s.name.length + (s.type === 'bool' ? 0 : 2)), 10) + 2;
   for (const s of specs) {
     const left = `  --${s.name}${s.type === 'bool' ? '' : ' ' + (s.type === 'string' ? 'S' : s.type === 'int' ? 'N' : 'X')}`;
     const shownDefault = s.default !== undefined && s.default !== false ? s.default : s.helpDefault;

@@ -30,6 +30,9 @@ import { bracketsCommand } from './brackets';
 import { compareCommand } from './compare';
 import { DYNAMIC_EVAL_OPTIONS, dynamicEvalFigures } from './dynamicEval';
 import { mixtureCommand } from './mixture';
+import { cellsCharsOption, cellsOverTimeCommand } from './cellsOverTime';
+import { CellsOverTime } from '../analysis/cellsOverTime';
+import type { CellsRecord } from '../analysis/cellsRecord';
 
 export interface Command {
   name: string;
@@ -87,6 +90,7 @@ const trainCommand: Command = {
     schemaOption(T.evalEvery),
     schemaOption(T.evalChars),
     { name: 'sample-chars', type: 'int', help: 'length of the sample printed at the end', default: T.sampleChars.default, min: 0 },
+    cellsCharsOption(0, "characters of the validation files on which each evaluation ranks the cells by concept, for cells.jsonl (`lstm-lab cells-over-time`; 0 = none)"),
     schemaOption(RUN_OPTIONS.maxVocabulary, { parsed: true }),
     schemaOption(CORPUS_OPTIONS.include),
     schemaOption(CORPUS_OPTIONS.exclude),
@@ -108,6 +112,7 @@ const trainCommand: Command = {
     const { steps, minutes } = trainBudget(o);
     const info = await initBackend(str(o, 'backend') as BackendPreference);
     const corpus = await readTrainCorpus(pos, o, info.description);
+    const cells = await cellsSample(corpus, num(o, 'cells-chars')!, json);
     const progress = new ProgressLine(process.stderr);
     const controller = new AbortController();
     const stopOnSignals = stopOnSignalsOf(controller, json, progress);
@@ -125,6 +130,7 @@ const trainCommand: Command = {
         // The evaluation-time samples are for the dashboard; the CLI samples once at the end.
         // --workers 0 (automatic) is resolved by train() (workerCount.ts), as for the editor.
         train: { ...(fromFlags(T, o) as Partial<TrainConfig>), steps, minutes, sampleChars: 0 },
+        afterEvaluation: cells?.afterEvaluation(),
       });
       progress.done();
       if (!json) await printTrainResult(done, num(o, 'sample-chars')!, num(o, 'seed'));
@@ -135,6 +141,29 @@ const trainCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * The validation sample each evaluation ranks the cells on (--cells-chars; 0: none), labelled once.
+ * A corpus without validation text gets none, and a note says so.
+ */
+async function cellsSample(corpus: Corpus, chars: number, json: boolean): Promise<CellsOverTime | null> {
+  if (chars === 0) return null;
+  try {
+    const cells = await CellsOverTime.create(corpus.validationFiles, { maxChars: chars });
+    if (!json) out(cells.describe());
+    return cells;
+  } catch (e) {
+    const message = `cells over time are not recorded: ${e instanceof Error ? e.message : String(e)}`;
+    if (json) out(JSON.stringify({ event: 'note', message }));
+    else out(`note: ${message}`);
+    return null;
+  }
+}
+
+/** One line for an evaluation's cells: each concept's best score. */
+function cellsLine(r: CellsRecord): string {
+  return `  cells: ${r.concepts.map((c) => `${c.concept} ${c.score.toFixed(2)}`).join(' · ')} (${Math.round(r.ms)} ms)`;
+}
 
 /** The schema's fields that have a flag, each with its flag's value (undefined when not given). */
 function fromFlags(options: Record<string, ConfigOption>, o: ParsedOptions): Record<string, unknown> {
@@ -196,6 +225,9 @@ function trainEventPrinter(json: boolean, progress: ProgressLine): (e: TrainEven
         break;
       case 'eval':
         progress.log(`step ${e.step}: train ${e.trainLoss.toFixed(3)}  validation ${e.valLoss.toFixed(3)} nats/char = ${e.valBitsPerChar.toFixed(3)} bits/char, perplexity ${e.valPerplexity.toFixed(2)}  (${Math.round(e.charsPerSec).toLocaleString('en-US')} chars/s)`);
+        break;
+      case 'cells':
+        progress.log(cellsLine(e.record as CellsRecord));
         break;
       case 'nan':
         progress.log(`warning: ${e.action}`);
@@ -616,4 +648,4 @@ const exportCommand: Command = {
   },
 };
 
-export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, cellsCommand, completeEvalCommand, exportCommand, benchCommand, mixtureCommand, gradientsCommand, errorsCommand, bracketsCommand, compareCommand];
+export const COMMANDS: Command[] = [trainCommand, evalCommand, sampleCommand, traceCommand, cellsCommand, cellsOverTimeCommand, completeEvalCommand, exportCommand, benchCommand, mixtureCommand, gradientsCommand, errorsCommand, bracketsCommand, compareCommand];

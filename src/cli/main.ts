@@ -7,6 +7,7 @@
  *   lstm-lab sample CHECKPOINT         generate text
  *   lstm-lab trace CHECKPOINT FILE     cells, hidden units and gates per character
  *   lstm-lab cells CHECKPOINT PATH     rank cells by how well they track concepts (strings, comments, …)
+ *   lstm-lab cells-over-time RUN       the best cell per concept at every evaluation of a run
  *   lstm-lab complete-eval CHECKPOINT PATH   completions: LSTM against the n-gram baseline
  *   lstm-lab export CHECKPOINT DIR     a standard TF.js Layers model (model.json + weights)
  *   lstm-lab bench                     speed against PyTorch, measured in the same run

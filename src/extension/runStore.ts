@@ -1,13 +1,13 @@
 /**
  * The runs of this workspace, as folders under the extension's workspace storage (the engine's run
- * layout: run.json, metrics.jsonl, best.ckpt, last.ckpt), and which checkpoint is the active model
- * (used by the activation overlay and completions).
+ * layout: run.json, metrics.jsonl, cells.jsonl, best.ckpt, last.ckpt), and which checkpoint is the
+ * active model (used by the activation overlay and completions).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
-import { readMetrics, readRunInfo, RUN_FILES } from '../engine/training/runFolder';
-import type { RunSummary } from './protocol/runs';
+import { readCellsRecords, readMetrics, readRunInfo, RUN_FILES } from '../engine/training/runFolder';
+import { isCellsRecord, type RunSummary } from './protocol/runs';
 
 
 const ACTIVE_KEY = 'lstmLab.activeCheckpoint';
@@ -42,6 +42,7 @@ export class RunStore implements vscode.Disposable {
   async read(dir: string): Promise<RunSummary> {
     const info = await readRunInfo(dir);
     const evals = await readMetrics(dir);
+    const cells = (await readCellsRecords(dir)).filter(isCellsRecord);
     const last = evals[evals.length - 1];
     const end = info.finishedAt ? Date.parse(info.finishedAt) : Date.now();
     let status = info.status;
@@ -62,6 +63,8 @@ export class RunStore implements vscode.Disposable {
       learningRate: last && Number.isFinite(last.learningRate) ? last.learningRate : null,
       step: last?.step ?? info.step ?? 0,
       evals: evals.map((e) => ({ step: e.step, chars: e.chars, seconds: e.seconds, trainLoss: e.trainLoss, valLoss: e.valLoss })),
+      // Cells over time, for runs that recorded them (older runs have no cells.jsonl).
+      ...(cells.length ? { cells } : {}),
     };
   }
 

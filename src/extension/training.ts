@@ -39,7 +39,7 @@ const CANCEL_GRACE_MS = 60_000;
 export class TrainingController implements vscode.Disposable {
   private session: Session | null = null;
   private readonly posted = new vscode.EventEmitter<HostToDashboard>();
-  /** Live dashboard messages (progress, eval, sample, runUpdated). */
+  /** Live dashboard messages (progress, eval, cells, sample, runUpdated). */
   readonly onDidPost = this.posted.event;
   private readonly progressByRun = new Map<string, ProgressPoint[]>();
   private readonly lastSample = new Map<string, string>();
@@ -223,6 +223,10 @@ export class TrainingController implements vscode.Disposable {
         }
         this.posted.fire({ type: 'eval', runId: m.runId, point: m.point });
         this.store.fire(); // the Runs view shows the step and best loss of each evaluation
+        break;
+      case 'cells':
+        if (s.run) s.run = { ...s.run, cells: [...(s.run.cells ?? []), m.record] };
+        this.posted.fire({ type: 'cells', runId: m.runId, record: m.record });
         break;
       case 'sample':
         this.lastSample.set(m.runId, m.text);

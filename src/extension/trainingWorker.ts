@@ -7,12 +7,20 @@
  * threads, and the extension host forks (git, ripgrep, terminals) while a training worker thread is
  * inside a BLAS call — the host deadlocked in blas_thread_shutdown_ (seen in code-server with gdb).
  * In its own process, training keeps every BLAS thread and nothing forks under it.
+ *
+ * Each evaluation also ranks the cells by concept on the first CELLS_SAMPLE_CHARS characters of the
+ * validation files (cells over time, src/analysis/cellsOverTime.ts): the run's cells.jsonl, and a
+ * `cells` message per record.
  */
+import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initBackend, setWasmDirectory } from '../engine/runtime/backend';
 import { describeCorpus, mergeCorpora, readCorpus } from '../engine/data/corpus';
 import { train, TrainEvent } from '../engine/training/train';
+import { CellsOverTime } from '../analysis/cellsOverTime';
+import type { CellsRecord } from '../analysis/cellsRecord';
+import type { SourceText } from '../analysis/interpretableCells';
 import { RunSummary } from './protocol/runs';
 import { describeRejected } from './protocol/validation';
 import { HostToWorker, isHostToWorker, TrainRequest, WorkerToHost } from './protocol/trainingWorker';
@@ -72,6 +80,8 @@ async function run(req: TrainRequest): Promise<void> {
   }
   const corpus = mergeCorpora(corpora);
   post({ type: 'corpus', summary: describeCorpus(corpus), files: corpus.files.length, chars: corpus.totalChars, skipped: { ...corpus.skippedByReason } });
+  const cells = await cellsSample(corpus.validationFiles);
+  if (cells) post({ type: 'log', line: cells.describe() });
   const onEvent = (e: TrainEvent) => {
     switch (e.event) {
       case 'start': {
@@ -107,6 +117,9 @@ async function run(req: TrainRequest): Promise<void> {
           charsPerSec: e.charsPerSec, valBitsPerChar: e.valBitsPerChar, valPerplexity: e.valPerplexity,
         });
         break;
+      case 'cells':
+        post({ type: 'cells', runId: currentRunId!, record: e.record as CellsRecord });
+        break;
       case 'sample':
         post({ type: 'sample', runId: currentRunId!, step: e.step, text: e.text });
         break;
@@ -135,5 +148,22 @@ async function run(req: TrainRequest): Promise<void> {
     // On resume, batch and sequence length come from the checkpoint. learningRate 0 and workers 0
     // (the settings' defaults) are the engine's automatic choices (resolveRun, workerCount.ts).
     train: { ...req.train, evalChars: 50_000, ...(req.resume ? { seqLength: undefined, batchSize: undefined } : {}) },
+    afterEvaluation: cells?.afterEvaluation(),
   });
+}
+
+/**
+ * The validation sample the cells are ranked on at each evaluation; none, with a log line, when
+ * there is no validation text. Tree-sitter's wasm files are beside the bundle (dist/grammars), else
+ * (the compiled sources, in tests) found in node_modules.
+ */
+async function cellsSample(files: readonly SourceText[]): Promise<CellsOverTime | null> {
+  const grammars = path.join(__dirname, 'grammars');
+  const bundled = fs.existsSync(path.join(grammars, 'tree-sitter-c.wasm'));
+  try {
+    return await CellsOverTime.create(files, bundled ? { grammarWasmPath: path.join(grammars, 'tree-sitter-c.wasm'), treeSitterWasmPath: path.join(grammars, 'tree-sitter.wasm') } : {});
+  } catch (e) {
+    post({ type: 'log', line: `cells over time are not recorded: ${e instanceof Error ? e.message : String(e)}` });
+    return null;
+  }
 }

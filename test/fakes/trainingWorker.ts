@@ -4,14 +4,15 @@
  * training. From the request it receives:
  *
  *   a corpus path that does not exist   fails before the run starts, as reading the corpus would;
- *   train.steps > 0                     plays that many steps, with an evaluation, a sample and a
- *                                       best checkpoint every train.evalEvery steps, then finishes;
+ *   train.steps > 0                     plays that many steps, with an evaluation, its cells record,
+ *                                       a sample and a best checkpoint every train.evalEvery steps,
+ *                                       then finishes;
  *   train.steps = 0 (no limit)          plays train.evalEvery steps, then waits for `cancel` and
  *                                       ends the run cancelled;
  *   runId 'fails-after-start'           fails after its first step;
  *   runId 'garbled'                     first sends a message the protocol refuses.
  *
- * Step s reports train loss 4/s, evaluations validation loss 4.5/s. It writes placeholder best.ckpt
+ * Step s reports train loss 4/s, evaluations validation loss 4.5/s and a best in-comment cell of AUC 1 − 0.5/s. It writes placeholder best.ckpt
  * and last.ckpt files in the run folder (outDir/runId), logs its pid, and exits when the host
  * disconnects, as the real worker does.
  */
@@ -71,6 +72,10 @@ function play(req: TrainRequest): void {
       const valLoss = 4.5 / step;
       bestValLoss = Math.min(bestValLoss ?? Infinity, valLoss);
       post({ type: 'eval', runId, point: { step, chars, seconds: step, trainLoss: 4 / step, valLoss }, charsPerSec: 1000, valBitsPerChar: valLoss / Math.LN2, valPerplexity: Math.exp(valLoss) });
+      post({
+        type: 'cells', runId,
+        record: { step, chars, seconds: step, sampleChars: 100, sampleFiles: 1, ms: 1, concepts: [{ concept: 'in-comment', title: 'Inside a comment', scoreKind: 'auc', score: 1 - 0.5 / step, layer: 1, cell: 3, quantity: 'tanh(c)', direction: 1 }] },
+      });
       post({ type: 'sample', runId, step, text: `sample at step ${step}` });
       post({ type: 'checkpoint', runId, step, role: 'best', path: best });
     }

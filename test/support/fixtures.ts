@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Random } from '../../src/engine/nn/random';
+import type { CellsRecord } from '../../src/analysis/cellsRecord';
 
 export function tempDir(prefix = 'lstm-lab-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -38,4 +39,17 @@ export function writeTree(root: string, files: Record<string, string | Buffer>):
 export function uniform(seed: number): () => number {
   const r = new Random(seed);
   return () => r.next();
+}
+
+/**
+ * A cells-over-time record (src/analysis/cellsRecord.ts) at `step` with these best scores: 'in-…'
+ * concepts are AUCs, the others |correlation|s; characters and seconds follow from the step.
+ */
+export function cellsRecordFixture(step: number, scores: Record<string, number>): CellsRecord {
+  return {
+    step, chars: step * 2048, seconds: step / 10, sampleChars: 20_000, sampleFiles: 2, ms: 250,
+    concepts: Object.entries(scores).map(([concept, score], i) => ({
+      concept, title: `title of ${concept}`, scoreKind: concept.startsWith('in-') ? 'auc' : 'correlation', score, layer: 1 + (i % 2), cell: 3 * i, quantity: 'tanh(c)', direction: i % 3 === 2 ? -1 : 1,
+    })),
+  };
 }

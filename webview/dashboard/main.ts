@@ -1,20 +1,22 @@
 /**
  * The training dashboard's front end (bundled by esbuild into dist/webview/dashboard.js + .css).
  *
- * It draws every run's training and validation loss with uPlot, lists the runs in a sortable table,
- * shows the latest generated sample of the selected run, and exports a run's curve (CSV, written by
- * the host) or the chart (PNG). Its data always comes from the host: a `runs` snapshot after every
- * `ready`, then live `progress`/`eval`/`sample`/`runUpdated` messages. Only the UI state (metric, axis,
- * scale, smoothing, hidden runs, selection, sort) is kept with getState/setState, so a reload or a
- * panel revived after a restart looks as it was left.
+ * It draws every run's training and validation loss with uPlot, beside it the selected run's cells
+ * over time (the best cell's score per concept at each evaluation), lists the runs in a sortable
+ * table, shows the latest generated sample of the selected run, and exports a run's curve (CSV,
+ * written by the host) or the chart (PNG). Its data always comes from the host: a `runs` snapshot
+ * after every `ready`, then live `progress`/`eval`/`cells`/`sample`/`runUpdated` messages. Only the
+ * UI state (metric, axis, scale, smoothing, hidden runs, selection, sort, hidden concepts) is kept
+ * with getState/setState, so a reload or a panel revived after a restart looks as it was left.
  *
  * Every message is checked with `isHostToDashboard`; anything else is reported back as a `log` error
  * and ignored. Colours come only from `--vscode-*` variables, so the page follows the theme.
  *
  * This file composes the page: the toolbar (toolbar.ts), the legend (legend.ts) and chart
- * (lossChart.ts, pngExport.ts), the runs table (runsTable.ts) and the sample (samplePane.ts), over the
- * runs the host's messages build (runStore.ts) and the saved UI state (uiState.ts); their logic that
- * needs no DOM is in chartModel.ts, runColumns.ts, runColours.ts, format.ts and
+ * (lossChart.ts, pngExport.ts), the cells-over-time chart (cellsChart.ts), the runs table
+ * (runsTable.ts) and the sample (samplePane.ts), over the runs the host's messages build
+ * (runStore.ts) and the saved UI state (uiState.ts); their logic that needs no DOM is in
+ * chartModel.ts, cellsChartModel.ts, runColumns.ts, runColours.ts, format.ts and
  * src/analysis/trainingCurve.ts.
  */
 
@@ -29,6 +31,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import { describeRejected } from '../../src/extension/protocol/validation';
 import { isHostToDashboard, type DashboardToHost, type HostToDashboard } from '../../src/extension/protocol/dashboard';
 import { connectToHost } from '../shared/hostBridge';
+import { CellsChart } from './cellsChart';
 import { modelText } from './format';
 import { Legend } from './legend';
 import { LossChart } from './lossChart';
@@ -83,7 +86,12 @@ const legend = new Legend(ui, runs, colours, () => {
 const lossChart = new LossChart(ui, runs, (id) => ({ colour: cssVar(colours.colourVar(id)), dash: colours.dashOf(id) }), pngButton, () =>
   legend.renderValues(lossChart.chart, lossChart.curves, ui.xAxis),
 );
-app.append(el('section', { class: 'chart-section', 'aria-label': 'Loss curves' }, legend.element, lossChart.box, lossChart.emptyNote));
+const cellsChart = new CellsChart(ui, runs, () => {
+  saveState();
+  scheduleRender({ structure: false });
+});
+// Side by side where the page is wide enough, the cells below the losses where it is not.
+app.append(el('div', { class: 'charts' }, el('section', { class: 'chart-section', 'aria-label': 'Loss curves' }, legend.element, lossChart.box, lossChart.emptyNote), cellsChart.section));
 
 const table = new RunsTable(ui, runs, colours, {
   saveState,
@@ -106,6 +114,7 @@ function selectRun(runId: string): void {
   saveState();
   table.render();
   renderSample();
+  cellsChart.render(false);
 }
 
 function exportPng(): void {
@@ -136,6 +145,7 @@ function scheduleRender(opts: { structure: boolean }): void {
       table.render();
       renderSample();
       lossChart.render(structure);
+      cellsChart.render(structure);
     } catch (e) {
       reportError(`render failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     }

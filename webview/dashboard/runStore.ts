@@ -1,11 +1,12 @@
 /**
  * The runs the dashboard knows, as the host's messages leave them (rebuilt after every reload): each
- * run's summary, evaluations, live training readings, progress fraction and latest sample. A `runs`
- * snapshot replaces the list, `runUpdated` adopts one run, and `progress`/`eval`/`sample` update one;
+ * run's summary, evaluations, cells over time, live training readings, progress fraction and latest
+ * sample. A `runs` snapshot replaces the list, `runUpdated` adopts one run, and
+ * `progress`/`eval`/`cells`/`sample` update one;
  * a live message for a run not heard of yet waits until its summary arrives. Also which run is
  * selected when the selection is gone. No DOM (unit-tested in test/dashboardLogic.test.ts).
  */
-import type { EvalPoint, ProgressPoint, RunSummary } from '../../src/extension/protocol/runs';
+import type { CellsRecord, EvalPoint, ProgressPoint, RunSummary } from '../../src/extension/protocol/runs';
 import type { HostToDashboard } from '../../src/extension/protocol/dashboard';
 import { thin } from '../../src/analysis/trainingCurve';
 
@@ -13,6 +14,8 @@ export interface RunData {
   summary: RunSummary;
   /** Ascending by step, one per step. */
   evals: EvalPoint[];
+  /** The best cell per concept at each evaluation, ascending by step, one per step. */
+  cells: CellsRecord[];
   /** Live training readings since this page loaded (or replayed by the host), ascending by step. */
   progress: ProgressPoint[];
   fraction: number | null;
@@ -86,7 +89,7 @@ export class RunStore {
   private adoptSummary(summary: RunSummary): RunData {
     let run = this.runs.get(summary.runId);
     if (!run) {
-      run = { summary, evals: [], progress: [], fraction: null, sample: null };
+      run = { summary, evals: [], cells: [], progress: [], fraction: null, sample: null };
       this.runs.set(summary.runId, run);
     } else {
       // Keep live figures that may be newer than the snapshot.
@@ -98,6 +101,7 @@ export class RunStore {
     }
     if (summary.status !== 'running') run.fraction = null;
     for (const e of summary.evals) upsertByStep(run.evals, e);
+    for (const r of summary.cells ?? []) upsertByStep(run.cells, r);
     if (!run.sample && summary.lastSample) run.sample = { step: null, text: summary.lastSample };
     const waiting = this.pending.get(summary.runId);
     if (waiting) {
@@ -135,6 +139,9 @@ export class RunStore {
         upsertByStep(run.evals, m.point);
         s.step = Math.max(s.step, m.point.step);
         if (Number.isFinite(m.point.valLoss) && (s.bestValLoss === null || m.point.valLoss < s.bestValLoss)) s.bestValLoss = m.point.valLoss;
+        break;
+      case 'cells':
+        upsertByStep(run.cells, m.record);
         break;
       case 'sample':
         if (!run.sample || run.sample.step === null || m.step >= run.sample.step) run.sample = { step: m.step, text: m.text };

@@ -1,7 +1,7 @@
 /**
  * The dashboard's UI state, the part kept with getState/setState so a reload or a panel revived after
- * a restart looks as it was left: metric, x axis, scale, smoothing, hidden runs, selection and the
- * runs table's sort. Restoring checks every field and falls back to the default for anything else.
+ * a restart looks as it was left: metric, x axis, scale, smoothing, hidden runs, selection, the
+ * runs table's sort and the concepts hidden in the cells-over-time chart. Restoring checks every field and falls back to the default for anything else.
  * No DOM (unit-tested in test/dashboardLogic.test.ts).
  */
 import type { Metric, XAxis } from '../../src/extension/protocol/dashboard';
@@ -17,6 +17,8 @@ export interface UiState {
   hidden: string[];
   selected: string | null;
   sort: { key: SortKey; dir: 1 | -1 };
+  /** Concept ids unticked in the cells-over-time legend. */
+  hiddenConcepts: string[];
 }
 
 export const METRICS: readonly Metric[] = ['nats', 'bits', 'perplexity'];
@@ -38,6 +40,7 @@ export function restoreState(raw: unknown): UiState {
       key: SORT_KEYS.includes(sort.key as SortKey) ? (sort.key as SortKey) : 'started',
       dir: sort.dir === 1 ? 1 : -1,
     },
+    hiddenConcepts: Array.isArray(s.hiddenConcepts) ? s.hiddenConcepts.filter((x): x is string => typeof x === 'string') : [],
   };
 }
 

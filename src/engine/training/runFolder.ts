@@ -2,6 +2,9 @@
  * The layout of a run folder, shared by the training loop that writes it and the editor that lists it:
  *   run.json        what the run is (RunInfo)
  *   metrics.jsonl   one EvalRecord per line, one line per evaluation
+ *   cells.jsonl     one line per evaluation from the training's afterEvaluation hook, when it has
+ *                   one (the CLI and the editor record which cells track which concepts); absent
+ *                   for runs trained without it
  *   last.ckpt       the latest state: what a resume continues from
  *   best.ckpt       the lowest validation loss: what sampling and completions use
  *   train.lock      while a process trains in the folder: its pid and host (RunLock)
@@ -18,7 +21,7 @@ import { makeFolder, tempFileWriter } from './checkpoint';
 import type { EvalRecord } from './checkpoint';
 import type { ModelConfig, TrainConfig } from '../nn/config';
 
-export const RUN_FILES = { info: 'run.json', metrics: 'metrics.jsonl', last: 'last.ckpt', best: 'best.ckpt', lock: 'train.lock' } as const;
+export const RUN_FILES = { info: 'run.json', metrics: 'metrics.jsonl', cells: 'cells.jsonl', last: 'last.ckpt', best: 'best.ckpt', lock: 'train.lock' } as const;
 
 export type StopReason = 'steps' | 'time' | 'cancelled' | 'diverged';
 
@@ -54,14 +57,28 @@ export async function readRunInfo(runDir: string): Promise<RunInfo> {
 
 /** The evaluations of a run; a torn last line (a crash mid-append) is skipped. */
 export async function readMetrics(runDir: string): Promise<EvalRecord[]> {
-  const text = await fs.promises.readFile(path.join(runDir, RUN_FILES.metrics), 'utf8').catch(() => '');
-  const out: EvalRecord[] = [];
+  return readJsonLines<EvalRecord>(path.join(runDir, RUN_FILES.metrics));
+}
+
+/**
+ * What a run's afterEvaluation hook recorded (cells.jsonl), one object per evaluation, in the order
+ * written; [] for a run without the file. A torn line (a crash mid-append) is skipped. The objects'
+ * shape is the hook's: whoever reads them checks it.
+ */
+export async function readCellsRecords(runDir: string): Promise<unknown[]> {
+  return readJsonLines<unknown>(path.join(runDir, RUN_FILES.cells));
+}
+
+/** The JSON objects of a file of one object per line; blank lines and lines that do not parse (torn) are skipped; a missing file has none. */
+async function readJsonLines<T>(file: string): Promise<T[]> {
+  const text = await fs.promises.readFile(file, 'utf8').catch(() => '');
+  const out: T[] = [];
   for (const l of text.split('\n')) {
     if (!l.trim()) continue;
     try {
       out.push(JSON.parse(l));
     } catch {
-      /* torn last line */
+      /* torn line */
     }
   }
   return out;
@@ -143,7 +160,7 @@ export function checkRunId(runId: string): void {
  * only the run's own files, never anything else the folder holds.
  */
 export async function clearRunFiles(dir: string): Promise<void> {
-  for (const name of [RUN_FILES.info, RUN_FILES.metrics, RUN_FILES.last, RUN_FILES.best, CORPUS_RECORD_FILE]) {
+  for (const name of [RUN_FILES.info, RUN_FILES.metrics, RUN_FILES.cells, RUN_FILES.last, RUN_FILES.best, CORPUS_RECORD_FILE]) {
     await fs.promises.rm(path.join(dir, name), { force: true });
   }
 }

@@ -2,6 +2,8 @@
  * The files of a run, as the training loop writes them (the layout is runFolder.ts's):
  *   run.json        what the run is; written when it starts, again when it ends (status, stop reason)
  *   metrics.jsonl   one EvalRecord per evaluation, fsync'd before the checkpoint that follows it
+ *   cells.jsonl     one line per evaluation from the afterEvaluation hook, appended and fsync'd
+ *                   (only with a hook, or when the run resumed has the file)
  *   last.ckpt       written at every evaluation
  *   best.ckpt       written when the validation loss is the lowest so far
  *   train.lock      held from placing the run until it ends, however it ends
@@ -23,6 +25,8 @@ export interface RunPlace {
   runId: string;
   /** The metrics.jsonl a resumed run keeps (up to its checkpoint's step); null: none. */
   metricsFrom: string | null;
+  /** The cells.jsonl a resumed run keeps, the same way (it may not exist); null: none. */
+  cellsFrom: string | null;
   /** The folder held an earlier run that is started again from scratch: clear its files. */
   overwrite: boolean;
   note: string | null;
@@ -52,27 +56,27 @@ export async function placeRun(opts: PlaceRequest, resumed: LoadedCheckpoint | n
     const runId = opts.runId ?? newRunId(modelCfg);
     try {
       const dir = await createRunFolder(opts.outDir, runId, exact);
-      return { dir, runId: path.basename(dir), metricsFrom: null, overwrite: false, note: null };
+      return { dir, runId: path.basename(dir), metricsFrom: null, cellsFrom: null, overwrite: false, note: null };
     } catch (e) {
       if (!(opts.overwrite && e instanceof RunFolderError && e.reason === 'exists')) throw e;
       const dir = path.join(opts.outDir, runId);
-      return { dir, runId, metricsFrom: null, overwrite: true, note: `started ${dir} again from scratch (overwrite): its earlier run files were removed` };
+      return { dir, runId, metricsFrom: null, cellsFrom: null, overwrite: true, note: `started ${dir} again from scratch (overwrite): its earlier run files were removed` };
     }
   }
   const h = resumed.header;
   const source = path.dirname(resumed.path);
   const kind = resumeKind(resumed.path);
-  if (kind === 'continue') return { dir: source, runId: h.runId, metricsFrom: path.join(source, RUN_FILES.metrics), overwrite: false, note: null };
+  if (kind === 'continue') return { dir: source, runId: h.runId, metricsFrom: path.join(source, RUN_FILES.metrics), cellsFrom: path.join(source, RUN_FILES.cells), overwrite: false, note: null };
   if (kind === 'fork') {
     const dir = await createRunFolder(path.dirname(source), opts.runId ?? `${path.basename(source)}-from-step-${h.step}`, exact);
     return {
-      dir, runId: path.basename(dir), metricsFrom: path.join(source, RUN_FILES.metrics), overwrite: false,
+      dir, runId: path.basename(dir), metricsFrom: path.join(source, RUN_FILES.metrics), cellsFrom: path.join(source, RUN_FILES.cells), overwrite: false,
       note: `resuming from ${path.basename(resumed.path)} (step ${h.step}) of ${source} forks a new run, ${dir}: ${source} and its metrics stay as they are`,
     };
   }
   const dir = await createRunFolder(opts.outDir, opts.runId ?? newRunId(modelCfg), exact);
   return {
-    dir, runId: path.basename(dir), metricsFrom: null, overwrite: false,
+    dir, runId: path.basename(dir), metricsFrom: null, cellsFrom: null, overwrite: false,
     note: `${resumed.path} is not in a run folder: training goes on from it (step ${h.step}) in a new run, ${dir}`,
   };
 }
@@ -83,6 +87,9 @@ export class RunRecorder {
   readonly lastPath: string;
   readonly bestPath: string;
   private readonly metricsPath: string;
+  private readonly cellsPath: string;
+  /** An append to cells.jsonl failed part-way, perhaps: the next one starts on a new line. */
+  private cellsTorn = false;
   /** run.json as written at the start; null until then. */
   private info: RunInfo | null = null;
 
@@ -95,6 +102,7 @@ export class RunRecorder {
     this.lastPath = path.join(place.dir, RUN_FILES.last);
     this.bestPath = path.join(place.dir, RUN_FILES.best);
     this.metricsPath = path.join(place.dir, RUN_FILES.metrics);
+    this.cellsPath = path.join(place.dir, RUN_FILES.cells);
   }
 
   /** Take the lock of the run's folder; release() it on every way out. */
@@ -124,7 +132,18 @@ export class RunRecorder {
    */
   async startMetrics(resumedStep: number | null): Promise<void> {
     if (resumedStep === null) await writeFileAtomic(this.metricsPath, '');
-    else await writeFileAtomic(this.metricsPath, await metricsUpTo(this.place.metricsFrom, resumedStep));
+    else await writeFileAtomic(this.metricsPath, await linesUpTo(this.place.metricsFrom, resumedStep));
+  }
+
+  /**
+   * Start cells.jsonl as metrics.jsonl is started: a resumed run keeps the lines of its run's file
+   * up to its checkpoint's step, so the records appended from here on continue it; a new run with a
+   * hook (`recording`) starts it empty. A run without a hook whose run has no such file gets none.
+   */
+  async startCells(resumedStep: number | null, recording: boolean): Promise<void> {
+    const from = this.place.cellsFrom;
+    if (resumedStep !== null && from && fs.existsSync(from)) await writeFileAtomic(this.cellsPath, await linesUpTo(from, resumedStep));
+    else if (recording) await writeFileAtomic(this.cellsPath, '');
   }
 
   /** run.json at the start (status 'running'). */
@@ -136,6 +155,18 @@ export class RunRecorder {
   /** One evaluation, fsync'd: the checkpoint saved after it counts on it. */
   async recordEval(rec: EvalRecord): Promise<void> {
     await appendFileDurably(this.metricsPath, JSON.stringify(rec) + '\n');
+  }
+
+  /**
+   * One line of cells.jsonl, appended and fsync'd. Earlier lines are never rewritten; a line torn by
+   * a crash is skipped by readCellsRecords (and dropped when the run resumes), and after a failed
+   * append the next line starts on a line of its own.
+   */
+  async recordCells(rec: object): Promise<void> {
+    const line = (this.cellsTorn ? '\n' : '') + JSON.stringify(rec) + '\n';
+    this.cellsTorn = true;
+    await appendFileDurably(this.cellsPath, line);
+    this.cellsTorn = false;
   }
 
   /** Save last.ckpt or best.ckpt (atomically); returns its path. */
@@ -172,13 +203,13 @@ export class RunRecorder {
   }
 }
 
-/** The lines of `from` (a run's metrics.jsonl) up to `step`, as text; '' when there is none. */
-async function metricsUpTo(from: string | null, step: number): Promise<string> {
+/** The lines of `from` (a run's metrics.jsonl or cells.jsonl) up to `step`, as text; '' when there is none. */
+async function linesUpTo(from: string | null, step: number): Promise<string> {
   let text = '';
   try {
     if (from) text = await fs.promises.readFile(from, 'utf8');
   } catch {
-    /* no metrics yet */
+    /* no lines yet */
   }
   const kept = text.split('\n').filter((l) => {
     if (!l.trim()) return false;

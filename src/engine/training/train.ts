@@ -3,13 +3,14 @@
  * checkpoints (best and last, atomic), NaN/Inf recovery, cancellation, resume.
  *
  *   resolveRun (resume.ts)      what the run trains: new, or the checkpoint's model and vocabulary
- *   placeRun, RunRecorder        where it trains and its files: run.json, metrics.jsonl, last.ckpt,
- *     (runRecorder.ts)           best.ckpt, train.lock (held until the run ends, however it ends)
+ *   placeRun, RunRecorder        where it trains and its files: run.json, metrics.jsonl, cells.jsonl,
+ *     (runRecorder.ts)           last.ckpt, best.ckpt, train.lock (held until the run ends, however it ends)
  *   TrainingStepper (stepper.ts) one optimiser step: LocalStepper on this thread, or
  *                                DataParallelStepper over worker threads (train.workers > 1)
  *   NanPolicy (nanPolicy.ts)     what a non-finite step leads to: skip, roll back, stop
  * and here the loop over the steps: budget (steps or minutes, over the whole run), learning rate,
- * throughput and ETA, evaluation + checkpoints + sample every evalEvery steps and at the end.
+ * throughput and ETA, evaluation + checkpoints + sample every evalEvery steps and at the end, and
+ * after each evaluation the afterEvaluation hook, if given, whose records go to cells.jsonl.
  * Notes about the folder (a stale lock taken over, leftovers removed, a fork) are 'note' events.
  */
 import { BackendInfo, currentBackend, tf } from '../runtime/backend';
@@ -49,6 +50,8 @@ export type TrainEvent =
     }
   | EvalRecord
   | { event: 'sample'; step: number; text: string }
+  /** What the afterEvaluation hook returned at this evaluation, once appended to cells.jsonl. */
+  | { event: 'cells'; step: number; record: AfterEvaluationRecord }
   | { event: 'checkpoint'; step: number; role: 'best' | 'last'; path: string }
   | { event: 'nan'; step: number; action: string }
   /** Something the user should know that is not an error: a lock taken over, leftovers removed, a fork. */
@@ -88,7 +91,27 @@ export interface TrainOptions {
    * run.json and does not fail the run.
    */
   fitMixture?: boolean;
+  /** After every evaluation: a record for cells.jsonl (the CLI and the editor pass one that ranks the cells by concept). */
+  afterEvaluation?: AfterEvaluation;
 }
+
+/**
+ * What an afterEvaluation hook returns: one line of cells.jsonl, its step (and characters and
+ * seconds) those of the evaluation it follows; the rest of its fields are the hook's own.
+ */
+export interface AfterEvaluationRecord {
+  step: number;
+  chars: number;
+  seconds: number;
+}
+
+/**
+ * Run after every evaluation with the model as it is then (an InferenceModel over a copy of its
+ * weights, disposed after the call) and the evaluation's step, characters seen and seconds trained.
+ * Its record, unless null, is appended to cells.jsonl (then a 'cells' event). A hook that throws
+ * costs its record, never the run: a note says why.
+ */
+export type AfterEvaluation = (model: InferenceModel, step: number, chars: number, seconds: number) => Promise<AfterEvaluationRecord | null>;
 
 type DoneEvent = Extract<TrainEvent, { event: 'done' }>;
 
@@ -214,6 +237,7 @@ class TrainingLoop {
         batches.restore(h.data);
       }
       await recorder.startMetrics(h ? h.step : null);
+      await recorder.startCells(h ? h.step : null, opts.afterEvaluation !== undefined);
       const optimizer = resumed?.optimizer ?? cfg.optimizer;
       const workers = cfg.workers ?? 1;
       // workers > 1: forward/backward in worker threads, which then own the optimiser state and the carried state.
@@ -405,11 +429,31 @@ class TrainingLoop {
       this.emit({ event: 'checkpoint', step: p.step, role: 'best', path: best });
     }
     this.nan!.remember(this.goodState());
-    if (cfg.sampleChars > 0) {
-      const inf = new InferenceModel(this.resolved.model, this.resolved.vocab, this.model.values());
-      const text = sampleText(inf, { length: cfg.sampleChars, temperature: 0.8, seed: hashSeed(cfg.seed, p.step), prime: '' });
-      this.emit({ event: 'sample', step: p.step, text });
+    const hook = this.opts.afterEvaluation;
+    if (cfg.sampleChars <= 0 && !hook) return;
+    const inf = new InferenceModel(this.resolved.model, this.resolved.vocab, this.model.values());
+    try {
+      if (cfg.sampleChars > 0) {
+        const text = sampleText(inf, { length: cfg.sampleChars, temperature: 0.8, seed: hashSeed(cfg.seed, p.step), prime: '' });
+        this.emit({ event: 'sample', step: p.step, text });
+      }
+      if (hook) await this.recordCells(hook, inf, rec);
+    } finally {
+      inf.dispose();
     }
+  }
+
+  /** The hook's record of this evaluation, appended to cells.jsonl; a failure is a note, not the run's end. */
+  private async recordCells(hook: AfterEvaluation, inf: InferenceModel, ev: EvalRecord): Promise<void> {
+    let record: AfterEvaluationRecord | null;
+    try {
+      record = await hook(inf, ev.step, ev.chars, ev.seconds);
+      if (record) await this.recorder.recordCells(record);
+    } catch (e) {
+      this.emit({ event: 'note', message: `the cells of step ${ev.step} were not recorded: ${e instanceof Error ? e.message : String(e)}` });
+      return;
+    }
+    if (record) this.emit({ event: 'cells', step: ev.step, record });
   }
 
   private checkpoint(role: 'best' | 'last'): CheckpointContent {

@@ -7,11 +7,11 @@
  * Nothing is lost while the panel is hidden. The panel does not keep its page alive in the background
  * (no `retainContextWhenHidden`): a hidden webview receives no messages, and its page is reloaded when
  * shown again. So instead of queueing messages for the page, the panel keeps what the page cannot
- * get again from `RunsSource.listRuns()` — every run's live progress readings and evaluations (capped
- * per run, older half thinned) and its latest sample — and *resyncs* the page whenever it may have
+ * get again from `RunsSource.listRuns()` — every run's live progress readings, evaluations and cells
+ * records (capped per run, older half thinned) and its latest sample — and *resyncs* the page whenever it may have
  * missed something: on every `ready` (each page load, including after being shown again or revived
  * after a restart) and whenever the panel becomes visible. A resync posts, in order, a fresh `runs`
- * snapshot, the recorded evaluations and progress of each run, its latest `sample`, and then any
+ * snapshot, the recorded evaluations, cells and progress of each run, its latest `sample`, and then any
  * run-set messages (`runs` / `runUpdated`) that arrived while the snapshot was being read.
  * Live messages are posted only while the panel is visible; one posted to a page that is still
  * loading is covered by the resync its `ready` triggers. The page applies every message
@@ -20,7 +20,7 @@
 import * as vscode from 'vscode';
 import { PanelSlot, renderWebviewPage } from '../webviewPage';
 import { thin } from '../../analysis/trainingCurve';
-import { type EvalPoint, type ProgressPoint, type RunSummary } from '../protocol/runs';
+import { type CellsRecord, type EvalPoint, type ProgressPoint, type RunSummary } from '../protocol/runs';
 import { describeRejected } from '../protocol/validation';
 import { isDashboardToHost, type DashboardToHost, type HostToDashboard } from '../protocol/dashboard';
 
@@ -28,7 +28,7 @@ import { isDashboardToHost, type DashboardToHost, type HostToDashboard } from '.
 export interface RunsSource {
   listRuns(): Promise<RunSummary[]>;
   activeRunId(): string | null;
-  /** Live messages (progress/eval/sample/runUpdated/runs). */
+  /** Live messages (progress/eval/cells/sample/runUpdated/runs). */
   readonly onDidPost: vscode.Event<HostToDashboard>;
   exportCsv(runId: string): Promise<void>;
   savePng(bytes: Uint8Array): Promise<void>;
@@ -44,6 +44,8 @@ interface RunRecord {
   progress: ProgressMessage[];
   /** Ascending by step. */
   evals: EvalPoint[];
+  /** Cells over time, ascending by step. */
+  cells: CellsRecord[];
   sample?: SampleMessage;
   /** The latest `runUpdated`, replayed only while `listRuns()` does not list the run yet. */
   update?: RunSummary;
@@ -63,6 +65,7 @@ function upsertByStep<T>(list: T[], item: T, step: (t: T) => number): void {
 /** Live readings kept per run for resyncs; past this the older half is thinned. */
 const MAX_PROGRESS_PER_RUN = 2000;
 const MAX_EVALS_PER_RUN = 2000;
+const MAX_CELLS_PER_RUN = 2000;
 const PNG_DATA_URL = 'data:image/png;base64,';
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -133,7 +136,7 @@ export class DashboardPanel implements vscode.Disposable {
     // Hidden: the page cannot receive it; the resync when it is shown again carries it.
     if (this.disposed || !this.panel.visible) return;
     if (this.heldBack) {
-      // Progress, evaluations and samples are in the records the resync is about to post.
+      // Progress, evaluations, cells and samples are in the records the resync is about to post.
       if (m.type === 'runs' || m.type === 'runUpdated') this.heldBack.push(m);
       return;
     }
@@ -150,7 +153,7 @@ export class DashboardPanel implements vscode.Disposable {
     }
     const runId = m.type === 'runUpdated' ? m.run.runId : m.runId;
     let record = this.records.get(runId);
-    if (!record) this.records.set(runId, (record = { progress: [], evals: [] }));
+    if (!record) this.records.set(runId, (record = { progress: [], evals: [], cells: [] }));
     switch (m.type) {
       case 'progress':
         upsertByStep(record.progress, m, (x) => x.point.step);
@@ -159,6 +162,10 @@ export class DashboardPanel implements vscode.Disposable {
       case 'eval':
         upsertByStep(record.evals, m.point, (x) => x.step);
         thin(record.evals, MAX_EVALS_PER_RUN);
+        break;
+      case 'cells':
+        upsertByStep(record.cells, m.record, (x) => x.step);
+        thin(record.cells, MAX_CELLS_PER_RUN);
         break;
       case 'sample':
         if (!record.sample || m.step >= record.sample.step) record.sample = m;
@@ -192,6 +199,7 @@ export class DashboardPanel implements vscode.Disposable {
     this.post({ type: 'runs', runs, activeRunId: this.source.activeRunId() });
     for (const [runId, record] of this.records) {
       for (const point of record.evals) this.post({ type: 'eval', runId, point });
+      for (const r of record.cells) this.post({ type: 'cells', runId, record: r });
       for (const m of record.progress) this.post(m);
       if (record.sample) this.post(record.sample);
     }

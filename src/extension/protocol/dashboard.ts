@@ -1,8 +1,8 @@
 /**
  * The channel between the extension host and the training dashboard webview: the host sends the
- * runs and their live readings, the dashboard asks for exports and the run folder.
+ * runs and their live readings (losses, cells over time), the dashboard asks for exports and the run folder.
  */
-import { evalPoint, progressPoint, runSummary, type EvalPoint, type ProgressPoint, type RunSummary } from './runs';
+import { evalPoint, isCellsRecord, progressPoint, runSummary, type CellsRecord, type EvalPoint, type ProgressPoint, type RunSummary } from './runs';
 import { arr, num, numOrNull, oneOf, str, validator } from './validation';
 
 export type Metric = 'nats' | 'bits' | 'perplexity';
@@ -21,6 +21,8 @@ export type HostToDashboard =
   | { type: 'runUpdated'; run: RunSummary }
   | { type: 'progress'; runId: string; point: ProgressPoint; charsPerSec: number; fraction: number | null }
   | { type: 'eval'; runId: string; point: EvalPoint }
+  /** One evaluation's best cell per concept (cells over time). */
+  | { type: 'cells'; runId: string; record: CellsRecord }
   | { type: 'sample'; runId: string; step: number; text: string };
 
 export const isDashboardToHost = validator<DashboardToHost>({
@@ -36,5 +38,6 @@ export const isHostToDashboard = validator<HostToDashboard>({
   runUpdated: { run: runSummary },
   progress: { runId: str, point: progressPoint, charsPerSec: num, fraction: numOrNull },
   eval: { runId: str, point: evalPoint },
+  cells: { runId: str, record: isCellsRecord },
   sample: { runId: str, step: num, text: str },
 });

@@ -1,13 +1,16 @@
 /**
  * The shapes every channel shares: a model's summary and a training run's summary with its
- * evaluations and live readings (the training worker reports them, the dashboard draws them), and
- * their checks. The cell kind is the engine's own type (a type-only import: nothing of the engine
- * reaches a bundle through the protocol).
+ * evaluations, live readings and cells over time (the training worker reports them, the dashboard
+ * draws them), and their checks. The cell kind is the engine's own type (a type-only import: nothing
+ * of the engine reaches a bundle through the protocol); a cells record and its check are those of
+ * the analysis that writes it (src/analysis/cellsRecord.ts, which imports nothing).
  */
 import type { CellKind } from '../../engine/nn/kernels';
+import { isCellsRecord, type CellsRecord } from '../../analysis/cellsRecord';
 import { arr, num, numOrNull, oneOf, opt, shape, str } from './validation';
 
-export type { CellKind };
+export type { CellKind, CellsRecord };
+export { isCellsRecord };
 export type RunStatus = 'running' | 'finished' | 'cancelled' | 'failed';
 
 export interface ModelSummary {
@@ -53,6 +56,8 @@ export interface RunSummary {
   step: number;
   evals: EvalPoint[];
   lastSample?: string;
+  /** The best cell per concept at each evaluation (the run's cells.jsonl), when the run has them. */
+  cells?: CellsRecord[];
 }
 
 export const cellKind = oneOf('lstm', 'gru', 'rnn');
@@ -62,5 +67,5 @@ export const progressPoint = shape<ProgressPoint>({ step: num, chars: num, secon
 export const runStatus = oneOf('running', 'finished', 'cancelled', 'failed');
 export const runSummary = shape<RunSummary>({
   runId: str, dir: str, model: modelSummary, parameters: num, backend: str, corpus: str, status: runStatus, startedAt: str,
-  durationSeconds: num, charsPerSec: num, bestValLoss: numOrNull, learningRate: numOrNull, step: num, evals: arr(evalPoint), lastSample: opt(str),
+  durationSeconds: num, charsPerSec: num, bestValLoss: numOrNull, learningRate: numOrNull, step: num, evals: arr(evalPoint), lastSample: opt(str), cells: opt(arr(isCellsRecord)),
 });

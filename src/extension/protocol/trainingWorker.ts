@@ -1,8 +1,9 @@
 /**
  * The channel between the extension host and the training worker: the host asks for a run (or
- * cancels it), the worker reports the corpus, progress, evaluations, samples, checkpoints and the end.
+ * cancels it), the worker reports the corpus, progress, evaluations, cells over time, samples,
+ * checkpoints and the end.
  */
-import { evalPoint, progressPoint, runStatus, runSummary, type ModelSummary, type ProgressPoint, type EvalPoint, type RunStatus, type RunSummary } from './runs';
+import { evalPoint, isCellsRecord, progressPoint, runStatus, runSummary, type CellsRecord, type ModelSummary, type ProgressPoint, type EvalPoint, type RunStatus, type RunSummary } from './runs';
 import { arr, num, numOrNull, oneOf, opt, record, shape, str, validator } from './validation';
 
 export interface TrainRequest {
@@ -27,6 +28,8 @@ export type WorkerToHost =
   | { type: 'started'; run: RunSummary }
   | { type: 'progress'; runId: string; point: ProgressPoint; charsPerSec: number; fraction: number | null; etaSeconds: number | null }
   | { type: 'eval'; runId: string; point: EvalPoint; charsPerSec: number; valBitsPerChar: number; valPerplexity: number }
+  /** An evaluation's best cell per concept, once in the run's cells.jsonl. */
+  | { type: 'cells'; runId: string; record: CellsRecord }
   | { type: 'sample'; runId: string; step: number; text: string }
   | { type: 'checkpoint'; runId: string; step: number; role: 'best' | 'last'; path: string }
   | { type: 'warning'; runId: string; message: string }
@@ -52,6 +55,7 @@ export const isWorkerToHost = validator<WorkerToHost>({
   started: { run: runSummary },
   progress: { runId: str, point: progressPoint, charsPerSec: num, fraction: numOrNull, etaSeconds: numOrNull },
   eval: { runId: str, point: evalPoint, charsPerSec: num, valBitsPerChar: num, valPerplexity: num },
+  cells: { runId: str, record: isCellsRecord },
   sample: { runId: str, step: num, text: str },
   checkpoint: { runId: str, step: num, role: oneOf('best', 'last'), path: str },
   warning: { runId: str, message: str },
