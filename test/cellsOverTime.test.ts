@@ -80,7 +80,7 @@ test('training with the hook writes one record per evaluation; a resume keeps ap
   const sample = await CellsOverTime.create(validation(), { maxChars: 1500 });
   const events: TrainEvent[] = [];
   const seen: { step: number; kind: string }[] = [];
-  const hook = sample.afterEvaluation();
+  const hook = sample.afterEvaluation(1);
   const first = await train(corpus(), options(out, 'r', 6, {
     onEvent: (e) => events.push(e),
     afterEvaluation: async (model, step, chars, seconds) => {
@@ -106,7 +106,7 @@ test('training with the hook writes one record per evaluation; a resume keeps ap
   fs.appendFileSync(file, JSON.stringify({ ...read.records[2], step: 8 }) + '\n');
   fs.appendFileSync(file, '{"step":10,"chars":1');
   assert.deepEqual((await readCellsRecords(first.dir)).map((r) => (r as CellsRecord).step), [2, 4, 6, 8], 'the torn line is skipped');
-  await train(corpus(), { outDir: out, resume: first.dir, train: { steps: 10 }, fitMixture: false, afterEvaluation: sample.afterEvaluation() });
+  await train(corpus(), { outDir: out, resume: first.dir, train: { steps: 10 }, fitMixture: false, afterEvaluation: sample.afterEvaluation(1) });
   read = await readCellsOverTime(first.dir);
   assert.deepEqual(read.records.map((r) => r.step), [2, 4, 6, 8, 10], 'kept up to the checkpoint (step 6), then appended');
   const lines = fs.readFileSync(file, 'utf8').split('\n');
@@ -120,7 +120,7 @@ test('a hook that throws costs its record, not the run; a run without a hook has
   const out = tempDir();
   const events: TrainEvent[] = [];
   const sample = await CellsOverTime.create(validation(), { maxChars: 800 });
-  const good = sample.afterEvaluation();
+  const good = sample.afterEvaluation(1);
   const done = await train(corpus(), options(out, 'flaky', 6, {
     onEvent: (e) => events.push(e),
     afterEvaluation: async (model, step, chars, seconds) => {
@@ -167,11 +167,22 @@ test('records from checkpoints: one per distinct step of best.ckpt and last.ckpt
   await assert.rejects(cellsFromCheckpoints(tempDir(), sample), /has no checkpoint/);
   // On a run that recorded them, the checkpoint's cells are the ones training wrote at its step
   // (its seconds are the checkpoint's, written a moment after the evaluation's).
-  const recorded = await train(corpus(), options(out, 'recorded', 4, { afterEvaluation: sample.afterEvaluation() }));
+  const recorded = await train(corpus(), options(out, 'recorded', 4, { afterEvaluation: sample.afterEvaluation(1) }));
   const written = (await readCellsOverTime(recorded.dir)).records;
   const again = (await cellsFromCheckpoints(recorded.dir, sample)).records;
   const same = (r: CellsRecord) => [r.step, r.chars, r.sampleChars, r.sampleFiles, r.concepts];
   for (const r of again) assert.deepEqual(same(r), same(written.find((w) => w.step === r.step)!), `step ${r.step}`);
+});
+
+test('the records take at most their share of training time: with a tiny share only the first evaluation is recorded', async () => {
+  const out = tempDir();
+  const sample = await CellsOverTime.create(validation(), { maxChars: 800 });
+  const sparse = await train(corpus(), options(out, 'sparse', 6, { afterEvaluation: sample.afterEvaluation(0.001) }));
+  const steps = (await readCellsOverTime(sparse.dir)).records.map((r) => r.step);
+  assert.deepEqual(steps, [2], 'a record costs far more than 0.1 % of the time to the next evaluations');
+  const every = await train(corpus(), options(out, 'every', 6, { afterEvaluation: sample.afterEvaluation(1) }));
+  assert.deepEqual((await readCellsOverTime(every.dir)).records.map((r) => r.step), [2, 4, 6]);
+  assert.throws(() => sample.afterEvaluation(0), /share of training time/);
 });
 
 test('the protocol carries a record from the worker and to the dashboard, and rejects wrong shapes', () => {

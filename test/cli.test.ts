@@ -315,7 +315,7 @@ test('cells over time: train records one per evaluation; cells-over-time prints 
   const corpus = tempDir();
   writeTree(corpus, { 'a.c': cSource(20), 'b.c': cSource(15), 'c.h': cSource(10) });
   const out = tempDir();
-  const r = runCli(['train', corpus, '--steps', '6', '--eval-every', '3', ...SMALL, '--out', out, '--run-id', 'with', '--json', '--cells-chars', '2000']);
+  const r = runCli(['train', corpus, '--steps', '6', '--eval-every', '3', ...SMALL, '--out', out, '--run-id', 'with', '--json', '--cells-chars', '2000', '--cells-share', '1']);
   assert.equal(r.code, 0, r.stderr);
   const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(events.filter((e) => e.event === 'cells').map((e) => [e.step, e.record.step, e.record.sampleChars]), [[3, 3, 2000], [6, 6, 2000]]);

@@ -90,9 +90,24 @@ export class CellsOverTime {
     return { step, chars, seconds, sampleChars: d.chars, sampleFiles: d.files, ms: Math.round(ms * 10) / 10, concepts: bestCells(d.rankings) };
   }
 
-  /** The training loop's hook (TrainOptions.afterEvaluation): this record at every evaluation. */
-  afterEvaluation(): AfterEvaluation {
-    return async (model, step, chars, seconds) => this.record(model, step, chars, seconds);
+  /**
+   * The training loop's hook (TrainOptions.afterEvaluation). A record costs about as much as an
+   * evaluation (config A, 10,000 characters: ~0.8 s), so it is made at an evaluation only once the
+   * training time since the last record is enough for the records to take at most `maxShare` of
+   * it (default CELLS_TIME_SHARE), judged by what the last one cost: a long run gets a record every
+   * few evaluations, a short one at each. The first evaluation is always recorded; `maxShare` 1
+   * records every evaluation.
+   */
+  afterEvaluation(maxShare = CELLS_TIME_SHARE): AfterEvaluation {
+    if (!(maxShare > 0 && maxShare <= 1)) throw new RangeError(`The share of training time for cell records must be in (0, 1], got ${maxShare}.`);
+    let last: { seconds: number; ms: number } | null = null;
+    return async (model, step, chars, seconds) => {
+      if (last && maxShare < 1 && (seconds - last.seconds) * 1000 * maxShare < last.ms) return null;
+      const t0 = performance.now();
+      const r = this.record(model, step, chars, seconds);
+      last = { seconds, ms: performance.now() - t0 };
+      return r;
+    };
   }
 }
 
@@ -100,6 +115,9 @@ export class CellsOverTime {
  * The records of a run folder's cells.jsonl, ascending as written; a line that is not a record (torn
  * by a crash, or of another shape) is left out. `file`: the file's path; `exists`: whether it is there.
  */
+/** The share of training time records may take, at most, by default (afterEvaluation). */
+export const CELLS_TIME_SHARE = 0.04;
+
 export async function readCellsOverTime(runDir: string): Promise<{ records: CellsRecord[]; file: string; exists: boolean }> {
   const file = path.join(runDir, RUN_FILES.cells);
   return { records: (await readCellsRecords(runDir)).filter(isCellsRecord), file, exists: fs.existsSync(file) };

@@ -31,7 +31,7 @@ import { compareCommand } from './compare';
 import { DYNAMIC_EVAL_OPTIONS, dynamicEvalFigures } from './dynamicEval';
 import { mixtureCommand } from './mixture';
 import { cellsCharsOption, cellsOverTimeCommand } from './cellsOverTime';
-import { CellsOverTime } from '../analysis/cellsOverTime';
+import { CELLS_TIME_SHARE, CellsOverTime } from '../analysis/cellsOverTime';
 import type { CellsRecord } from '../analysis/cellsRecord';
 
 export interface Command {
@@ -91,6 +91,7 @@ const trainCommand: Command = {
     schemaOption(T.evalChars),
     { name: 'sample-chars', type: 'int', help: 'length of the sample printed at the end', default: T.sampleChars.default, min: 0 },
     cellsCharsOption(0, "characters of the validation files on which each evaluation ranks the cells by concept, for cells.jsonl (`lstm-lab cells-over-time`; 0 = none)"),
+    { name: 'cells-share', type: 'number', help: 'at most this share of training time goes to the cell records: an evaluation is recorded once enough time has passed since the last record (1 = every evaluation)', default: CELLS_TIME_SHARE, min: 0.001, max: 1 },
     schemaOption(RUN_OPTIONS.maxVocabulary, { parsed: true }),
     schemaOption(CORPUS_OPTIONS.include),
     schemaOption(CORPUS_OPTIONS.exclude),
@@ -130,7 +131,7 @@ const trainCommand: Command = {
         // The evaluation-time samples are for the dashboard; the CLI samples once at the end.
         // --workers 0 (automatic) is resolved by train() (workerCount.ts), as for the editor.
         train: { ...(fromFlags(T, o) as Partial<TrainConfig>), steps, minutes, sampleChars: 0 },
-        afterEvaluation: cells?.afterEvaluation(),
+        afterEvaluation: cells?.afterEvaluation(num(o, 'cells-share')),
       });
       progress.done();
       if (!json) await printTrainResult(done, num(o, 'sample-chars')!, num(o, 'seed'));
