@@ -230,6 +230,21 @@ async function storedAdaptedGate(ckpt: LoadedCheckpoint, ngramOrder: number, log
   return null;
 }
 
+/**
+ * hybrid-adapted's gate: mixture.json's adapted gate when it belongs to this checkpoint, else fitted
+ * now with the adapted network's scores on the validation split (a reading of its own).
+ */
+async function adaptedGateFor(ckpt: LoadedCheckpoint, corpus: Corpus, ngram: NGramModel, log: (l: string) => void): Promise<{ gate: MixtureGate; source: 'mixture.json' | 'fitted' }> {
+  const stored = await storedAdaptedGate(ckpt, ngram.order, log);
+  if (stored) return { gate: stored, source: 'mixture.json' };
+  const vocab = ckpt.vocabulary;
+  const forFit = await adaptedCompleter(ckpt, corpus, log);
+  const docs = firstChars(validationTexts(corpus), vocab, MIXTURE_FIT_CHARS);
+  log(`fitting the hybrid-adapted gate on ${docs.reduce((n, d) => n + d.length, 0).toLocaleString('en-US')} validation characters, adapting as it reads…`);
+  const gate = fitGatesOver([adaptedNetworkComponent(forFit.completer.evaluator, 'lstm'), corpusNGramComponent(ngram, 'ngram'), localityComponent(vocab.size, {}, 'cache')], docs, [DEFAULT_GATE]).gates[0];
+  return { gate, source: 'fitted' };
+}
+
 /** Warm and cold latency of every completer at the timed positions, interleaving them. */
 function latencies(entries: readonly Entry[], texts: string[], timed: readonly EvalPosition[], lo: LatencyOptions): Map<CompleterName, { warm: Latency; cold: Latency }> {
   const samples = new Map(entries.map((e) => [e.name, { warm: [] as number[], cold: [] as number[] }]));
@@ -324,16 +339,8 @@ export const completeEvalCommand: Command = {
       }
       if (name === 'ngram') entries.push({ name, kind: 'ngram', completer: new NGramCompleter(ngram, vocab) });
       if (name === 'hybrid-adapted') {
-        // Its gate: mixture.json's adapted gate when it belongs to this checkpoint, else fitted now with
-        // the adapted network's scores on the validation split (a reading of its own).
-        let gate = await storedAdaptedGate(ckpt, ngram.order, log);
-        mixture.adaptedSource = gate ? 'mixture.json' : 'fitted';
-        if (!gate) {
-          const forFit = await adaptedCompleter(ckpt, corpus, log);
-          const docs = firstChars(validationTexts(corpus), vocab, MIXTURE_FIT_CHARS);
-          log(`fitting the hybrid-adapted gate on ${docs.reduce((n, d) => n + d.length, 0).toLocaleString('en-US')} validation characters, adapting as it reads…`);
-          gate = fitGatesOver([adaptedNetworkComponent(forFit.completer.evaluator, 'lstm'), corpusNGramComponent(ngram, 'ngram'), localityComponent(vocab.size, {}, 'cache')], docs, [DEFAULT_GATE]).gates[0];
-        }
+        const { gate, source } = await adaptedGateFor(ckpt, corpus, ngram, log);
+        mixture.adaptedSource = source;
         gates['hybrid-adapted'] = gate;
         const own = await adaptedCompleter(ckpt, corpus, log);
         const c = new AdaptedHybridCompleter(own.completer, ngram, gate);
