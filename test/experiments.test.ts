@@ -120,10 +120,10 @@ test("the onion's spans: code points of the normalised text mapped onto the docu
 });
 
 test('the panel protocol: messages of the right shape pass, others are refused', () => {
-  for (const m of [{ type: 'ready' }, { type: 'compare' }, { type: 'analyse', kind: 'gradients' }, { type: 'cancel' }, { type: 'exportTable', id: 'compare-x', format: 'md' }, { type: 'colourFile', id: 'e', on: true }, { type: 'remove', id: 'e' }]) {
+  for (const m of [{ type: 'ready' }, { type: 'compare' }, { type: 'continueComparison', id: 'compare-x' }, { type: 'analyse', kind: 'gradients' }, { type: 'cancel' }, { type: 'exportTable', id: 'compare-x', format: 'md' }, { type: 'colourFile', id: 'e', on: true }, { type: 'remove', id: 'e' }]) {
     assert.ok(isExperimentsToHost(m), JSON.stringify(m));
   }
-  for (const m of [{ type: 'analyse', kind: 'cells' }, { type: 'exportTable', id: 'x', format: 'pdf' }, { type: 'colourFile', id: 'e' }, { type: 'toString' }, null, 'ready']) {
+  for (const m of [{ type: 'continueComparison' }, { type: 'analyse', kind: 'cells' }, { type: 'exportTable', id: 'x', format: 'pdf' }, { type: 'colourFile', id: 'e' }, { type: 'toString' }, null, 'ready']) {
     assert.equal(isExperimentsToHost(m), false, JSON.stringify(m));
   }
   assert.ok(isAnalysisResult(analysis('a').result));

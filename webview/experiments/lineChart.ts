@@ -38,7 +38,8 @@ const fmt = (v: number | null) => (v === null || !Number.isFinite(v) ? '' : Math
 
 /** A chart in a figure with its title and a key; it resizes with its box. */
 export function lineChart(spec: LineChartSpec): HTMLElement {
-  const box = el('div', { class: 'chart-box', role: 'img', 'aria-label': spec.description });
+  // Focusable, so the keyboard reaches the chart and a screen reader reads its figures (aria-label).
+  const box = el('div', { class: 'chart-box', role: 'img', tabindex: '0', 'aria-label': spec.description });
   const points = spec.series.reduce((n, s) => n + s.values.filter((v) => v !== null && Number.isFinite(v)).length, 0);
   box.setAttribute('data-series', String(spec.series.length));
   box.setAttribute('data-points', String(points));

@@ -83,13 +83,18 @@ function toolbar(s: ExperimentsState): HTMLElement {
 
 function comparisonSection(c: ComparisonView): HTMLElement {
   const section = el('section', { class: 'card comparison', 'data-testid': 'comparison', 'data-id': c.id, 'aria-label': `Comparison ${c.id}` });
-  const status = { running: `running · ${c.done} of ${c.total} runs done`, done: `${c.total} runs done`, cancelled: `cancelled after ${c.done} of ${c.total} runs (the same command again goes on)`, failed: 'failed' }[c.status];
+  const status = { running: `running · ${c.done} of ${c.total} runs done`, done: `${c.total} runs done`, cancelled: `stopped after ${c.done} of ${c.total} runs (Continue goes on)`, failed: 'failed' }[c.status];
   const head = el('header', {}, el('h3', {}, c.grid || c.id), el('span', { class: `status ${c.status}` }, status), el('span', { class: 'spacer' }));
   const exportButton = (format: 'csv' | 'md', label: string) => {
     const b = button(label, `Save the table as ${label}`, () => post({ type: 'exportTable', id: c.id, format }), true);
     if (c.table.length === 0) b.setAttribute('disabled', '');
     return b;
   };
+  if (c.status === 'cancelled' || c.status === 'failed') {
+    const go = button('Continue', 'Go on where it stopped: the runs that are done are kept, an interrupted one resumes', () => post({ type: 'continueComparison', id: c.id }), false);
+    go.setAttribute('data-testid', 'continue-comparison');
+    head.append(go);
+  }
   head.append(exportButton('csv', 'CSV'), exportButton('md', 'Markdown'), button('Delete', 'Delete this comparison and its runs', () => post({ type: 'remove', id: c.id }), true));
   section.append(head, el('p', { class: 'field-label' }, `on ${c.corpus}`));
   if (c.message) section.append(el('p', { class: 'error', role: 'alert' }, c.message));

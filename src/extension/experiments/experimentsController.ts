@@ -74,6 +74,8 @@ export class ExperimentsController implements vscode.Disposable {
     switch (m.type) {
       case 'compare':
         return this.compare();
+      case 'continueComparison':
+        return this.continueComparison(m.id);
       case 'analyse':
         return this.analyse(m.kind);
       case 'cancel':
@@ -162,9 +164,19 @@ export class ExperimentsController implements vscode.Disposable {
     await this.runComparison(dir, args);
   }
 
+  /** Go on with a cancelled, interrupted or failed comparison: the same command in its folder skips what is done. */
+  async continueComparison(id: string): Promise<void> {
+    if (this.refuseSecond()) return;
+    const dir = path.join(this.store.root, id);
+    const record = id.startsWith('compare-') && path.dirname(dir) === this.store.root ? await this.store.readComparisonRecord(dir) : null;
+    if (!record) return void vscode.window.showErrorMessage(`LSTM Lab: there is no comparison ${id} in this workspace.`);
+    if (record.status === 'done') return void vscode.window.showInformationMessage('LSTM Lab: this comparison is done.');
+    await this.runComparison(dir, record.args, record.startedAt);
+  }
+
   /** Run (or go on with) the comparison in DIR with ARGS; resolves when it ends. */
-  private async runComparison(dir: string, args: string[]): Promise<void> {
-    const record: ComparisonRecord = { args, command: commandText(args), startedAt: new Date().toISOString(), status: 'running', message: null };
+  private async runComparison(dir: string, args: string[], startedAt = new Date().toISOString()): Promise<void> {
+    const record: ComparisonRecord = { args, command: commandText(args), startedAt, status: 'running', message: null };
     await this.store.writeComparisonRecord(dir, record);
     this.deps.showPanel();
     const job = this.start(args, 'Comparing architectures', 'starting…', dir);

@@ -92,6 +92,8 @@ export interface ExperimentsState {
 export type ExperimentsToHost =
   | { type: 'ready' }
   | { type: 'compare' }
+  /** Go on with a cancelled or interrupted comparison where it stopped. */
+  | { type: 'continueComparison'; id: string }
   | { type: 'analyse'; kind: ExperimentKind }
   | { type: 'cancel' }
   | { type: 'exportTable'; id: string; format: 'csv' | 'md' }
@@ -104,6 +106,7 @@ export type HostToExperiments = { type: 'state'; state: ExperimentsState };
 export const isExperimentsToHost = validator<ExperimentsToHost>({
   ready: {},
   compare: {},
+  continueComparison: { id: str },
   analyse: { kind: oneOf('errors', 'brackets', 'gradients') },
   cancel: {},
   exportTable: { id: str, format: oneOf('csv', 'md') },
