@@ -14,7 +14,8 @@ import uPlot from 'uplot';
 import { cellReading, cellsDescription, cellsEmptyNote, cellsKey, cellsPoints, cellsSeries, cellsTable, cellsView, keyedIndex, recordReading, type CellsView } from './cellsChartModel';
 import { WHOLE_INCREMENTS } from './chartModel';
 import { fmtX, X_LABEL } from './format';
-import { cssVar, el, withAlpha } from '../shared/pageElements';
+import { cssVar, el } from '../shared/pageElements';
+import { themedAxes, ZoomTracking } from '../shared/chartTheme';
 import type { RunData } from './runStore';
 import type { UiState } from './uiState';
 
@@ -38,7 +39,7 @@ export class CellsChart {
   private chart: uPlot | null = null;
   private view: CellsView | null = null;
   private chartKey = '';
-  private zoomed = false;
+  private readonly zoom = new ZoomTracking();
   /** The record the keyboard put the cursor on (-1: none). */
   private index = -1;
 
@@ -96,26 +97,18 @@ export class CellsChart {
     const key = cellsKey(run!.summary.runId, v, this.ui.xAxis);
     if (!this.chart || structure || key !== this.chartKey) {
       this.chart?.destroy();
-      this.zoomed = false;
+      this.zoom.zoomed = false;
       this.chart = this.make(v, data);
       this.chartKey = key;
     } else {
-      this.chart.setData(data, !this.zoomed);
+      this.chart.setData(data, !this.zoom.zoomed);
     }
     this.box.setAttribute('aria-label', cellsDescription(run!.summary.runId, v, this.ui.xAxis));
     this.renderValues();
   }
 
   private make(v: CellsView, data: uPlot.AlignedData): uPlot {
-    const fg = cssVar('--vscode-foreground');
-    const highContrast = document.body.classList.contains('vscode-high-contrast') || document.body.classList.contains('vscode-high-contrast-light');
-    const grid = withAlpha(cssVar('--vscode-editorWidget-border', '--vscode-panel-border'), highContrast ? 0.45 : 1);
-    const bodyStyle = getComputedStyle(document.body);
-    const font = `${bodyStyle.fontSize || '13px'} ${bodyStyle.fontFamily || 'sans-serif'}`;
-    const axis = (label: string, values: uPlot.Axis.Values): uPlot.Axis => ({
-      stroke: fg, label, font, labelFont: font, labelSize: 20, values,
-      grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1, size: 4 },
-    });
+    const axis = themedAxes();
     const x = this.ui.xAxis;
     const opts: uPlot.Options = {
       ...this.size(),
@@ -129,17 +122,11 @@ export class CellsChart {
       cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 7 }, hover: { prox: 24 } },
       hooks: {
         setCursor: [() => this.renderValues()],
-        setSelect: [
-          (u) => {
-            if (u.select.width > 0) this.zoomed = true;
-          },
-        ],
+        setSelect: [this.zoom.onSelect],
       },
     };
     const u = new uPlot(opts, data, this.box);
-    u.over.addEventListener('dblclick', () => {
-      this.zoomed = false;
-    });
+    this.zoom.attach(u);
     return u;
   }
 

@@ -9,7 +9,8 @@ import uPlot from 'uplot';
 import { metricLabel } from '../../src/analysis/trainingCurve';
 import { buildCurves, chartDescription, chartKey, chartSeries, chartTables, emptyChartNote, logTicks, plottedPoints, WHOLE_INCREMENTS, type Curve, type RunStyle } from './chartModel';
 import { fmtTick, fmtX, X_LABEL } from './format';
-import { cssVar, el, withAlpha } from '../shared/pageElements';
+import { cssVar, el } from '../shared/pageElements';
+import { themedAxes, ZoomTracking } from '../shared/chartTheme';
 import type { RunData } from './runStore';
 import type { UiState } from './uiState';
 
@@ -19,7 +20,7 @@ export class LossChart {
   chart: uPlot | null = null;
   curves: Curve[] = [];
   private key = '';
-  private zoomed = false;
+  private readonly zoom = new ZoomTracking();
 
   /**
    * `readingsChanged()` runs when the legend's readings may have changed (the cursor moved, the
@@ -52,22 +53,7 @@ export class LossChart {
 
   private make(cs: Curve[], data: uPlot.AlignedData): uPlot {
     const ui = this.ui;
-    const fg = cssVar('--vscode-foreground');
-    // High-contrast themes make borders bright: soften the grid there so the curves stay in front.
-    const highContrast = document.body.classList.contains('vscode-high-contrast') || document.body.classList.contains('vscode-high-contrast-light');
-    const grid = withAlpha(cssVar('--vscode-editorWidget-border', '--vscode-panel-border'), highContrast ? 0.45 : 1);
-    const bodyStyle = getComputedStyle(document.body);
-    const font = `${bodyStyle.fontSize || '13px'} ${bodyStyle.fontFamily || 'sans-serif'}`;
-    const axis = (label: string, values: uPlot.Axis.Values | undefined): uPlot.Axis => ({
-      stroke: fg,
-      label,
-      font,
-      labelFont: font,
-      labelSize: 20,
-      grid: { stroke: grid, width: 1 },
-      ticks: { stroke: grid, width: 1, size: 4 },
-      ...(values ? { values } : {}),
-    });
+    const axis = themedAxes();
     const x = ui.xAxis;
     const opts: uPlot.Options = {
       ...this.size(),
@@ -87,17 +73,11 @@ export class LossChart {
       cursor: { drag: { x: true, y: false, setScale: true }, points: { size: 7 }, hover: { prox: 24 } },
       hooks: {
         setCursor: [() => this.readingsChanged()],
-        setSelect: [
-          (u) => {
-            if (u.select.width > 0) this.zoomed = true;
-          },
-        ],
+        setSelect: [this.zoom.onSelect],
       },
     };
     const u = new uPlot(opts, data, this.box);
-    u.over.addEventListener('dblclick', () => {
-      this.zoomed = false;
-    });
+    this.zoom.attach(u);
     return u;
   }
 
@@ -124,11 +104,11 @@ export class LossChart {
     const key = chartKey(ui, curves);
     if (!this.chart || structure || key !== this.key) {
       this.chart?.destroy();
-      this.zoomed = false;
+      this.zoom.zoomed = false;
       this.chart = this.make(curves, data);
       this.key = key;
     } else {
-      this.chart.setData(data, !this.zoomed);
+      this.chart.setData(data, !this.zoom.zoomed);
     }
     // The text alternative of the canvas: what it plots and each run's latest readings.
     this.box.setAttribute('aria-label', chartDescription(curves, ui));

@@ -5,7 +5,8 @@
  * as text (aria-label, and `data-series` / `data-points` / `data-drawn` for tests), since a canvas has none.
  */
 import uPlot from 'uplot';
-import { cssVar, el, withAlpha } from '../shared/pageElements';
+import { themedAxes } from '../shared/chartTheme';
+import { cssVar, el } from '../shared/pageElements';
 
 export interface LineSeries {
   label: string;
@@ -59,10 +60,7 @@ export function lineChart(spec: LineChartSpec): HTMLElement {
       return;
     }
     if (!box.isConnected || box.clientWidth === 0) return;
-    const fg = cssVar('--vscode-foreground');
-    const grid = withAlpha(cssVar('--vscode-editorWidget-border', '--vscode-panel-border'), 0.7);
-    const font = `${getComputedStyle(document.body).fontSize || '13px'} ${getComputedStyle(document.body).fontFamily || 'sans-serif'}`;
-    const axis = (label: string, values?: uPlot.Axis.Values): uPlot.Axis => ({ stroke: fg, label, font, labelFont: font, labelSize: 20, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1, size: 4 }, ...(values ? { values } : {}) });
+    const axis = themedAxes();
     const opts: uPlot.Options = {
       width,
       height,

@@ -1,0 +1,41 @@
+/**
+ * uPlot in the editor's theme, for every LSTM Lab chart: axes in the text colour and the editor's
+ * font, grid lines in the widget border colour (softened in high-contrast themes, whose borders are
+ * bright, so the curves stay in front), and the zoom a drag sets, kept until a double-click.
+ */
+import type uPlot from 'uplot';
+import { cssVar, withAlpha } from './pageElements';
+
+/** A function making axes with a label and tick texts, in the theme as it is now. */
+export function themedAxes(): (label: string, values?: uPlot.Axis.Values) => uPlot.Axis {
+  const fg = cssVar('--vscode-foreground');
+  const highContrast = document.body.classList.contains('vscode-high-contrast') || document.body.classList.contains('vscode-high-contrast-light');
+  const grid = withAlpha(cssVar('--vscode-editorWidget-border', '--vscode-panel-border'), highContrast ? 0.45 : 1);
+  const bodyStyle = getComputedStyle(document.body);
+  const font = `${bodyStyle.fontSize || '13px'} ${bodyStyle.fontFamily || 'sans-serif'}`;
+  return (label, values) => ({
+    stroke: fg,
+    label,
+    font,
+    labelFont: font,
+    labelSize: 20,
+    grid: { stroke: grid, width: 1 },
+    ticks: { stroke: grid, width: 1, size: 4 },
+    ...(values ? { values } : {}),
+  });
+}
+
+/** Whether the user has zoomed a chart (a drag selected a range; a double-click zooms out again). */
+export class ZoomTracking {
+  zoomed = false;
+  /** uPlot's setSelect hook. */
+  readonly onSelect = (u: uPlot): void => {
+    if (u.select.width > 0) this.zoomed = true;
+  };
+  /** Listen for the double-click that zooms out. */
+  attach(u: uPlot): void {
+    u.over.addEventListener('dblclick', () => {
+      this.zoomed = false;
+    });
+  }
+}
