@@ -15,7 +15,7 @@ import { cellReading, cellsDescription, cellsEmptyNote, cellsKey, cellsPoints, c
 import { WHOLE_INCREMENTS } from './chartModel';
 import { fmtX, X_LABEL } from './format';
 import { cssVar, el } from '../shared/pageElements';
-import { themedAxes, ZoomTracking } from '../shared/chartTheme';
+import { chartSize, followBoxSize, themedAxes, ZoomTracking } from '../shared/chartTheme';
 import type { RunData } from './runStore';
 import type { UiState } from './uiState';
 
@@ -60,16 +60,11 @@ export class CellsChart {
     );
     this.box.addEventListener('keydown', (e) => this.onKey(e));
     this.box.addEventListener('blur', () => this.moveTo(-1));
-    new ResizeObserver(() => {
-      if (this.chart) {
-        const size = this.size();
-        if (size.width !== this.chart.width || size.height !== this.chart.height) this.chart.setSize(size);
-      }
-    }).observe(this.box);
+    followBoxSize(this.box, () => this.chart);
   }
 
   private size(): { width: number; height: number } {
-    return { width: Math.max(200, Math.floor(this.box.clientWidth)), height: Math.max(160, Math.floor(this.box.clientHeight)) };
+    return chartSize(this.box);
   }
 
   /** Draw the selected run's records as they are now; `structure`: rebuild the chart even if its series look the same. */

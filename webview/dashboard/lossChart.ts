@@ -10,7 +10,7 @@ import { metricLabel } from '../../src/analysis/trainingCurve';
 import { buildCurves, chartDescription, chartKey, chartSeries, chartTables, emptyChartNote, logTicks, plottedPoints, WHOLE_INCREMENTS, type Curve, type RunStyle } from './chartModel';
 import { fmtTick, fmtX, X_LABEL } from './format';
 import { cssVar, el } from '../shared/pageElements';
-import { themedAxes, ZoomTracking } from '../shared/chartTheme';
+import { chartSize, followBoxSize, themedAxes, ZoomTracking } from '../shared/chartTheme';
 import type { RunData } from './runStore';
 import type { UiState } from './uiState';
 
@@ -33,16 +33,11 @@ export class LossChart {
     private readonly pngButton: HTMLElement,
     private readonly readingsChanged: () => void,
   ) {
-    new ResizeObserver(() => {
-      if (this.chart) {
-        const size = this.size();
-        if (size.width !== this.chart.width || size.height !== this.chart.height) this.chart.setSize(size);
-      }
-    }).observe(this.box);
+    followBoxSize(this.box, () => this.chart);
   }
 
   private size(): { width: number; height: number } {
-    return { width: Math.max(200, Math.floor(this.box.clientWidth)), height: Math.max(160, Math.floor(this.box.clientHeight)) };
+    return chartSize(this.box);
   }
 
   /** Ticks of the log-scale y axis (see logTicks), for the chart's height in CSS pixels. */

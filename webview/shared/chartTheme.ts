@@ -1,7 +1,8 @@
 /**
  * uPlot in the editor's theme, for every LSTM Lab chart: axes in the text colour and the editor's
  * font, grid lines in the widget border colour (softened in high-contrast themes, whose borders are
- * bright, so the curves stay in front), and the zoom a drag sets, kept until a double-click.
+ * bright, so the curves stay in front), the zoom a drag sets, kept until a double-click, and the
+ * chart's size following its box.
  */
 import type uPlot from 'uplot';
 import { cssVar, withAlpha } from './pageElements';
@@ -38,4 +39,19 @@ export class ZoomTracking {
       this.zoomed = false;
     });
   }
+}
+
+/** The size of a chart in `box` (at least 200 × 160 CSS pixels). */
+export function chartSize(box: HTMLElement): { width: number; height: number } {
+  return { width: Math.max(200, Math.floor(box.clientWidth)), height: Math.max(160, Math.floor(box.clientHeight)) };
+}
+
+/** Resize the chart `current()` returns (if any) whenever `box` changes size. */
+export function followBoxSize(box: HTMLElement, current: () => uPlot | null): void {
+  new ResizeObserver(() => {
+    const chart = current();
+    if (!chart) return;
+    const size = chartSize(box);
+    if (size.width !== chart.width || size.height !== chart.height) chart.setSize(size);
+  }).observe(box);
 }
