@@ -184,14 +184,21 @@ test('hybrid completer: the mixed distribution sums to 1; the file cache complet
   assert.throws(() => new HybridCompleter({ network: null, ngram, gate: new MixtureGate([{ name: 'ngram', extras: 0 }]), vocab }), /components/);
 });
 
-test('hybrid completer with a network: a gate that gives the network all the weight completes as the network alone does', async () => {
+/** A small network on a repeated line, its weights scaled for sharper choices (no near-ties). */
+async function sharpNetwork() {
   await initBackend('auto');
   const train = 'static int count(int x) { return x + 1; }\n'.repeat(10);
   const vocab = Vocabulary.fromText(train);
   const cfg: ModelConfig = { kind: 'lstm', layers: 1, hidden: 16, embedding: 0, dropout: 0, vocabSize: vocab.size };
   const p = initialParams(cfg, 5);
-  for (const a of p.values()) for (let i = 0; i < a.length; i++) a[i] *= 4; // sharper choices, no near-ties
-  const network = new CompletionEngine(new InferenceModel(cfg, vocab, p));
+  for (const a of p.values()) for (let i = 0; i < a.length; i++) a[i] *= 4;
+  const engine = () => new CompletionEngine(new InferenceModel(cfg, vocab, p));
+  return { train, vocab, engine };
+}
+
+test('hybrid completer with a network: a gate that gives the network all the weight completes as the network alone does', async () => {
+  const { train, vocab, engine } = await sharpNetwork();
+  const network = engine();
   const gate = new MixtureGate([{ name: 'lstm', extras: 0 }, { name: 'ngram', extras: 0 }, { name: 'cache', extras: 4 }]);
   gate.weights[0] = 60; // the network's bias
   const hybrid = new HybridCompleter({ network: new CompletionEngine(network.model), ngram: NGramModel.build(vocab.encode(train), vocab.size, 3), gate, vocab });
@@ -205,14 +212,9 @@ test('hybrid completer with a network: a gate that gives the network all the wei
 });
 
 test('hybrid completer: a document its adapted network serves is mixed by the adapted gate, the others by the static gate', async () => {
-  await initBackend('auto');
-  const train = 'static int count(int x) { return x + 1; }\n'.repeat(10);
-  const vocab = Vocabulary.fromText(train);
-  const cfg: ModelConfig = { kind: 'lstm', layers: 1, hidden: 16, embedding: 0, dropout: 0, vocabSize: vocab.size };
-  const p = initialParams(cfg, 5);
-  for (const a of p.values()) for (let i = 0; i < a.length; i++) a[i] *= 4;
-  const network = new CompletionEngine(new InferenceModel(cfg, vocab, p));
-  const adaptedNetwork = new CompletionEngine(new InferenceModel(cfg, vocab, p));
+  const { train, vocab, engine } = await sharpNetwork();
+  const network = engine();
+  const adaptedNetwork = engine();
   const ngram = NGramModel.build(vocab.encode(train), vocab.size, 3);
   const components = [{ name: 'lstm', extras: 0 }, { name: 'ngram', extras: 0 }, { name: 'cache', extras: 4 }];
   const toNgram = new MixtureGate(components);
