@@ -4,7 +4,7 @@
  *   node out/bench/dataParallel.js [--rounds 5] [--seconds 12] [--backends wasm,native] [--overhead]
  *
  * Config A: LSTM 2 layers × 128, sequence 64, batch 32, Adam, clip 5, on LSTM Lab's own sources.
- * For each backend: W=1 is the plain single-process step of train.ts (CharRnn.run + norm + clip +
+ * For each backend: W=1 is the single-process step of train.ts (LocalStepper: CharRnn.run + norm + clip +
  * Optimizer.apply on this thread); W=2 is DataParallelStepper with 2 workers. --overhead adds the
  * stepper with 1 worker (the cost of the machinery without the parallelism).
  *
@@ -19,13 +19,13 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BackendName, initBackend, tidy } from '../src/engine/runtime/backend';
+import { BackendName, initBackend } from '../src/engine/runtime/backend';
 import { TruncatedBptt } from '../src/engine/data/bptt';
 import { ModelConfig } from '../src/engine/nn/config';
 import { DataParallelStepper } from '../src/engine/training/dataParallel';
-import { CharRnn, disposeState, keepState } from '../src/engine/nn/model';
+import { CharRnn } from '../src/engine/nn/model';
+import { LocalStepper } from '../src/engine/training/stepper';
 import { nativeStatus } from '../src/engine/runtime/native';
-import { clipScale, globalNorm, Optimizer } from '../src/engine/nn/optimizer';
 import { Random } from '../src/engine/nn/random';
 import { Vocabulary } from '../src/engine/data/vocabulary';
 
@@ -77,13 +77,12 @@ async function one(): Promise<Measurement> {
   const ids = vocab.encode(text);
   const cfg: ModelConfig = { kind: 'lstm', layers: 2, hidden: 128, embedding: 0, dropout: 0, vocabSize: vocab.size };
   const model = CharRnn.create(cfg, 1);
-  const optimizer = new Optimizer('adam');
   const rng = new Random(1);
   const batches = new TruncatedBptt(ids, B, T);
   let description = info.description;
   let step: () => Promise<void>;
   let stepper: DataParallelStepper | null = null;
-  let state = model.zeroState(B);
+  let release = async (): Promise<void> => {};
   if (useStepper) {
     stepper = await DataParallelStepper.create({ model, batchSize: B, seqLength: T, workers: W, backend, gradClip: CLIP, rng, optimizer: 'adam' });
     description = stepper.description;
@@ -92,24 +91,12 @@ async function one(): Promise<Measurement> {
       if (!r.ok) throw new Error('non-finite step');
     };
   } else {
+    const local = new LocalStepper(model, { batchSize: B, seqLength: T, gradClip: CLIP, optimizer: 'adam', rng, description });
     step = async () => {
-      const batch = batches.next();
-      if (batch.reset) {
-        disposeState(state);
-        state = model.zeroState(B);
-      }
-      const prev = state;
-      const out = tidy(() => {
-        const r = model.run(batch.inputs, batch.targets, T, B, prev, true, rng);
-        const norm = globalNorm(r.grads!);
-        r.loss.dataSync();
-        return { next: optimizer.apply(model.params, r.grads!, LR, clipScale(norm, CLIP)), state: keepState(r.state) };
-      });
-      model.setParams(out.next);
-      disposeState(prev);
-      state = out.state;
+      if (!(await local.step(batches.next(), LR, false)).ok) throw new Error('non-finite step');
       await new Promise((r) => setImmediate(r)); // as train.ts does
     };
+    release = () => local.dispose();
   }
   for (let i = 0; i < WARMUP; i++) await step();
   if (stepper) Object.assign(stepper.timings, { steps: 0, workers: 0, compute: 0, reduce: 0, update: 0 });
@@ -127,8 +114,7 @@ async function one(): Promise<Measurement> {
     phases = { workers: t.workers / n, compute: t.compute / n, reduce: t.reduce / n, update: t.update / n };
   }
   await stepper?.dispose();
-  disposeState(state);
-  optimizer.dispose();
+  await release();
   return { backend, workers: W, stepper: useStepper, description, steps, seconds: elapsed, charsPerSec: (steps * T * B) / elapsed, msPerStep: (elapsed * 1000) / steps, phases, load: (load0 + os.loadavg()[0]) / 2 };
 }
 

@@ -16,6 +16,7 @@ import { CharRnn, disposeState, initialParams, keepState, RecurrentState, stateT
 import { nativeStatus } from '../src/engine/runtime/native';
 import { clipScale, globalNorm, Optimizer, OptimizerSnapshot } from '../src/engine/nn/optimizer';
 import { Random } from '../src/engine/nn/random';
+import { dropoutDraw } from '../src/engine/nn/dropout';
 import { Vocabulary } from '../src/engine/data/vocabulary';
 import { cSource } from './support/fixtures';
 
@@ -61,8 +62,9 @@ class Reference {
       this.state = this.model.zeroState(this.B);
     }
     const prev = this.state;
+    const draw = this.model.config.dropout > 0 ? dropoutDraw(this.rng, this.B) : undefined;
     const out = tidy(() => {
-      const r = this.model.run(batch.inputs, batch.targets, this.T, this.B, prev, true, this.rng);
+      const r = this.model.run(batch.inputs, batch.targets, this.T, this.B, prev, true, draw);
       const norm = globalNorm(r.grads!);
       const loss = r.loss.dataSync()[0];
       const grads = new Map(Array.from(r.grads!, ([k, g]) => [k, Float32Array.from(g.dataSync() as Float32Array)]));
@@ -121,7 +123,7 @@ async function equivalence(backend: BackendName, cfg: ModelConfig, B: number, W:
     }
     const wantParams = ref.model.values(), gotParams = model.values();
     for (const [k, v] of wantParams) assert.ok(relDiff(gotParams.get(k)!, v) <= 1e-4, `parameter ${k} differs by ${relDiff(gotParams.get(k)!, v)}`);
-    // the run generator advanced exactly as in the single process (dropout masks drawn in the same order)
+    // the run generator advanced exactly as in the single process (one dropout key a step)
     assert.equal(rng.state, ref.rng.state);
     assertSnapshotsClose(stepper.optimizerSnapshot(), ref.optimizer.snapshot(), 1e-4);
   } finally {

@@ -4,7 +4,7 @@
  *
  * One step:
  *   1. the coordinator (this class, on the training thread) writes the batch's [T, B] inputs and
- *      targets (and, with dropout, the keep/drop decisions drawn from the run's generator) into
+ *      targets (and, with dropout, the step's dropout key drawn from the run's generator) into
  *      shared memory and wakes the workers (Atomics.notify);
  *   2. worker w runs CharRnn.run on its streams [b0, b1) from their carried hidden state, writes its
  *      mean loss, its mean gradient (a flat Float32Array in paramSpecs order) and its streams' new
@@ -13,8 +13,8 @@
  *      full-batch mean gradient up to float rounding — clips by global norm (clipScale), applies the
  *      optimiser once, in place on the shared parameter array (the workers pick the new values up at
  *      the start of the next step), and refreshes the main-thread model's tensors from it.
- * A step moves no large message: parameters, gradients, hidden state, batch and dropout decisions
- * all live in SharedArrayBuffers; synchronisation is two Atomics counters.
+ * A step moves no large message: parameters, gradients, hidden state and batch all live in
+ * SharedArrayBuffers; synchronisation is two Atomics counters.
  *
  * The split: B need not divide by W. Slices are contiguous and differ by at most one stream (the
  * first B mod W workers get one more); the weighting by slice size keeps the result the full-batch
@@ -24,10 +24,10 @@
  * Equivalence with single-process training (CharRnn.run on the whole batch, as LocalStepper does):
  *   - gradients and loss equal within float rounding (test/dataParallel.test.ts checks 1e-5 relative);
  *   - the carried hidden state of stream b is the same (each stream's recurrence is independent);
- *   - dropout: the coordinator draws the keep/drop decisions from the run's generator in exactly the
- *     order CharRnn.run would on the full batch (layer 2 … L, then the top; rows t·B + b, columns j)
- *     and each worker replays the decisions of its rows. Same masks, same generator state afterwards,
- *     so checkpoints (rngState) and resume work unchanged.
+ *   - dropout: the coordinator draws the step's key from the run's generator as LocalStepper does
+ *     (dropoutDraw) and each worker draws the masks of its own rows from it (nn/dropout.ts: a
+ *     decision is a hash of key, mask, row of the whole batch and unit). Same masks, same generator
+ *     state afterwards, so checkpoints (rngState) and resume work unchanged.
  *
  * The optimiser: optimizer.ts's one update rule (updateInPlace), here on this thread over the flat
  * shared parameter array and flat moment arrays (one loop over all P values, no tensors). Its state
@@ -56,6 +56,7 @@ import { nativeAddon, nativeStatus, setNativeThreads } from '../runtime/native';
 import type { OptimizerKind } from '../nn/config';
 import { checkOptimizerSnapshot, clipScale, OptimizerSnapshot, updateInPlace } from '../nn/optimizer';
 import { Random } from '../nn/random';
+import { dropoutDraw } from '../nn/dropout';
 import type { CarriedState, StepOutcome, TrainingStepper } from './stepper';
 
 export type { CarriedState } from './stepper';
@@ -76,6 +77,8 @@ export const CTRL = {
   DONE: 2,
   /** Bumped by the coordinator whenever the shared parameters change. */
   PARAM_VERSION: 3,
+  /** The step's dropout key (DropoutDraw.key as an Int32), with dropout. */
+  DROPOUT_KEY: 4,
   /** Per worker w: STATUS + w = 0 (ok) or 1 (error; message in the error bytes). */
   STATUS: 8,
 } as const;
@@ -98,8 +101,6 @@ export interface SharedBuffers {
   targets: SharedArrayBuffer;
   /** Float32 [S, B, H], S = layers (h) + layers more for the LSTM's c: slot k is h of layer k+1, slot L + k its c. */
   state: SharedArrayBuffer;
-  /** Uint8 [M, T·B, H] (1 = dropped), M = layers masks (layers 2…L then the top); null without dropout. */
-  masks: SharedArrayBuffer | null;
   /** Uint8 [W, ERROR_BYTES]: UTF-8 error text; its length is written at the start as a uint32. */
   errors: SharedArrayBuffer;
 }
@@ -136,7 +137,7 @@ export interface DataParallelOptions {
   gradClip?: number;
   /** A fresh optimiser of this kind (default 'adam'), or the state to continue from (a checkpoint's). */
   optimizer?: OptimizerKind | OptimizerSnapshot;
-  /** The run's generator; required when the model has dropout (masks are drawn from it). */
+  /** The run's generator; required when the model has dropout (each step's dropout key is drawn from it). */
   rng?: Random;
   /** Path of the compiled worker script (default: dataParallelWorker.js next to this file). */
   workerScript?: string;
@@ -201,7 +202,6 @@ export class DataParallelStepper implements TrainingStepper {
   private readonly inputsView: Int32Array;
   private readonly targetsView: Int32Array;
   private readonly stateView: Float32Array;
-  private readonly masksView: Uint8Array | null;
   private readonly errorsView: Uint8Array;
   private readonly summed: Float32Array;
   private readonly gradClip: number;
@@ -249,7 +249,6 @@ export class DataParallelStepper implements TrainingStepper {
     this.inputsView = new Int32Array(s.inputs);
     this.targetsView = new Int32Array(s.targets);
     this.stateView = new Float32Array(s.state);
-    this.masksView = s.masks ? new Uint8Array(s.masks) : null;
     this.errorsView = new Uint8Array(s.errors);
     this.summed = new Float32Array(this.P);
     this.published = this.model.params; // create() wrote these values before starting the workers
@@ -300,7 +299,6 @@ export class DataParallelStepper implements TrainingStepper {
       inputs: new SharedArrayBuffer(4 * T * B),
       targets: new SharedArrayBuffer(4 * T * B),
       state: new SharedArrayBuffer(4 * stateSlots * B * H),
-      masks: cfg.dropout > 0 ? new SharedArrayBuffer(L * T * B * H) : null,
       errors: new SharedArrayBuffer(W * ERROR_BYTES),
     };
     const paramsView = new Float32Array(shared.params);
@@ -401,7 +399,7 @@ export class DataParallelStepper implements TrainingStepper {
       if (this.model.params !== this.published) this.publish();
       this.inputsView.set(batch.inputs);
       this.targetsView.set(batch.targets);
-      if (this.masksView) this.drawMasks();
+      if (this.model.config.dropout > 0) Atomics.store(this.ctrl, CTRL.DROPOUT_KEY, dropoutDraw(this.rng!, B).key | 0);
       const t0 = performance.now();
       await this.command(COMMAND_STEP);
       const t1 = performance.now();
@@ -572,12 +570,6 @@ export class DataParallelStepper implements TrainingStepper {
     for (const l of this.layout) next.set(l.name, tf.keep(tf.tensor(this.paramsView.slice(l.offset, l.offset + l.size), l.shape)));
     this.model.setParams(next);
     this.published = next;
-  }
-
-  /** Dropout decisions in CharRnn.run's order on the full batch: masks of layers 2…L, then the top. */
-  private drawMasks(): void {
-    const p = this.model.config.dropout, rng = this.rng!, m = this.masksView!;
-    for (let i = 0; i < m.length; i++) m[i] = rng.next() < p ? 1 : 0;
   }
 
   /** Issue a command to every worker and wait (without blocking this thread) until all are done. */

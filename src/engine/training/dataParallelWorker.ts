@@ -4,7 +4,8 @@
  * workerData; after posting 'ready' it serves commands from shared memory:
  *
  *   wait until CTRL.GO changes → STEP: refresh the parameters if CTRL.PARAM_VERSION changed, run
- *   forward + backward on its slice from the carried state in shared memory, write loss, gradient and
+ *   forward + backward on its slice from the carried state in shared memory (with dropout, the masks of
+ *   its rows drawn from the step's key, nn/dropout.ts), write loss, gradient and
  *   new carried state back, bump CTRL.DONE → QUIT: exit.
  *
  * Blocking in Atomics.wait is fine here: this thread has nothing else to do.
@@ -13,38 +14,7 @@ import { parentPort, workerData } from 'worker_threads';
 import { initBackend, setWasmDirectory, tf, tidy } from '../runtime/backend';
 import { COMMAND_QUIT, COMMAND_STEP, CTRL, ERROR_BYTES, WorkerInit, WorkerMessage } from './dataParallel';
 import { CharRnn, paramSpecs, RecurrentState } from '../nn/model';
-import { Random } from '../nn/random';
-
-/** Replays the coordinator's dropout decisions for this worker's rows, in the order CharRnn.run draws them. */
-class MaskReplay extends Random {
-  private i = 0;
-  constructor(
-    private readonly masks: Uint8Array,
-    private readonly T: number,
-    private readonly B: number,
-    private readonly b0: number,
-    private readonly Bw: number,
-    private readonly H: number,
-  ) {
-    super(0);
-  }
-
-  rewind(): void {
-    this.i = 0;
-  }
-
-  /** 0 for a dropped unit (0 < p), 1 for a kept one (1 ≥ p): dropoutMask's `next() < p` reproduces the decision. */
-  override next(): number {
-    const { T, B, b0, Bw, H } = this;
-    const perMask = T * Bw * H;
-    const m = Math.floor(this.i / perMask);
-    const rem = this.i - m * perMask;
-    const r = Math.floor(rem / H), j = rem - r * H;
-    const t = Math.floor(r / Bw), b = r - t * Bw;
-    this.i++;
-    return this.masks[m * T * B * H + (t * B + b0 + b) * H + j] ? 0 : 1;
-  }
-}
+import type { DropoutDraw } from '../nn/dropout';
 
 async function main(): Promise<void> {
   const port = parentPort;
@@ -95,7 +65,6 @@ function serve(init: WorkerInit, model: CharRnn, counters: { go: number; version
   const targets = new Int32Array(shared.targets);
   const state = new Float32Array(shared.state);
   const errors = new Uint8Array(shared.errors, index * ERROR_BYTES, ERROR_BYTES);
-  const replay = shared.masks ? new MaskReplay(new Uint8Array(shared.masks), T, B, b0, Bw, H) : undefined;
   const myInputs = new Int32Array(T * Bw);
   const myTargets = new Int32Array(T * Bw);
   const n = B * H;
@@ -120,14 +89,14 @@ function serve(init: WorkerInit, model: CharRnn, counters: { go: number; version
         myInputs.set(inputs.subarray(t * B + b0, t * B + b1), t * Bw);
         myTargets.set(targets.subarray(t * B + b0, t * B + b1), t * Bw);
       }
-      replay?.rewind();
+      const draw: DropoutDraw | undefined = cfg.dropout > 0 ? { key: Atomics.load(ctrl, CTRL.DROPOUT_KEY) >>> 0, streams: B, first: b0 } : undefined;
       tidy(() => {
         const rows = (k: number) => tf.tensor2d(state.slice(k * n + b0 * H, k * n + b1 * H), [Bw, H]);
         const carried: RecurrentState = {
           h: Array.from({ length: L }, (_, k) => rows(k)),
           c: Array.from({ length: L }, (_, k) => (lstm ? rows(L + k) : null)),
         };
-        const r = model.run(myInputs, myTargets, T, Bw, carried, true, replay);
+        const r = model.run(myInputs, myTargets, T, Bw, carried, true, draw);
         loss[index] = r.loss.dataSync()[0];
         let o = 0;
         for (const s of specs) {

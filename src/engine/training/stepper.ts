@@ -24,6 +24,7 @@ import { CharRnn, disposeState, keepState, RecurrentState, stateFromArrays, stat
 import { clipScale, globalNorm, Optimizer, OptimizerSnapshot } from '../nn/optimizer';
 import type { OptimizerKind } from '../nn/config';
 import type { Random } from '../nn/random';
+import { dropoutDraw } from '../nn/dropout';
 
 export interface StepOutcome {
   /** Mean cross-entropy over the whole batch (nats per character). */
@@ -61,7 +62,7 @@ export interface LocalStepperOptions {
   gradClip: number;
   /** A fresh optimiser of this kind, or the state to continue from (a checkpoint's). */
   optimizer: OptimizerKind | OptimizerSnapshot;
-  /** The run's generator: dropout masks are drawn from it. */
+  /** The run's generator: each step's dropout key is drawn from it (nn/dropout.ts). */
   rng: Random;
   description: string;
 }
@@ -86,8 +87,9 @@ export class LocalStepper implements TrainingStepper {
     const { batchSize: B, seqLength: T } = this.opts;
     if (batch.reset) this.resetState();
     const prev = this.state;
+    const draw = this.model.config.dropout > 0 ? dropoutDraw(this.opts.rng, B) : undefined;
     const outcome = tidy(() => {
-      const r = this.model.run(batch.inputs, batch.targets, T, B, prev, true, this.opts.rng);
+      const r = this.model.run(batch.inputs, batch.targets, T, B, prev, true, draw);
       const grads = r.grads!;
       const gradNorm = globalNorm(grads);
       let loss = r.loss.dataSync()[0];
