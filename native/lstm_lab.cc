@@ -20,6 +20,8 @@
 //   adamUpdate(p, g, m, v, scale, beta1, beta2, stepSize, eps)       (optimiser_kernels.h)
 //   rmspropUpdate(p, g, ms, scale, decay, lr, eps)
 //   weightedGradientSum(grads, weights: number[], out) -> Σ out²
+//   softmaxCrossEntropy(N, V, logits, targets: Int32Array, weights|null, total, dLogits|null) -> Σ w·loss
+//                                                                                   (output_kernels.h)
 // All arrays are Float32Array; lengths are validated exactly and outputs must not overlap inputs.
 
 #include <node_api.h>
@@ -188,6 +190,7 @@ __attribute__((always_inline)) static inline float fast_tanh(float x) { return 1
 
 #include "optimiser_kernels.h"
 #include "recurrent_products.h"
+#include "output_kernels.h"
 
 // ---------------------------------------------------------------------------------------------
 // Fused pointwise steps. Row-major [B, G·H] gate rows, [B, H] state rows.
@@ -1015,6 +1018,68 @@ static napi_value WeightedGradientSumFn(napi_env env, napi_callback_info cbinfo)
   return r;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Output-layer kernel (output_kernels.h).
+
+static napi_value SoftmaxCrossEntropyFn(napi_env env, napi_callback_info cbinfo) {
+  const char* fn = "softmaxCrossEntropy";
+  size_t argc = 7;
+  napi_value argv[7];
+  NAPI_OK(napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr));
+  if (argc != 7) {
+    ThrowType(env, "softmaxCrossEntropy(N, V, logits, targets, weights, total, dLogits): expected 7 arguments");
+    return nullptr;
+  }
+  int64_t N, V;
+  if (!GetInt(env, fn, argv[0], "N", 1, INT_MAX, &N) || !GetInt(env, fn, argv[1], "V", 1, INT_MAX, &V)) return nullptr;
+  F32 logits, weights, d;
+  if (!GetF32(env, fn, argv[2], "logits", false, &logits) || !GetF32(env, fn, argv[4], "weights", true, &weights) ||
+      !GetF32(env, fn, argv[6], "dLogits", true, &d))
+    return nullptr;
+  bool isTa = false;
+  napi_is_typedarray(env, argv[3], &isTa);
+  napi_typedarray_type type = napi_float32_array;
+  size_t tlen = 0;
+  void* tdata = nullptr;
+  if (isTa) NAPI_OK(napi_get_typedarray_info(env, argv[3], &type, &tlen, &tdata, nullptr, nullptr));
+  if (!isTa || type != napi_int32_array) {
+    ThrowType(env, "softmaxCrossEntropy: targets must be an Int32Array");
+    return nullptr;
+  }
+  const size_t rows = (size_t)N, cols = (size_t)V;
+  const std::string nv = "N·V";
+  if (!ExpectLen(env, fn, logits, rows * cols, nv) || !ExpectLen(env, fn, d, rows * cols, nv) || !ExpectLen(env, fn, weights, rows, "N"))
+    return nullptr;
+  if (tlen != rows) {
+    ThrowRange(env, "softmaxCrossEntropy: targets has length " + std::to_string(tlen) + ", expected N = " + std::to_string(rows));
+    return nullptr;
+  }
+  const int32_t* targets = static_cast<const int32_t*>(tdata);
+  for (size_t r = 0; r < rows; r++) {
+    if (targets[r] < 0 || targets[r] >= V) {
+      ThrowRange(env, "softmaxCrossEntropy: target id " + std::to_string(targets[r]) + " is outside the vocabulary (size " + std::to_string(V) + ")");
+      return nullptr;
+    }
+  }
+  double total;
+  static const char* const names[] = {"total"};
+  if (!GetDoubles(env, fn, argv + 5, names, 1, &total)) return nullptr;
+  if (!(total > 0)) {
+    ThrowRange(env, "softmaxCrossEntropy: total must be positive");
+    return nullptr;
+  }
+  if (d.present && (Overlap(d, logits) || (weights.present && Overlap(d, weights)))) {
+    ThrowRange(env, "softmaxCrossEntropy: dLogits must not overlap logits or weights");
+    return nullptr;
+  }
+  std::vector<float> scratch(d.present ? 0 : cols);
+  const double loss = SoftmaxCrossEntropyLoop(rows, cols, logits.data, targets, weights.present ? weights.data : nullptr, total,
+                                              d.present ? d.data : nullptr, scratch.data());
+  napi_value r;
+  napi_create_double(env, loss, &r);
+  return r;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   std::call_once(g_blas_once, LoadBlas);
   napi_property_descriptor props[] = {
@@ -1026,6 +1091,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"rmspropUpdate", nullptr, RmspropUpdate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"weightedGradientSum", nullptr, WeightedGradientSumFn, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"softmaxCrossEntropy", nullptr, SoftmaxCrossEntropyFn, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) {
     ThrowPending(env, "lstm_lab: napi_define_properties failed");

@@ -8,9 +8,11 @@
  *   columnSums           Σ over rows as a product with a row of ones (a bias gradient);
  *   lookupRows           rows of a table by id (an embedding, or one-hot input times W_x), with
  *                        lookupRowsPlusBias for the one-hot input's x_t·W_x + b;
- *   softmaxCrossEntropy  loss and dLoss/dlogits in one pass.
+ *   scatterAddRows       their gradient: rows added into a table by id (row adds on native);
+ *   softmaxCrossEntropy  loss and dLoss/dlogits in one pass (the addon's loop on native).
  */
 import { currentBackend, tf } from '../runtime/backend';
+import { nativeAddon } from '../runtime/native';
 
 function flagsAreFast(): boolean {
   const b = currentBackend().name;
@@ -76,6 +78,19 @@ export function lookupRowsPlusBias(table: tf.Tensor2D, ids: tf.Tensor1D, bias: t
 
 /** ids one-hot, transposed, times x: Σ of the rows of x into the rows of a [V, D] table (a scatter-add). */
 export function scatterAddRows(ids: tf.Tensor1D, vocab: number, x: tf.Tensor2D): tf.Tensor2D {
+  if (currentBackend().name === 'native') {
+    // Row adds: the one-hot product cost V·n·D multiply-adds (3–4 ms a step for config A's W_x).
+    const idv = ids.dataSync() as Int32Array, xv = x.dataSync() as Float32Array;
+    const D = x.shape[1];
+    const out = new Float32Array(vocab * D);
+    for (let r = 0; r < idv.length; r++) {
+      const id = idv[r];
+      if (!(id >= 0 && id < vocab)) throw new RangeError(`Symbol id ${id} is outside the table (size ${vocab}).`);
+      const o = id * D, xo = r * D;
+      for (let j = 0; j < D; j++) out[o + j] += xv[xo + j];
+    }
+    return tf.tensor2d(out, [vocab, D]);
+  }
   return matMulTN(tf.cast(tf.oneHot(ids, vocab), 'float32') as tf.Tensor2D, x);
 }
 
@@ -94,29 +109,11 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, targets: Int32Array, we
     for (let i = 0; i < N; i++) total += weights[i];
     total = Math.max(total, 1e-9);
   }
-  if (currentBackend().name === 'native') {
-    // The arrays behind the tensors are plain memory here: one pass beats a dozen generic kernels.
-    const z = logits.dataSync() as Float32Array;
+  const addon = currentBackend().name === 'native' ? nativeAddon() : null;
+  if (addon) {
+    // The arrays behind the tensors are plain memory here: one pass of the addon's loop.
     const d = withGradient ? new Float32Array(N * V) : null;
-    const row = new Float32Array(V);
-    let loss = 0;
-    for (let r = 0; r < N; r++) {
-      const w = weights ? weights[r] : 1;
-      const o = r * V;
-      let max = -Infinity;
-      for (let j = 0; j < V; j++) if (z[o + j] > max) max = z[o + j];
-      // One exp per logit: e_j = exp(z_j − max) kept in d (or a row buffer), then scaled by w / (Σe · total).
-      const e = d ? d.subarray(o, o + V) : row;
-      let sum = 0;
-      for (let j = 0; j < V; j++) sum += e[j] = Math.exp(z[o + j] - max);
-      const logSum = Math.log(sum) + max;
-      loss += w * (logSum - z[o + targets[r]]);
-      if (d) {
-        const scale = w / (sum * total);
-        for (let j = 0; j < V; j++) e[j] *= scale;
-        if (w !== 0) e[targets[r]] -= w / total;
-      }
-    }
+    const loss = addon.softmaxCrossEntropy(N, V, logits.dataSync() as Float32Array, targets, weights ?? null, total, d);
     return { loss: tf.scalar(loss / total), dLogits: d ? tf.tensor2d(d, [N, V]) : null };
   }
   const oneHot = tf.cast(tf.oneHot(tf.tensor1d(targets, 'int32'), V), 'float32');

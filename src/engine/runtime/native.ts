@@ -65,6 +65,11 @@ export interface NativeAddon {
   rmspropUpdate(p: Float32Array, g: Float32Array, ms: Float32Array, scale: number, decay: number, lr: number, eps: number): void;
   /** out = Σ_w weights[w]·grads[w·P … (w+1)·P) in double, rounded once; returns Σ out². */
   weightedGradientSum(grads: Float32Array, weights: number[], out: Float32Array): number;
+  /**
+   * linalg.ts's softmaxCrossEntropy over N rows of V logits (native/output_kernels.h): returns
+   * Σ_r w_r·(log Σ exp z_r − z_r[target]), and with dLogits writes (softmax − onehot)·w_r/total there.
+   */
+  softmaxCrossEntropy(N: number, V: number, logits: Float32Array, targets: Int32Array, weights: Float32Array | null, total: number, dLogits: Float32Array | null): number;
 }
 
 export interface NativeStatus {
