@@ -3,7 +3,7 @@
  * one after the other on the whole machine, then both final models scored on held-out text by the
  * same evaluator (evaluate.ts).
  *
- *   node out/bench/quality.js --train DIR --held-out DIR [--minutes 5] [--held-out-chars 300000]
+ *   node out/bench/quality.js --train DIR --held-out DIR[,DIR…] [--minutes 5] [--held-out-chars 300000]
  *        [--variant NAME="--lr-schedule constant" …] [--no-defaults] [--no-peer] [--peer-embedding 64]
  *
  * The engine runs as a user runs it: `lstm-lab train DIR --minutes X` with the CLI's defaults (its
@@ -39,7 +39,8 @@ interface Row {
   validation: number | null;
   /** Cross-entropy of the final model on the training folder's held-out files (the validation split), all rows alike. */
   split: number;
-  heldOut: number;
+  /** Cross-entropy on each --held-out folder, in their order. */
+  heldOut: number[];
 }
 
 function variants(): { name: string; args: string[] }[] {
@@ -64,18 +65,24 @@ async function score(config: ModelConfig, params: Map<string, Float32Array>, hel
 
 async function main(): Promise<void> {
   if (!arg('train') || !arg('held-out')) {
-    console.error('usage: node out/bench/quality.js --train DIR --held-out DIR [--minutes 5] [--variant NAME="ARGS"] [--no-peer]');
+    console.error('usage: node out/bench/quality.js --train DIR --held-out DIR[,DIR…] [--minutes 5] [--variant NAME="ARGS"] [--no-peer]');
     process.exit(2);
   }
   const minutes = Number(arg('minutes', '5'));
   await initBackend('auto');
   const corpus = await readCorpus(arg('train')!);
   const vocab = Vocabulary.fromText(corpus.trainText, 256); // what `lstm-lab train` builds
-  const held = await readCorpus(arg('held-out')!, { validationFraction: 0 });
-  const heldIds = vocab.encode(held.trainText).slice(0, Number(arg('held-out-chars', '300000')));
+  const held = await Promise.all(arg('held-out')!.split(',').map((dir) => readCorpus(dir, { validationFraction: 0 })));
+  const heldIds = held.map((h) => vocab.encode(h.trainText).slice(0, Number(arg('held-out-chars', '300000'))));
   const splitIds = vocab.encode(corpus.validationText).slice(0, Number(arg('held-out-chars', '300000')));
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'lstm-lab-quality-'));
-  console.log(`train: ${corpus.trainText.length.toLocaleString('en-US')} chars of ${corpus.root}; held out: ${heldIds.length.toLocaleString('en-US')} chars of ${held.root}; ${minutes} min each, one after the other`);
+  const heldText = held.map((h, i) => `${heldIds[i].length.toLocaleString('en-US')} chars of ${h.root}`).join(', ');
+  console.log(`train: ${corpus.trainText.length.toLocaleString('en-US')} chars of ${corpus.root}; held out: ${heldText}; ${minutes} min each, one after the other`);
+  const scoreHeldOut = async (config: ModelConfig, params: Map<string, Float32Array>) => {
+    const out: number[] = [];
+    for (const ids of heldIds) out.push(await score(config, params, ids));
+    return out;
+  };
   const rows: Row[] = [];
 
   for (const v of variants()) {
@@ -84,10 +91,10 @@ async function main(): Promise<void> {
     const ckpt = await loadCheckpoint(done.checkpoint);
     const r: Row = {
       name: v.name, steps: done.step, chars: done.chars, seconds: done.seconds, validation: done.bestValLoss,
-      split: await score(ckpt.header.model, ckpt.params, splitIds), heldOut: await score(ckpt.header.model, ckpt.params, heldIds),
+      split: await score(ckpt.header.model, ckpt.params, splitIds), heldOut: await scoreHeldOut(ckpt.header.model, ckpt.params),
     };
     rows.push(r);
-    console.log(`  ${v.name}: ${done.step} steps, best validation ${done.bestValLoss?.toFixed(3)}, validation split ${r.split.toFixed(3)}, held-out ${r.heldOut.toFixed(3)} nats/char`);
+    console.log(`  ${v.name}: ${done.step} steps, best validation ${done.bestValLoss?.toFixed(3)}, validation split ${r.split.toFixed(3)}, held-out ${r.heldOut.map((x) => x.toFixed(3)).join(' / ')} nats/char`);
   }
 
   const missing = has('no-peer') ? 'not asked for' : peerUnavailable();
@@ -109,19 +116,21 @@ async function main(): Promise<void> {
     const w = readWeights(weights);
     rows.push({
       name: `PyTorch ${r.torch} (${embedding ? `embedding ${embedding}` : 'one-hot'})`, steps: r.steps, chars: r.steps * DEFAULT_TRAIN.seqLength * DEFAULT_TRAIN.batchSize,
-      seconds: r.trainSeconds, validation: null, split: await score(cfg, w, splitIds), heldOut: await score(cfg, w, heldIds),
+      seconds: r.trainSeconds, validation: null, split: await score(cfg, w, splitIds), heldOut: await scoreHeldOut(cfg, w),
     });
   }
   fs.rmSync(work, { recursive: true, force: true });
 
   const peer = rows.find((r) => r.name.startsWith('PyTorch'));
-  console.log(`\n| ${minutes} min, whole machine | steps | chars/s | best validation while training | validation split | vs peer | held-out (${path.basename(held.root)}) | vs peer |`);
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  const vs = (r: Row, a: number, b: number | undefined) => (b !== undefined && r !== peer ? (a - b).toFixed(3) : '');
+  const heldHeads = held.map((h) => `| held-out (${path.relative(path.dirname(path.dirname(h.root)), h.root)}) | vs peer `).join('');
+  console.log(`\n| ${minutes} min, whole machine | steps | chars/s | best validation while training | validation split | vs peer ${heldHeads}|`);
+  console.log(`| --- | --- | --- | --- | --- | --- ${held.map(() => '| --- | --- ').join('')}|`);
   for (const r of rows) {
-    const vs = (a: number, b: number | undefined) => (b !== undefined && r !== peer ? (a - b).toFixed(3) : '');
+    const heldCells = r.heldOut.map((x, i) => `| ${x.toFixed(3)} | ${vs(r, x, peer?.heldOut[i])} `).join('');
     console.log(
       `| ${r.name} | ${r.steps.toLocaleString('en-US')} | ${Math.round(r.chars / r.seconds).toLocaleString('en-US')} | ${r.validation?.toFixed(3) ?? '–'} | ` +
-        `${r.split.toFixed(3)} | ${vs(r.split, peer?.split)} | ${r.heldOut.toFixed(3)} | ${vs(r.heldOut, peer?.heldOut)} |`,
+        `${r.split.toFixed(3)} | ${vs(r, r.split, peer?.split)} ${heldCells}|`,
     );
   }
 }
