@@ -13,7 +13,7 @@
  * other, while the workers waited, and each worker looked its rows up in a shared byte array: config A
  * with dropout trained at ~4,000 steps in 5 minutes against ~5,100 without.)
  */
-import type { Random } from './random';
+import { mix32, type Random } from './random';
 
 /** What a step's dropout masks are drawn from. */
 export interface DropoutDraw {
@@ -28,16 +28,6 @@ export interface DropoutDraw {
 /** The draw of one step of the whole batch of `streams` streams: its key is the generator's next 32 bits. */
 export function dropoutDraw(rng: Random, streams: number): DropoutDraw {
   return { key: Math.floor(rng.next() * 4294967296) >>> 0, streams, first: 0 };
-}
-
-/** A 32-bit integer hash with good avalanche (lowbias32, Wellons): the decisions' source of randomness. */
-function mix32(x: number): number {
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x7feb352d);
-  x ^= x >>> 15;
-  x = Math.imul(x, 0x846ca68b);
-  x ^= x >>> 16;
-  return x >>> 0;
 }
 
 /**

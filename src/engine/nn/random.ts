@@ -75,3 +75,13 @@ export function hashSeed(...parts: number[]): number {
   h ^= h >>> 13;
   return h >>> 0;
 }
+
+/** A 32-bit integer hash with good avalanche (lowbias32, Wellons): a counter's bits for counter-based draws (dropout.ts). */
+export function mix32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
