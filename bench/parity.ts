@@ -10,8 +10,9 @@
  *    gradient norms before clipping, and their relative differences. They must agree to float tolerance;
  *    the script exits 1 when they do not.
  * 2. Learning curves: each from its own default initialisation, `--steps` steps, the engine's
- *    `train()` with the CLI's defaults against the peer as a PyTorch user writes it (default init, one
- *    `nn.Embedding(V, E)` or one-hot input per `--peer-inputs`). Each process is pinned to its own
+ *    `train()` with the CLI's defaults (its default dropout included) against the peer as a PyTorch
+ *    user writes it (default init, no dropout, one `nn.Embedding(V, E)` or one-hot input per
+ *    `--peer-inputs`). The same-start check runs the engine without dropout, as the peer. Each process is pinned to its own
  *    core with one BLAS thread, side by side. Printed: the mean training loss of the last 100 steps every
  *    100 steps, and the held-out cross-entropy of each final model on `--held-out` text (files neither
  *    trained on), measured by the same evaluator (evaluate.ts) for both.
@@ -48,7 +49,8 @@ async function engineLeg(): Promise<void> {
   const init = arg('init');
   const out = arg('out')!;
   await train(corpus, {
-    model: { kind },
+    // The same-start check passes --dropout 0 (the peer draws no masks); the curves take the engine's default.
+    model: arg('dropout') !== undefined ? { kind, dropout: Number(arg('dropout')) } : { kind },
     // A constant learning rate, as the peer's: this compares what is learnt per step, not schedules.
     train: { steps, evalEvery: 1e9, sampleChars: 0, seed: Number(arg('seed', '1')), workers: 1, lrSchedule: 'constant', learningRate: PEER_LR },
     outDir: out,
@@ -72,7 +74,7 @@ interface Leg {
 
 function engineArgs(kind: CellKind, steps: number, dir: string, init?: string): string[] {
   const a = [__filename, '--leg', 'engine', '--train', arg('train')!, '--model', kind, '--steps', String(steps), '--log', path.join(dir, 'engine.jsonl'), '--out', dir];
-  return init ? [...a, '--init', init] : a;
+  return init ? [...a, '--init', init, '--dropout', '0'] : a;
 }
 
 function peerArgs(cfg: ModelConfig, steps: number, ids: string, dir: string, name: string, init?: string): string[] {
@@ -90,7 +92,7 @@ const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '  –  ');
 
 async function sameStart(kind: CellKind, ids: string, vocabSize: number, work: string): Promise<boolean> {
   const steps = Number(arg('check-steps', '20'));
-  const cfg: ModelConfig = { ...DEFAULT_MODEL, kind, vocabSize };
+  const cfg: ModelConfig = { ...DEFAULT_MODEL, kind, vocabSize, dropout: 0 };
   const dir = fs.mkdtempSync(path.join(work, `same-${kind}-`));
   const init = path.join(dir, 'init.json');
   writeWeights(init, initialParams(cfg, DEFAULT_TRAIN.seed), cfg);

@@ -24,6 +24,9 @@ import { sampleStream } from '../engine/inference/sample';
 import { profileSteps, StepProfile } from '../engine/runtime/stepProfile';
 import { traceText } from '../engine/inference/trace';
 import { Vocabulary } from '../engine/data/vocabulary';
+import { MODEL_OPTIONS } from '../engine/training/options';
+import { Random } from '../engine/nn/random';
+import { dropoutDraw } from '../engine/nn/dropout';
 
 export interface BenchOptions {
   config: 'A' | 'B' | 'all';
@@ -70,8 +73,10 @@ function log(opts: BenchOptions, line: string) {
 }
 
 async function measureOurs(cfg: (typeof CONFIGS)['A'], ids: Int32Array, vocab: Vocabulary, traceSample: string, seconds: number): Promise<EngineFigures> {
-  const modelCfg: ModelConfig = { kind: 'lstm', layers: cfg.layers, hidden: cfg.hidden, embedding: 0, dropout: 0, vocabSize: vocab.size };
+  // The CLI's default dropout: its masks are part of what a default step costs.
+  const modelCfg: ModelConfig = { kind: 'lstm', layers: cfg.layers, hidden: cfg.hidden, embedding: 0, dropout: MODEL_OPTIONS.dropout.default, vocabSize: vocab.size };
   const model = CharRnn.create(modelCfg, 1);
+  const rng = new Random(1);
   const opt = new Optimizer('adam');
   const batches = new TruncatedBptt(ids, cfg.batch, cfg.seq);
   let state = model.zeroState(cfg.batch);
@@ -84,7 +89,8 @@ async function measureOurs(cfg: (typeof CONFIGS)['A'], ids: Int32Array, vocab: V
     }
     const prev = state;
     tidy(() => {
-      const r = model.run(b.inputs, b.targets, cfg.seq, cfg.batch, prev, true);
+      const draw = modelCfg.dropout > 0 ? dropoutDraw(rng, cfg.batch) : undefined;
+      const r = model.run(b.inputs, b.targets, cfg.seq, cfg.batch, prev, true, draw);
       const norm = globalNorm(r.grads!);
       loss = r.loss.dataSync()[0];
       model.setParams(opt.apply(model.params, r.grads!, 2e-3, clipScale(norm, 5)));
@@ -95,7 +101,7 @@ async function measureOurs(cfg: (typeof CONFIGS)['A'], ids: Int32Array, vocab: V
   // Training throughput as `lstm-lab train` runs with its defaults: the automatic workers rule
   // (data-parallel worker threads on native with 2+ cores), else this thread.
   const workers = automaticWorkers(currentBackend().name, os.availableParallelism(), cfg.batch);
-  const stepper = workers > 1 ? await DataParallelStepper.create({ model, batchSize: cfg.batch, seqLength: cfg.seq, workers, gradClip: 5 }) : null;
+  const stepper = workers > 1 ? await DataParallelStepper.create({ model, batchSize: cfg.batch, seqLength: cfg.seq, workers, gradClip: 5, rng }) : null;
   const timedStep = stepper
     ? async () => {
         const r = await stepper.step(batches.next(), 2e-3);

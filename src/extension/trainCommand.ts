@@ -67,7 +67,7 @@ export async function trainOnWorkspace(training: TrainingController, store: RunS
   const request: TrainRequest = {
     corpusPaths: targets.map((f) => f.uri.fsPath),
     corpusOptions: { include: s.include.length ? s.include : undefined, exclude: s.exclude, maxFileBytes: s.maxFileBytes, maxTotalBytes: s.maxTotalBytes },
-    model: { ...model!, embedding: 0, dropout: 0 },
+    model: { ...model!, embedding: 0, dropout: MODEL_OPTIONS.dropout.default },
     train: { seqLength, batchSize: s.batchSize, learningRate: s.learningRate, steps, minutes, evalEvery: s.evalEvery, sampleChars: 300, seed: 1, workers: s.workers },
     outDir: store.root,
     backend: s.backend,
@@ -84,7 +84,8 @@ export async function resumeRun(training: TrainingController, store: RunStore, r
   const request: TrainRequest = {
     corpusPaths: recordedCorpusRoots(run.corpus),
     corpusOptions: { include: s.include.length ? s.include : undefined, exclude: s.exclude, maxFileBytes: s.maxFileBytes, maxTotalBytes: s.maxTotalBytes },
-    model: { ...run.model, dropout: 0 },
+    // The checkpoint's own model (dropout included) wins on resume (engine/training/resume.ts).
+    model: { ...run.model, dropout: MODEL_OPTIONS.dropout.default },
     train: { seqLength: s.seqLength, batchSize: s.batchSize, learningRate: s.learningRate, ...budget, evalEvery: s.evalEvery, sampleChars: 300, seed: 1, workers: s.workers },
     outDir: store.root,
     resume: run.dir,

@@ -56,7 +56,7 @@ export const MODEL_OPTIONS = {
   layers: { type: 'int', min: 1, max: 4, default: 2, help: 'stacked layers', flag: 'layers', setting: 'model.layers', prompt: 'Layers' },
   hidden: { type: 'int', min: 16, max: 1024, default: 128, help: 'hidden units per layer', flag: 'hidden', setting: 'model.hidden', prompt: 'Hidden units per layer' },
   embedding: { type: 'int', min: 0, max: 1024, default: 0, help: 'embedding size (0 = one-hot input)', flag: 'embedding' },
-  dropout: { type: 'number', min: 0, max: 0.9, default: 0, help: 'dropout between layers', flag: 'dropout' },
+  dropout: { type: 'number', min: 0, max: 0.9, default: 0.1, help: 'dropout between layers and before the output layer', flag: 'dropout' },
 } satisfies Record<keyof Omit<ModelConfig, 'vocabSize'>, ConfigOption>;
 
 /** The peak learning rate of the automatic rule at up to 128 hidden units (automaticLearningRate). */
