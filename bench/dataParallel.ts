@@ -75,7 +75,7 @@ async function one(): Promise<Measurement> {
   const text = sourceText();
   const vocab = Vocabulary.fromText(text, 256);
   const ids = vocab.encode(text);
-  const cfg: ModelConfig = { kind: 'lstm', layers: 2, hidden: 128, embedding: 0, dropout: 0, vocabSize: vocab.size };
+  const cfg: ModelConfig = { kind: 'lstm', layers: 2, hidden: 128, embedding: 0, dropout: Number(arg('dropout') ?? 0), vocabSize: vocab.size };
   const model = CharRnn.create(cfg, 1);
   const rng = new Random(1);
   const batches = new TruncatedBptt(ids, B, T);
