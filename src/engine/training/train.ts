@@ -34,7 +34,7 @@ import { LocalStepper, StepOutcome, TrainingStepper } from './stepper';
 import { GoodState, NanPolicy } from './nanPolicy';
 import { TrainingError } from './trainingError';
 import { loadCheckpoint } from './checkpoint';
-import { fitCheckpointMixture } from '../completion/checkpointMixture';
+import { fitCheckpointMixture, MIXTURE_FIT_CHARS } from '../completion/checkpointMixture';
 import type { RunMixture } from './runFolder';
 
 export type { RunInfo, StopReason } from './runFolder';
@@ -334,6 +334,8 @@ class TrainingLoop {
     else {
       try {
         const ckpt = await loadCheckpoint(this.recorder.checkpointToUse());
+        // Said before it starts: the fit runs past the budget (about a minute for config A), and stopping keeps the run.
+        this.emit({ event: 'note', message: `fitting the completion mixture on up to ${MIXTURE_FIT_CHARS.toLocaleString('en-US')} validation characters (the run is saved; stopping now skips it)` });
         const r = await fitCheckpointMixture(ckpt, corpus, { signal: this.opts.signal });
         record = { file: r.file, seconds: (Date.now() - t0) / 1000, positions: r.fittedFor.positions, natsPerChar: r.gate.fit!.natsPerChar };
         const adapted = r.adaptedGate?.fit ? `, ${r.adaptedGate.fit.natsPerChar.toFixed(3)} over the adapted network` : '';
