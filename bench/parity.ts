@@ -72,9 +72,10 @@ interface Leg {
   config: ModelConfig;
 }
 
-function engineArgs(kind: CellKind, steps: number, dir: string, init?: string): string[] {
+/** The engine leg's arguments; with `start`, from those initial weights and that model's dropout. */
+function engineArgs(kind: CellKind, steps: number, dir: string, start?: { init: string; dropout: number }): string[] {
   const a = [__filename, '--leg', 'engine', '--train', arg('train')!, '--model', kind, '--steps', String(steps), '--log', path.join(dir, 'engine.jsonl'), '--out', dir];
-  return init ? [...a, '--init', init, '--dropout', '0'] : a;
+  return start ? [...a, '--init', start.init, '--dropout', String(start.dropout)] : a;
 }
 
 function peerArgs(cfg: ModelConfig, steps: number, ids: string, dir: string, name: string, init?: string): string[] {
@@ -96,7 +97,7 @@ async function sameStart(kind: CellKind, ids: string, vocabSize: number, work: s
   const dir = fs.mkdtempSync(path.join(work, `same-${kind}-`));
   const init = path.join(dir, 'init.json');
   writeWeights(init, initialParams(cfg, DEFAULT_TRAIN.seed), cfg);
-  const e = pinned(0, process.execPath, engineArgs(kind, steps, dir, init));
+  const e = pinned(0, process.execPath, engineArgs(kind, steps, dir, { init, dropout: cfg.dropout }));
   const p = pinned(1, PYTHON, peerArgs(cfg, steps, ids, dir, 'peer', init));
   await Promise.all([run(e.cmd, e.args, 'engine'), run(p.cmd, p.args, 'peer')]);
   const a = readLog(path.join(dir, 'engine.jsonl')), b = readLog(path.join(dir, 'peer.jsonl'));
