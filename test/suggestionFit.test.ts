@@ -38,3 +38,11 @@ test('a partial accept is one insert at the suggestion of a beginning of it, two
   assert.equal(isPartialAccept(shown, { line: 2, character: 5, rangeLength: 0, text: 'ext4_' }), false, 'elsewhere');
   assert.equal(isPartialAccept(shown, { line: 2, character: 4, rangeLength: 0, text: 'exit' }), false, 'not a beginning of it');
 });
+
+test('TypingThrough: ghost text shown over the suggestion list\'s item continues once the item is accepted', () => {
+  // "struct node_" typed, the list's item "node_9" replaces "node_"; the ghost text "node_9 *n;" is kept from the item's start.
+  const t = new TypingThrough();
+  t.shown({ key: 'k', line: 3, linePrefix: 'struct ', text: 'node_9 *n;', completer: 'hybrid', offer: 7 });
+  assert.deepEqual(t.rest('k', 3, 'struct node_9'), { key: 'k', line: 3, linePrefix: 'struct node_9', text: ' *n;', completer: 'hybrid', offer: 7 });
+  assert.equal(t.rest('k', 3, 'struct node_1'), null);
+});

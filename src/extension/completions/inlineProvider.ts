@@ -174,7 +174,13 @@ export class ModelCompletionProvider implements vscode.InlineCompletionItemProvi
       );
       if (item) {
         if (insert === null || token.isCancellationRequested) return undefined;
-        return { items: [new vscode.InlineCompletionItem(insert, selected!.range)] };
+        const range = selected!.range;
+        if (range.start.line !== position.line) return { items: [new vscode.InlineCompletionItem(insert, range)] };
+        // An offer from the item's start: once Tab takes the list's item, the rest of this same ghost
+        // text is served (TypingThrough), not a new continuation that may differ from what was shown.
+        const itemLinePrefix = linePrefix.slice(0, range.start.character);
+        const shown = this.offers.shownNew(path.dirname(checkpoint), { key, line: position.line, linePrefix: itemLinePrefix, text: insert, completer: served });
+        return { items: [this.item(insert, range, shown.offer)] };
       }
       // Spaces alone are no help as ghost text (and hard to see); nor is what the line already has after the cursor.
       const rest = document.lineAt(position.line).text.slice(position.character);
