@@ -22,6 +22,10 @@
 //   weightedGradientSum(grads, weights: number[], out) -> Σ out²
 //   softmaxCrossEntropy(N, V, logits, targets: Int32Array, weights|null, total, dLogits|null) -> Σ w·loss
 //                                                                                   (output_kernels.h)
+//   gatherRows(V, D, table, ids: Int32Array, bias|null, out)     out[r] = table[ids[r]] (+ bias)
+//   scatterAddRows(V, D, ids: Int32Array, x, out)                out[ids[r]] += x[r]
+//   dropoutRows(T, B, H, streams, first, salt, salt2, threshold, keep, x, out)   out = x ⊙ mask
+//                                                                                   (row_kernels.h)
 // All arrays are Float32Array; lengths are validated exactly and outputs must not overlap inputs.
 
 #include <node_api.h>
@@ -191,6 +195,7 @@ __attribute__((always_inline)) static inline float fast_tanh(float x) { return 1
 #include "optimiser_kernels.h"
 #include "recurrent_products.h"
 #include "output_kernels.h"
+#include "row_kernels.h"
 
 // ---------------------------------------------------------------------------------------------
 // Fused pointwise steps. Row-major [B, G·H] gate rows, [B, H] state rows.
@@ -1080,6 +1085,120 @@ static napi_value SoftmaxCrossEntropyFn(napi_env env, napi_callback_info cbinfo)
   return r;
 }
 
+// An Int32Array argument (ids), its values checked to lie in [0, V).
+static bool GetIds(napi_env env, const char* fn, napi_value v, int64_t V, const int32_t** data, size_t* len) {
+  bool isTa = false;
+  napi_is_typedarray(env, v, &isTa);
+  napi_typedarray_type type = napi_float32_array;
+  void* d = nullptr;
+  if (isTa && napi_get_typedarray_info(env, v, &type, len, &d, nullptr, nullptr) != napi_ok) {
+    ThrowPending(env, "napi_get_typedarray_info failed");
+    return false;
+  }
+  if (!isTa || type != napi_int32_array) {
+    ThrowType(env, std::string(fn) + ": ids must be an Int32Array");
+    return false;
+  }
+  *data = static_cast<const int32_t*>(d);
+  for (size_t r = 0; r < *len; r++) {
+    if ((*data)[r] < 0 || (*data)[r] >= V) {
+      ThrowRange(env, std::string(fn) + ": symbol id " + std::to_string((*data)[r]) + " is outside the table (size " + std::to_string(V) + ")");
+      return false;
+    }
+  }
+  return true;
+}
+
+static napi_value GatherRowsFn(napi_env env, napi_callback_info cbinfo) {
+  const char* fn = "gatherRows";
+  size_t argc = 6;
+  napi_value argv[6];
+  NAPI_OK(napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr));
+  if (argc != 6) {
+    ThrowType(env, "gatherRows(V, D, table, ids, bias, out): expected 6 arguments");
+    return nullptr;
+  }
+  int64_t V, D;
+  if (!GetInt(env, fn, argv[0], "V", 1, INT_MAX, &V) || !GetInt(env, fn, argv[1], "D", 1, INT_MAX, &D)) return nullptr;
+  F32 table, bias, out;
+  if (!GetF32(env, fn, argv[2], "table", false, &table) || !GetF32(env, fn, argv[4], "bias", true, &bias) ||
+      !GetF32(env, fn, argv[5], "out", false, &out))
+    return nullptr;
+  const int32_t* ids;
+  size_t n;
+  if (!GetIds(env, fn, argv[3], V, &ids, &n)) return nullptr;
+  if (!ExpectLen(env, fn, table, (size_t)(V * D), "V·D") || !ExpectLen(env, fn, bias, (size_t)D, "D") ||
+      !ExpectLen(env, fn, out, n * (size_t)D, "ids.length·D"))
+    return nullptr;
+  if (Overlap(out, table) || Overlap(out, bias)) {
+    ThrowRange(env, "gatherRows: out must not overlap table or bias");
+    return nullptr;
+  }
+  GatherRowsLoop(n, (size_t)D, table.data, ids, bias.present ? bias.data : nullptr, out.data);
+  return nullptr;
+}
+
+static napi_value ScatterAddRowsFn(napi_env env, napi_callback_info cbinfo) {
+  const char* fn = "scatterAddRows";
+  size_t argc = 5;
+  napi_value argv[5];
+  NAPI_OK(napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr));
+  if (argc != 5) {
+    ThrowType(env, "scatterAddRows(V, D, ids, x, out): expected 5 arguments");
+    return nullptr;
+  }
+  int64_t V, D;
+  if (!GetInt(env, fn, argv[0], "V", 1, INT_MAX, &V) || !GetInt(env, fn, argv[1], "D", 1, INT_MAX, &D)) return nullptr;
+  F32 x, out;
+  if (!GetF32(env, fn, argv[3], "x", false, &x) || !GetF32(env, fn, argv[4], "out", false, &out)) return nullptr;
+  const int32_t* ids;
+  size_t n;
+  if (!GetIds(env, fn, argv[2], V, &ids, &n)) return nullptr;
+  if (!ExpectLen(env, fn, x, n * (size_t)D, "ids.length·D") || !ExpectLen(env, fn, out, (size_t)(V * D), "V·D"))
+    return nullptr;
+  if (Overlap(out, x)) {
+    ThrowRange(env, "scatterAddRows: out must not overlap x");
+    return nullptr;
+  }
+  ScatterAddLoop(n, (size_t)D, ids, x.data, out.data);
+  return nullptr;
+}
+
+static napi_value DropoutRowsFn(napi_env env, napi_callback_info cbinfo) {
+  const char* fn = "dropoutRows";
+  size_t argc = 11;
+  napi_value argv[11];
+  NAPI_OK(napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr));
+  if (argc != 11) {
+    ThrowType(env, "dropoutRows(T, B, H, streams, first, salt, salt2, threshold, keep, x, out): expected 11 arguments");
+    return nullptr;
+  }
+  int64_t T, B, H, streams, first, salt, salt2, threshold;
+  if (!GetInt(env, fn, argv[0], "T", 0, INT_MAX, &T) || !GetInt(env, fn, argv[1], "B", 0, INT_MAX, &B) ||
+      !GetInt(env, fn, argv[2], "H", 0, INT_MAX, &H) || !GetInt(env, fn, argv[3], "streams", 0, INT_MAX, &streams) ||
+      !GetInt(env, fn, argv[4], "first", 0, INT_MAX, &first) || !GetInt(env, fn, argv[5], "salt", 0, UINT32_MAX, &salt) ||
+      !GetInt(env, fn, argv[6], "salt2", 0, UINT32_MAX, &salt2) || !GetInt(env, fn, argv[7], "threshold", 0, 65536, &threshold))
+    return nullptr;
+  if (first + B > streams) {
+    ThrowRange(env, "dropoutRows: streams [" + std::to_string(first) + ", " + std::to_string(first + B) + ") are outside the batch's " + std::to_string(streams));
+    return nullptr;
+  }
+  double keep;
+  static const char* const names[] = {"keep"};
+  if (!GetDoubles(env, fn, argv + 8, names, 1, &keep)) return nullptr;
+  F32 x, out;
+  if (!GetF32(env, fn, argv[9], "x", false, &x) || !GetF32(env, fn, argv[10], "out", false, &out)) return nullptr;
+  const size_t len = (size_t)T * (size_t)B * (size_t)H;
+  if (!ExpectLen(env, fn, x, len, "T·B·H") || !ExpectLen(env, fn, out, len, "T·B·H")) return nullptr;
+  if (Overlap(out, x)) {
+    ThrowRange(env, "dropoutRows: out must not overlap x");
+    return nullptr;
+  }
+  DropoutRowsLoop((size_t)T, (size_t)B, (size_t)H, (uint32_t)streams, (uint32_t)first, (uint32_t)salt, (uint32_t)salt2,
+                  (uint32_t)threshold, (float)keep, x.data, out.data);
+  return nullptr;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   std::call_once(g_blas_once, LoadBlas);
   napi_property_descriptor props[] = {
@@ -1092,6 +1211,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"rmspropUpdate", nullptr, RmspropUpdate, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"weightedGradientSum", nullptr, WeightedGradientSumFn, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"softmaxCrossEntropy", nullptr, SoftmaxCrossEntropyFn, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gatherRows", nullptr, GatherRowsFn, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"scatterAddRows", nullptr, ScatterAddRowsFn, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"dropoutRows", nullptr, DropoutRowsFn, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) {
     ThrowPending(env, "lstm_lab: napi_define_properties failed");

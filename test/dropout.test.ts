@@ -1,12 +1,14 @@
 /**
  * Dropout masks drawn by counter (src/engine/nn/dropout.ts): a slice of the streams draws the rows the
  * whole batch draws, the dropped share is p, the kept units are scaled by 1/(1 − p), and masks of other
- * keys or of other layers are not related to each other.
+ * keys or of other layers are not related to each other; the addon's loop (native/row_kernels.h), which
+ * draws and applies a mask in one pass, gives bit for bit the product of the JS mask.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DropoutDraw, dropoutDraw, dropoutMask } from '../src/engine/nn/dropout';
+import { applyMask, DropoutDraw, dropoutDraw, dropoutMask, maskedRows } from '../src/engine/nn/dropout';
 import { Random } from '../src/engine/nn/random';
+import { nativeAddon, nativeStatus } from '../src/engine/runtime/native';
 
 const T = 16, B = 10, H = 64, p = 0.25;
 
@@ -76,4 +78,27 @@ test('masks of consecutive keys, of other layers and of shifted units are uncorr
     assert.ok(Math.abs(r) < 0.04, `${what}: correlation ${r}`);
   }
   assert.deepEqual(Array.from(dropoutMask(d1, 0, T, B, H, p)), Array.from(a), 'the same draw gives the same mask');
+});
+
+const native = nativeStatus();
+
+test('the addon\'s masked rows are bit for bit the JS mask\'s product, for slices, odd widths and signed values', { skip: native.available ? false : `native addon unavailable: ${native.reason}` }, () => {
+  const kernel = nativeAddon()!.dropoutRows;
+  const rng = new Random(11);
+  for (const [t, streams, first, b, h, q] of [[16, 10, 0, 10, 64, 0.25], [5, 12, 7, 5, 33, 0.1], [3, 4, 1, 2, 1, 0.5], [2, 3, 0, 3, 129, 0.9]]) {
+    const draw: DropoutDraw = { key: Math.floor(rng.next() * 4294967296) >>> 0, streams, first };
+    const x = Float32Array.from({ length: t * b * h }, (_, i) => (i % 7 === 0 ? -0 : (rng.next() * 2 - 1) * 10 ** Math.floor(rng.next() * 6 - 3)));
+    for (const index of [0, 1, 5]) {
+      const want = applyMask(x, dropoutMask(draw, index, t, b, h, q));
+      const got = maskedRows(draw, index, t, b, h, q, x, kernel);
+      assert.deepEqual(new Uint32Array(got.buffer), new Uint32Array(want.buffer), `T=${t} rows [${first}, ${first + b}) of ${streams}, H=${h}, p=${q}, mask ${index}`);
+      assert.deepEqual(maskedRows(draw, index, t, b, h, q, x, null), want, 'without the addon: the JS product');
+    }
+  }
+  const draw: DropoutDraw = { key: 1, streams: 4, first: 3 };
+  assert.throws(() => maskedRows(draw, 0, 2, 2, 8, 0.1, new Float32Array(32), kernel), /outside the batch/);
+  assert.throws(() => maskedRows(draw, 0, 2, 1, 8, 0.1, new Float32Array(15), kernel), /15 values to mask, expected T·B·H = 16/);
+  assert.throws(() => kernel(2, 1, 8, 4, 3, 1, 2, 6554, 1.1, new Float32Array(16), new Float32Array(15)), /out has length 15, expected T·B·H = 16/);
+  const x = new Float32Array(16);
+  assert.throws(() => kernel(2, 1, 8, 4, 3, 1, 2, 6554, 1.1, x, x), /must not overlap/);
 });

@@ -1,13 +1,13 @@
 /**
  * The output layer's loops on native (the addon's softmax + cross-entropy, native/output_kernels.h,
- * and the row adds of scatterAddRows) against TF.js's generic kernels on the cpu backend: same loss
+ * and the row loops of native/row_kernels.h: scatterAddRows's row adds, lookupRows's gathers) against TF.js's generic kernels on the cpu backend: same loss
  * and dLoss/dlogits with and without row weights, logits far from 0, a vocabulary that is not a
  * multiple of any vector width; bad input refused with a message.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend, tf, tidy } from '../src/engine/runtime/backend';
-import { scatterAddRows, softmaxCrossEntropy } from '../src/engine/nn/linalg';
+import { lookupRows, lookupRowsPlusBias, scatterAddRows, softmaxCrossEntropy } from '../src/engine/nn/linalg';
 import { nativeAddon, nativeStatus } from '../src/engine/runtime/native';
 import { Random } from '../src/engine/nn/random';
 
@@ -66,6 +66,28 @@ test('native scatterAddRows (row adds) agrees with the one-hot product', { skip 
   const got = run();
   for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-5, `[${i}] ${got[i]} vs ${want[i]}`);
   assert.throws(() => tidy(() => scatterAddRows(tf.tensor1d(Int32Array.of(0, V), 'int32'), V, tf.tensor2d(new Float32Array(2 * D), [2, D]))), /outside the table/);
+});
+
+test('native row gathers (lookupRows, lookupRowsPlusBias) agree with the generic kernels', { skip }, async () => {
+  const rng = new Random(10);
+  const n = 77, V = 13, D = 21;
+  const ids = Int32Array.from({ length: n }, () => Math.floor(rng.next() * V));
+  const table = Float32Array.from({ length: V * D }, () => rng.next() * 2 - 1);
+  const bias = Float32Array.from({ length: D }, () => rng.next() - 0.5);
+  const run = () => tidy(() => {
+    const t = tf.tensor2d(table, [V, D]), i = tf.tensor1d(ids, 'int32');
+    return [lookupRows(t, i), lookupRowsPlusBias(t, i, tf.tensor1d(bias))].map((r) => Float32Array.from(r.dataSync() as Float32Array));
+  });
+  await initBackend('cpu');
+  const want = run();
+  await initBackend('native');
+  const got = run();
+  for (const k of [0, 1]) for (let j = 0; j < want[k].length; j++) assert.ok(Math.abs(got[k][j] - want[k][j]) <= 1e-6, `${k ? 'with' : 'without'} bias [${j}] ${got[k][j]} vs ${want[k][j]}`);
+  assert.throws(() => tidy(() => lookupRows(tf.tensor2d(table, [V, D]), tf.tensor1d(Int32Array.of(1, -1), 'int32'))), /symbol id -1 is outside the table \(size 13\)/);
+  const addon = nativeAddon()!;
+  assert.throws(() => addon.gatherRows(V, D, table, Int32Array.of(0), null, new Float32Array(D - 1)), /out has length 20, expected ids.length·D = 21/);
+  assert.throws(() => addon.gatherRows(V, D, table, Float32Array.of(0) as unknown as Int32Array, null, new Float32Array(D)), /ids must be an Int32Array/);
+  assert.throws(() => addon.scatterAddRows(V, D, Int32Array.of(0), new Float32Array(D), new Float32Array(V * D - 1)), /out has length 272, expected V·D = 273/);
 });
 
 test('the addon refuses a target outside the vocabulary, wrong lengths and a bad total', { skip }, () => {

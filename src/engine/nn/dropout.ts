@@ -37,14 +37,8 @@ export function dropoutDraw(rng: Random, streams: number): DropoutDraw {
  * whole batch's mask. One hash decides two units (its two 16-bit halves: p to 1/65,536).
  */
 export function dropoutMask(draw: DropoutDraw, index: number, T: number, B: number, H: number, p: number): Float32Array {
-  if (!(p > 0 && p < 1)) throw new RangeError(`dropout must be in (0, 1) to draw a mask (got ${p})`);
-  if (draw.first < 0 || draw.first + B > draw.streams) throw new RangeError(`streams [${draw.first}, ${draw.first + B}) are outside the batch's ${draw.streams}`);
+  const { salt, salt2, threshold, keep } = maskConstants(draw, index, B, p);
   const out = new Float32Array(T * B * H);
-  const keep = 1 / (1 - p);
-  const threshold = Math.round(p * 65536);
-  // Two rounds keyed differently: with one (e ^ salt, or e + salt) the masks of two keys would be
-  // permutations or shifts of each other.
-  const salt = mix32(draw.key ^ mix32(index + 0x9e3779b9)), salt2 = mix32(salt + 0x632be5ab);
   const pairs = H >> 1, halfRow = (H + 1) >> 1;
   for (let t = 0; t < T; t++) {
     for (let b = 0; b < B; b++) {
@@ -59,6 +53,36 @@ export function dropoutMask(draw: DropoutDraw, index: number, T: number, B: numb
       if (H & 1) out[o + H - 1] = (mix32(mix32((base + pairs) ^ salt) ^ salt2) & 0xffff) < threshold ? 0 : keep;
     }
   }
+  return out;
+}
+
+/** What a mask's decisions derive from besides the row and unit: two salts of (key, index), the drop threshold, the kept multiplier. */
+function maskConstants(draw: DropoutDraw, index: number, B: number, p: number): { salt: number; salt2: number; threshold: number; keep: number } {
+  if (!(p > 0 && p < 1)) throw new RangeError(`dropout must be in (0, 1) to draw a mask (got ${p})`);
+  if (draw.first < 0 || draw.first + B > draw.streams) throw new RangeError(`streams [${draw.first}, ${draw.first + B}) are outside the batch's ${draw.streams}`);
+  // Two rounds keyed differently: with one (e ^ salt, or e + salt) the masks of two keys would be
+  // permutations or shifts of each other.
+  const salt = mix32(draw.key ^ mix32(index + 0x9e3779b9)), salt2 = mix32(salt + 0x632be5ab);
+  return { salt, salt2, threshold: Math.round(p * 65536), keep: Math.fround(1 / (1 - p)) };
+}
+
+/** The addon's loop that draws a mask's decisions and multiplies by them in one pass (native/row_kernels.h). */
+export type DropoutRowsKernel = (
+  T: number, B: number, H: number, streams: number, first: number, salt: number, salt2: number, threshold: number, keep: number,
+  x: Float32Array, out: Float32Array,
+) => void;
+
+/**
+ * x ⊙ (mask `index` of the draw), for x of T·B rows × H: the product applyMask(x, dropoutMask(…))
+ * makes, as a new array. With `kernel` (the addon's dropoutRows, on native) the decisions are drawn
+ * and applied in one pass in C and the mask is never stored; the values are bit for bit the same.
+ */
+export function maskedRows(draw: DropoutDraw, index: number, T: number, B: number, H: number, p: number, x: Float32Array, kernel: DropoutRowsKernel | null): Float32Array {
+  if (x.length !== T * B * H) throw new RangeError(`${x.length} values to mask, expected T·B·H = ${T * B * H}`);
+  if (!kernel) return applyMask(x, dropoutMask(draw, index, T, B, H, p));
+  const { salt, salt2, threshold, keep } = maskConstants(draw, index, B, p);
+  const out = new Float32Array(x.length);
+  kernel(T, B, H, draw.streams, draw.first, salt, salt2, threshold, keep, x, out);
   return out;
 }
 

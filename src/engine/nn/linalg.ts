@@ -42,36 +42,27 @@ export function columnSums(x: tf.Tensor2D): tf.Tensor1D {
 
 /** Rows `ids` of `table` [V, D] → [n, D]. */
 export function lookupRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
-  if (currentBackend().name === 'native') return copyRows(table.dataSync() as Float32Array, table.shape, ids);
+  if (currentBackend().name === 'native') return gatheredRows(table, ids, null);
   if (flagsAreFast()) return tf.matMul(tf.cast(tf.oneHot(ids, table.shape[0]), 'float32') as tf.Tensor2D, table);
   return tf.gather(table, ids) as tf.Tensor2D;
 }
 
 /**
- * On native the arrays behind tensors are plain memory: a row gather is n row copies (a one-hot
- * product cost 3–6 ms a step for config A).
+ * On native the arrays behind tensors are plain memory: a row gather is n row copies, in the addon's
+ * loop (a one-hot product cost 3–6 ms a step for config A; JS row copies with the bias ~1 ms a worker step).
  */
-function copyRows(values: Float32Array, [V, D]: number[], ids: tf.Tensor1D): tf.Tensor2D {
+function gatheredRows(table: tf.Tensor2D, ids: tf.Tensor1D, bias: tf.Tensor | null): tf.Tensor2D {
+  const [V, D] = table.shape;
   const idv = ids.dataSync() as Int32Array;
   const out = new Float32Array(idv.length * D);
-  for (let r = 0; r < idv.length; r++) {
-    const id = idv[r];
-    if (!(id >= 0 && id < V)) throw new RangeError(`Symbol id ${id} is outside the table (size ${V}).`);
-    out.set(values.subarray(id * D, id * D + D), r * D);
-  }
+  const t = table.dataSync() as Float32Array, b = bias ? (bias.dataSync() as Float32Array) : null;
+  nativeAddon()!.gatherRows(V, D, t, idv, b, out); // the native backend exists only when the addon loaded
   return tf.tensor2d(out, [idv.length, D]);
 }
 
 /** Rows `ids` of `table` [V, D] plus `bias` [D] → [n, D]: row copies on native, one fused product on node, gather + add elsewhere. */
 export function lookupRowsPlusBias(table: tf.Tensor2D, ids: tf.Tensor1D, bias: tf.Tensor): tf.Tensor2D {
-  if (currentBackend().name === 'native') {
-    // The bias added to the V rows of the table, then n row copies.
-    const t = table.dataSync() as Float32Array, b = bias.dataSync() as Float32Array;
-    const D = table.shape[1];
-    const withBias = new Float32Array(t.length);
-    for (let o = 0; o < t.length; o += D) for (let j = 0; j < D; j++) withBias[o + j] = t[o + j] + b[j];
-    return copyRows(withBias, table.shape, ids);
-  }
+  if (currentBackend().name === 'native') return gatheredRows(table, ids, bias);
   if (flagsAreFast()) return linear(tf.cast(tf.oneHot(ids, table.shape[0]), 'float32') as tf.Tensor2D, table, bias);
   return tf.add(tf.gather(table, ids), bias) as tf.Tensor2D;
 }
@@ -79,16 +70,12 @@ export function lookupRowsPlusBias(table: tf.Tensor2D, ids: tf.Tensor1D, bias: t
 /** ids one-hot, transposed, times x: Σ of the rows of x into the rows of a [V, D] table (a scatter-add). */
 export function scatterAddRows(ids: tf.Tensor1D, vocab: number, x: tf.Tensor2D): tf.Tensor2D {
   if (currentBackend().name === 'native') {
-    // Row adds: the one-hot product cost V·n·D multiply-adds (3–4 ms a step for config A's W_x).
+    // Row adds, in the addon's loop: the one-hot product cost V·n·D multiply-adds (3–4 ms a step for
+    // config A's W_x), the JS loop ~1.9 ms a config-A worker step.
     const idv = ids.dataSync() as Int32Array, xv = x.dataSync() as Float32Array;
     const D = x.shape[1];
     const out = new Float32Array(vocab * D);
-    for (let r = 0; r < idv.length; r++) {
-      const id = idv[r];
-      if (!(id >= 0 && id < vocab)) throw new RangeError(`Symbol id ${id} is outside the table (size ${vocab}).`);
-      const o = id * D, xo = r * D;
-      for (let j = 0; j < D; j++) out[o + j] += xv[xo + j];
-    }
+    nativeAddon()!.scatterAddRows(vocab, D, idv, xv, out);
     return tf.tensor2d(out, [vocab, D]);
   }
   return matMulTN(tf.cast(tf.oneHot(ids, vocab), 'float32') as tf.Tensor2D, x);

@@ -14,13 +14,14 @@
  *   l{k}.bh   [G·H]         recurrent bias (GRU only)
  *   out.w     [H, V], out.b [V]
  */
-import { tf, fusedKernels } from '../runtime/backend';
+import { currentBackend, tf, fusedKernels } from '../runtime/backend';
+import { nativeAddon } from '../runtime/native';
 import { previousHidden, RecurrentWeights, SequenceForward, sequenceBackward, sequenceForward } from './cells';
 import { ModelConfig, validateModelConfig } from './config';
 import { GATES, SeqShape } from './kernels';
 import { columnSums, linear, lookupRows, lookupRowsPlusBias, matMulNT, matMulTN, scatterAddRows, softmaxCrossEntropy } from './linalg';
 import { Random } from './random';
-import { applyMask, DropoutDraw, dropoutMask } from './dropout';
+import { DropoutDraw, maskedRows } from './dropout';
 import { phase } from '../runtime/stepProfile';
 
 export type Params = Map<string, tf.Tensor>;
@@ -186,13 +187,15 @@ export class CharRnn {
     const shape: SeqShape = { kind, T, B, H };
     const dropout = train && cfg.dropout > 0 ? cfg.dropout : 0;
     if (dropout > 0 && !dropoutDraw) throw new Error('Training with dropout needs the step\'s dropout draw.');
-    const mask = (index: number) => dropoutMask(dropoutDraw!, index, T, B, H, dropout);
-    // One loop over the arrays: tf.mul cost ~1 ms per [T·B, H] product on native, 4 of them a step.
-    const masked = (x: tf.Tensor2D, m: Float32Array) => tf.tensor2d(applyMask(x.dataSync() as Float32Array, m), x.shape);
+    // x ⊙ mask `index`: one loop over the arrays (tf.mul cost ~1 ms per [T·B, H] product on native, 4
+    // of them a step); on native the addon's, which draws the decisions as it goes (no mask stored).
+    const rowsKernel = currentBackend().name === 'native' ? nativeAddon()?.dropoutRows ?? null : null;
+    const masked = (x: tf.Tensor2D, index: number) =>
+      tf.tensor2d(maskedRows(dropoutDraw!, index, T, B, H, dropout, x.dataSync() as Float32Array, rowsKernel), x.shape);
 
     // ---- forward ----
     const layerIn: (tf.Tensor2D | null)[] = []; // input rows of layer k (after dropout), [T·B, In]; null = one-hot
-    const masks: (Float32Array | null)[] = [];
+    const masks: (number | null)[] = []; // the dropout mask of layer k's input, by index; null = none
     const fwd: SequenceForward[] = [];
     let below: tf.Tensor2D | null = null;
     for (let k = 1; k <= cfg.layers; k++) {
@@ -210,8 +213,8 @@ export class CharRnn {
         }
         masks.push(null);
       } else {
-        const m = dropout > 0 ? mask(k - 2) : null;
-        const x = m ? masked(below!, m) : below!;
+        const m = dropout > 0 ? k - 2 : null;
+        const x = m !== null ? masked(below!, m) : below!;
         masks.push(m);
         layerIn.push(x);
         xProj = phase('input projection', () => linear(x, wx, b));
@@ -221,8 +224,8 @@ export class CharRnn {
       fwd.push(f);
       below = f.hs;
     }
-    const topMask = dropout > 0 ? mask(cfg.layers - 1) : null;
-    const top = topMask ? masked(below!, topMask) : below!; // [T·B, H]
+    const topMask = dropout > 0 ? cfg.layers - 1 : null;
+    const top = topMask !== null ? masked(below!, topMask) : below!; // [T·B, H]
     const logits = phase('output projection', () => linear(top, p('out.w') as tf.Tensor2D, p('out.b'))); // [T·B, V]
     const { loss, dLogits } = phase('softmax + cross-entropy', () => softmaxCrossEntropy(logits, targets, targetWeights, train));
     const nextState: RecurrentState = { h: fwd.map((f) => f.hLast), c: fwd.map((f) => f.cLast) };
@@ -235,7 +238,7 @@ export class CharRnn {
       grads.set('out.b', columnSums(dLogits!));
       return matMulNT(dLogits!, p('out.w') as tf.Tensor2D); // [T·B, H]
     });
-    if (topMask) dHs = masked(dHs, topMask);
+    if (topMask !== null) dHs = masked(dHs, topMask);
     const probe: StateGradients | undefined = stateGradients ? { dh0: [], dc0: [], fromAbove: [] } : undefined;
     for (let k = cfg.layers; k >= 1; k--) {
       const w: RecurrentWeights = { wh: p(`l${k}.wh`) as tf.Tensor2D, bh: kind === 'gru' ? (p(`l${k}.bh`) as tf.Tensor1D) : null };
@@ -257,7 +260,8 @@ export class CharRnn {
       if (x === null) continue;
       let dx = phase('input projection', () => matMulNT(back.dPre, p(`l${k}.wx`) as tf.Tensor2D)); // [T·B, In]
       if (k > 1) {
-        if (masks[k - 1]) dx = masked(dx, masks[k - 1]!);
+        const m = masks[k - 1];
+        if (m !== null) dx = masked(dx, m);
         dHs = dx;
       } else {
         grads.set('embed', phase('input projection', () => scatterAddRows(ids, V, dx)));

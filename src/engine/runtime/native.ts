@@ -16,6 +16,7 @@ import * as fs from 'fs';
 import type * as tfjs from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { DropoutRowsKernel } from '../nn/dropout';
 import {
   CellKind,
   GATES,
@@ -70,6 +71,12 @@ export interface NativeAddon {
    * Σ_r w_r·(log Σ exp z_r − z_r[target]), and with dLogits writes (softmax − onehot)·w_r/total there.
    */
   softmaxCrossEntropy(N: number, V: number, logits: Float32Array, targets: Int32Array, weights: Float32Array | null, total: number, dLogits: Float32Array | null): number;
+  /** out[r] = table[ids[r]] (+ bias), rows of D (native/row_kernels.h); an id outside [0, V) throws. */
+  gatherRows(V: number, D: number, table: Float32Array, ids: Int32Array, bias: Float32Array | null, out: Float32Array): void;
+  /** out[ids[r]] += x[r], rows of D, in order of r (native/row_kernels.h). */
+  scatterAddRows(V: number, D: number, ids: Int32Array, x: Float32Array, out: Float32Array): void;
+  /** out = x ⊙ a dropout mask, drawn as nn/dropout.ts's dropoutMask draws it (maskedRows calls it). */
+  dropoutRows: DropoutRowsKernel;
 }
 
 export interface NativeStatus {
