@@ -109,6 +109,25 @@ test('mixture gate: fitted where each component is right in its own regime, it b
   assert.ok(Math.abs(mixed[0] + mixed[1] - 1) < 1e-12);
 });
 
+test('mixture gate: the fit (L-BFGS) ends where the penalised loss is stationary, in few passes', () => {
+  const { gate, data } = regimeData(2000);
+  const l2 = 1e-4;
+  fitGate(gate, data, { iterations: 60, l2 });
+  const objective = () => mixtureLoss(gate, data) + 0.5 * l2 * gate.weights.reduce((s, w) => s + w * w, 0);
+  let largest = 0;
+  for (let i = 0; i < gate.weights.length; i++) {
+    const w = gate.weights[i], h = 1e-4;
+    gate.weights[i] = w + h;
+    const up = objective();
+    gate.weights[i] = w - h;
+    const down = objective();
+    gate.weights[i] = w;
+    largest = Math.max(largest, Math.abs((up - down) / (2 * h)));
+  }
+  // From the start (the best component alone) the gradient is of order 0.1–1.
+  assert.ok(largest < 1e-3, `largest partial derivative at the fitted weights: ${largest}`);
+});
+
 test('mixture gate: its JSON form gives the same weights back; a foreign or damaged one is refused with a reason', () => {
   const { gate, data } = regimeData(300);
   fitGate(gate, data, { iterations: 50 });

@@ -146,66 +146,144 @@ export interface MixtureData {
 }
 
 export interface FitOptions {
+  /** Passes over the data at most (each is one evaluation of the loss and its gradient; default 200). */
   iterations?: number;
-  learningRate?: number;
   /** L2 penalty on the weights (keeps the gate smooth where the data are thin). */
   l2?: number;
 }
 
 /** Floor on a component's probability of the symbol that came, so one confident miss stays finite. */
 const PROB_FLOOR = 1e-9;
+/** L-BFGS: correction pairs kept, and the change of the objective below which the fit has converged. */
+const LBFGS_MEMORY = 10;
+const LBFGS_TOLERANCE = 1e-8;
 
-/** Fit the gate's weights on held-out data (full-batch Adam); returns the mixture's nats/char there. */
+/**
+ * Fit the gate's weights on held-out data; returns the mixture's nats/char there.
+ *
+ * Full-batch L-BFGS (two-loop recursion, backtracking line search on the Armijo condition) on the mean
+ * negative log-likelihood plus l2/2·|W|². The weights are few (M × F, ~40) and every pass over the
+ * data costs the same, so the fit is counted in passes: on 100,000 positions of kernel C, L-BFGS
+ * reaches in ~40 passes what full-batch Adam (lr 0.05, used before) did not reach in 600.
+ */
 export function fitGate(gate: MixtureGate, data: MixtureData, o: FitOptions = {}): number {
   const M = gate.components.length;
   const F = gate.featureCount;
   const N = data.positions;
   if (N < 1) throw new RangeError('no positions to fit the mixture on');
   if (data.targetProbs.length !== N * M || data.features.length !== N * F) throw new RangeError('mixture data do not match the gate');
-  const iterations = o.iterations ?? 300;
-  const lr = o.learningRate ?? 0.05;
+  const maxPasses = o.iterations ?? 200;
   const l2 = o.l2 ?? 1e-4;
   const W = gate.weights;
-  // Start from the best single component (weight 1 on it), so the fit only improves on it.
-  const alone = componentLosses(data, M);
-  const best = alone.indexOf(Math.min(...alone));
-  W.fill(0);
-  W[best * F] = 4;
-  const m1 = new Float64Array(W.length);
-  const m2 = new Float64Array(W.length);
-  const grad = new Float64Array(W.length);
+  const P = W.length;
   const pi = new Float64Array(M);
-  let loss = 0;
-  for (let it = 1; it <= iterations + 1; it++) {
+  const f = data.features;
+  // The mean NLL at W (returned) and, into grad, the gradient of NLL + l2/2·|W|²; the penalised objective in `.objective`.
+  const evaluate = (w: Float64Array, grad: Float64Array): { nll: number; objective: number } => {
     grad.fill(0);
-    loss = 0;
-    const f = data.features;
+    let nll = 0;
+    const saved = gate.weights === w ? null : Float64Array.from(gate.weights);
+    if (saved) gate.weights.set(w);
     for (let n = 0; n < N; n++) {
-      const at = n * F; // (no subarray per position: this loop runs iterations × N times)
+      const at = n * F; // (no subarray per position: this loop runs passes × N times)
       gate.mixWeights(f, pi, at);
       let mixed = 0;
       for (let m = 0; m < M; m++) mixed += pi[m] * Math.max(PROB_FLOOR, data.targetProbs[n * M + m]);
-      loss -= Math.log(mixed);
-      if (it > iterations) continue;
+      nll -= Math.log(mixed);
       for (let m = 0; m < M; m++) {
         const r = (pi[m] * Math.max(PROB_FLOOR, data.targetProbs[n * M + m])) / mixed;
         const d = (pi[m] - r) / N;
         for (let j = 0; j < F; j++) grad[m * F + j] += d * f[at + j];
       }
     }
-    loss /= N;
-    if (it > iterations) break;
-    for (let i = 0; i < W.length; i++) {
-      const g = grad[i] + l2 * W[i];
-      m1[i] = 0.9 * m1[i] + 0.1 * g;
-      m2[i] = 0.999 * m2[i] + 0.001 * g * g;
-      const mh = m1[i] / (1 - 0.9 ** it);
-      const vh = m2[i] / (1 - 0.999 ** it);
-      W[i] -= (lr * mh) / (Math.sqrt(vh) + 1e-8);
+    if (saved) gate.weights.set(saved);
+    nll /= N;
+    let penalty = 0;
+    for (let i = 0; i < P; i++) {
+      grad[i] += l2 * w[i];
+      penalty += 0.5 * l2 * w[i] * w[i];
     }
+    return { nll, objective: nll + penalty };
+  };
+  const dot = (a: Float64Array, b: Float64Array) => {
+    let s = 0;
+    for (let i = 0; i < P; i++) s += a[i] * b[i];
+    return s;
+  };
+
+  // Start from the best single component (weight 4 on its bias), so the fit only improves on it.
+  const alone = componentLosses(data, M);
+  const best = alone.indexOf(Math.min(...alone));
+  W.fill(0);
+  W[best * F] = 4;
+  let g = new Float64Array(P);
+  let current = evaluate(W, g);
+  let passes = 1;
+  const sList: Float64Array[] = [], yList: Float64Array[] = [], rhoList: number[] = [];
+  const dir = new Float64Array(P), alpha = new Float64Array(LBFGS_MEMORY);
+  const trial = new Float64Array(P);
+  let gTrial = new Float64Array(P);
+  while (passes < maxPasses) {
+    // dir = −H·g by the two-loop recursion (H₀ = γI, γ = sᵀy / yᵀy of the newest pair).
+    dir.set(g);
+    for (let k = sList.length - 1; k >= 0; k--) {
+      alpha[k] = rhoList[k] * dot(sList[k], dir);
+      for (let i = 0; i < P; i++) dir[i] -= alpha[k] * yList[k][i];
+    }
+    const newest = sList.length - 1;
+    const gamma = newest >= 0 ? dot(sList[newest], yList[newest]) / dot(yList[newest], yList[newest]) : 1 / Math.max(1, Math.sqrt(dot(g, g)));
+    for (let i = 0; i < P; i++) dir[i] *= gamma;
+    for (let k = 0; k < sList.length; k++) {
+      const b = rhoList[k] * dot(yList[k], dir);
+      for (let i = 0; i < P; i++) dir[i] += sList[k][i] * (alpha[k] - b);
+    }
+    for (let i = 0; i < P; i++) dir[i] = -dir[i];
+    let slope = dot(g, dir);
+    if (!(slope < 0)) {
+      // Not a descent direction (curvature information gone stale): restart from steepest descent.
+      sList.length = yList.length = rhoList.length = 0;
+      for (let i = 0; i < P; i++) dir[i] = -g[i] / Math.max(1, Math.sqrt(dot(g, g)));
+      slope = dot(g, dir);
+      if (!(slope < 0)) break; // the gradient is 0
+    }
+    let step = 1;
+    let next: { nll: number; objective: number } | null = null;
+    while (passes < maxPasses) {
+      for (let i = 0; i < P; i++) trial[i] = W[i] + step * dir[i];
+      const r = evaluate(trial, gTrial);
+      passes++;
+      if (Number.isFinite(r.objective) && r.objective <= current.objective + 1e-4 * step * slope) {
+        next = r;
+        break;
+      }
+      step *= 0.5;
+      if (step < 1e-10) break;
+    }
+    if (!next) break;
+    const sVec = new Float64Array(P), yVec = new Float64Array(P);
+    for (let i = 0; i < P; i++) {
+      sVec[i] = trial[i] - W[i];
+      yVec[i] = gTrial[i] - g[i];
+    }
+    const sy = dot(sVec, yVec);
+    if (sy > 1e-12) {
+      if (sList.length === LBFGS_MEMORY) {
+        sList.shift();
+        yList.shift();
+        rhoList.shift();
+      }
+      sList.push(sVec);
+      yList.push(yVec);
+      rhoList.push(1 / sy);
+    }
+    W.set(trial);
+    [g, gTrial] = [gTrial, g];
+    const change = current.objective - next.objective;
+    current = next;
+    if (change < LBFGS_TOLERANCE * Math.max(1, Math.abs(current.objective))) break;
   }
-  gate.fit = { positions: N, natsPerChar: loss, components: Object.fromEntries(gate.components.map((c, m) => [c.name, alone[m]])) };
-  return loss;
+  gate.fit = { positions: N, natsPerChar: current.nll, components: Object.fromEntries(gate.components.map((c, m) => [c.name, alone[m]])) };
+  return current.nll;
 }
 
 /** Nats/char of each component alone on the data. */
