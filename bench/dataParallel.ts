@@ -60,7 +60,7 @@ interface Measurement {
   charsPerSec: number;
   msPerStep: number;
   /** Stepper only: ms per step waiting for the workers, summing gradients, updating + broadcasting. */
-  phases?: { workers: number; compute: number; reduce: number; update: number };
+  phases?: { workers: number; compute: number; idle: number; reduce: number; update: number };
   /** 1-minute load average of the machine around the measurement (2 cores: above ~2 means other jobs competed). */
   load: number;
 }
@@ -99,7 +99,7 @@ async function one(): Promise<Measurement> {
     release = () => local.dispose();
   }
   for (let i = 0; i < WARMUP; i++) await step();
-  if (stepper) Object.assign(stepper.timings, { steps: 0, workers: 0, compute: 0, reduce: 0, update: 0 });
+  if (stepper) Object.assign(stepper.timings, { steps: 0, workers: 0, compute: 0, idle: 0, reduce: 0, update: 0 });
   const load0 = os.loadavg()[0];
   let steps = 0;
   const t0 = performance.now();
@@ -111,7 +111,7 @@ async function one(): Promise<Measurement> {
   let phases: Measurement['phases'];
   if (stepper) {
     const t = stepper.timings, n = t.steps;
-    phases = { workers: t.workers / n, compute: t.compute / n, reduce: t.reduce / n, update: t.update / n };
+    phases = { workers: t.workers / n, compute: t.compute / n, idle: t.idle / n, reduce: t.reduce / n, update: t.update / n };
   }
   await stepper?.dispose();
   await release();

@@ -54,6 +54,12 @@ interface EngineFigures {
   profile?: StepProfile;
   /** Worker threads the training throughput was measured with (the CLI's automatic rule). */
   workers?: number;
+  /**
+   * With workers: ms per timed step, by part (DataParallelStepper.timings): the slowest worker's
+   * forward + backward, the others' wait for it, the hand-over (waking the workers and seeing them
+   * done, beyond the slowest's compute), the gradient sum and the update (optimiser + broadcast).
+   */
+  dataParallel?: { msPerStep: number; slowestWorker: number; waitingForSlowest: number; handover: number; gradientSum: number; update: number };
 }
 
 interface PeerFigures extends EngineFigures {
@@ -109,6 +115,7 @@ async function measureOurs(cfg: (typeof CONFIGS)['A'], ids: Int32Array, vocab: V
       }
     : async () => step();
   for (let i = 0; i < 2; i++) await timedStep(); // warm-up
+  if (stepper) Object.assign(stepper.timings, { steps: 0, workers: 0, compute: 0, idle: 0, reduce: 0, update: 0 });
   let steps = 0;
   const t0 = process.hrtime.bigint();
   let elapsed = 0;
@@ -117,6 +124,10 @@ async function measureOurs(cfg: (typeof CONFIGS)['A'], ids: Int32Array, vocab: V
     steps++;
     elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   }
+  const t = stepper?.timings;
+  const dataParallel = t && t.steps > 0
+    ? { msPerStep: (elapsed * 1000) / steps, slowestWorker: t.compute / t.steps, waitingForSlowest: t.idle / t.steps, handover: (t.workers - t.compute) / t.steps, gradientSum: t.reduce / t.steps, update: t.update / t.steps }
+    : undefined;
   await stepper?.dispose();
   const trainCharsPerSec = (steps * cfg.seq * cfg.batch) / elapsed;
   // Where one step's time goes: the single-process step, phase by phase.
@@ -141,7 +152,7 @@ async function measureOurs(cfg: (typeof CONFIGS)['A'], ids: Int32Array, vocab: V
   disposeState(state);
   opt.dispose();
   for (const t of model.params.values()) t.dispose();
-  return { trainCharsPerSec, inferCharsPerSec, traceCharsPerSec, finalLoss: loss, profile, workers };
+  return { trainCharsPerSec, inferCharsPerSec, traceCharsPerSec, finalLoss: loss, profile, workers, dataParallel };
 }
 
 function runPeer(script: string, textFile: string, cfg: (typeof CONFIGS)['A'], seconds: number): PeerFigures {
@@ -207,6 +218,18 @@ export async function runBench(opts: BenchOptions): Promise<number> {
     log(opts, `  ${name}: where one step's ${profile.totalMsPerStep.toFixed(1)} ms go (one process, ${profile.steps} steps):`);
     for (const r of [...profile.msPerStep].sort((a, b) => b.ms - a.ms)) {
       log(opts, `    ${r.phase.padEnd(26)} ${r.ms.toFixed(2).padStart(8)} ms  ${((100 * r.ms) / profile.totalMsPerStep).toFixed(0).padStart(3)} %`);
+    }
+    const dp = ours[ours.length - 1].dataParallel;
+    if (dp) {
+      log(opts, `  ${name}: one step with ${ours[ours.length - 1].workers} workers, ${dp.msPerStep.toFixed(1)} ms (the last round, its timed steps):`);
+      const parts: [string, number][] = [
+        ['slowest worker: forward + backward', dp.slowestWorker],
+        ['the others waiting for it (mean)', dp.waitingForSlowest],
+        ['hand-over (wake, see done)', dp.handover],
+        ['gradient sum', dp.gradientSum],
+        ['optimiser + broadcast', dp.update],
+      ];
+      for (const [what, ms] of parts) log(opts, `    ${what.padEnd(36)} ${ms.toFixed(2).padStart(8)} ms`);
     }
     log(opts, `${name} (${cfg.layers}×${cfg.hidden}, seq ${cfg.seq}, batch ${cfg.batch}): train ${Math.round(o.trainCharsPerSec)} vs ${p ? Math.round(p.trainCharsPerSec) : '–'} chars/s${ratio ? ` = ${ratio.train.toFixed(2)}×` : ''};  batch-1 inference ${Math.round(o.inferCharsPerSec)} vs ${p ? Math.round(p.inferCharsPerSec) : '–'}${ratio ? ` = ${ratio.infer.toFixed(2)}×` : ''};  trace ${Math.round(o.traceCharsPerSec)} chars/s`);
   }

@@ -216,8 +216,9 @@ export class DataParallelStepper implements TrainingStepper {
   /**
    * Milliseconds spent so far in step(): waiting for the workers (`workers`; of which the slowest
    * worker's own compute time, `compute`), summing the gradients, updating (optimiser + broadcast).
+   * `idle`: what the other workers waited for the slowest, Σ_w (slowest − compute_w) / W.
    */
-  readonly timings = { steps: 0, workers: 0, compute: 0, reduce: 0, update: 0 };
+  readonly timings = { steps: 0, workers: 0, compute: 0, idle: 0, reduce: 0, update: 0 };
   private published: Params | null = null;
   private busy = false;
   private disposed = false;
@@ -415,9 +416,13 @@ export class DataParallelStepper implements TrainingStepper {
       const t2 = performance.now();
       this.timings.steps++;
       this.timings.workers += t1 - t0;
-      let slowest = 0;
-      for (let w = 0; w < W; w++) slowest = Math.max(slowest, this.lossView[W + w]);
+      let slowest = 0, total = 0;
+      for (let w = 0; w < W; w++) {
+        slowest = Math.max(slowest, this.lossView[W + w]);
+        total += this.lossView[W + w];
+      }
       this.timings.compute += slowest;
+      this.timings.idle += slowest - total / W;
       this.timings.reduce += t2 - t1;
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         this.stateView.fill(0);
