@@ -9,7 +9,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BackendPreference, currentBackend, initBackend, tidy } from '../engine/runtime/backend';
+import { BackendPreference, currentBackend, initBackend } from '../engine/runtime/backend';
 import { TruncatedBptt } from '../engine/data/bptt';
 import { checkFolderCanBeMade, makeFolder } from '../engine/training/checkpoint';
 import { ModelConfig } from '../engine/nn/config';
@@ -18,15 +18,14 @@ import { countCodePoints } from '../engine/data/codePoints';
 import { DataParallelStepper } from '../engine/training/dataParallel';
 import { automaticWorkers } from '../engine/training/workerCount';
 import { InferenceModel } from '../engine/inference/inference';
-import { CharRnn, disposeState, keepState } from '../engine/nn/model';
-import { clipScale, globalNorm, Optimizer } from '../engine/nn/optimizer';
+import { CharRnn } from '../engine/nn/model';
+import { LocalStepper } from '../engine/training/stepper';
 import { sampleStream } from '../engine/inference/sample';
 import { profileSteps, StepProfile } from '../engine/runtime/stepProfile';
 import { traceText } from '../engine/inference/trace';
 import { Vocabulary } from '../engine/data/vocabulary';
 import { MODEL_OPTIONS } from '../engine/training/options';
 import { Random } from '../engine/nn/random';
-import { dropoutDraw } from '../engine/nn/dropout';
 
 export interface BenchOptions {
   config: 'A' | 'B' | 'all';
@@ -83,26 +82,12 @@ async function measureOurs(cfg: (typeof CONFIGS)['A'], ids: Int32Array, vocab: V
   const modelCfg: ModelConfig = { kind: 'lstm', layers: cfg.layers, hidden: cfg.hidden, embedding: 0, dropout: MODEL_OPTIONS.dropout.default, vocabSize: vocab.size };
   const model = CharRnn.create(modelCfg, 1);
   const rng = new Random(1);
-  const opt = new Optimizer('adam');
   const batches = new TruncatedBptt(ids, cfg.batch, cfg.seq);
-  let state = model.zeroState(cfg.batch);
+  // The single-process step of `lstm-lab train` (LocalStepper), synchronous so that its phases can be timed.
+  const local = new LocalStepper(model, { batchSize: cfg.batch, seqLength: cfg.seq, gradClip: 5, optimizer: 'adam', rng, description: 'bench' });
   let loss = NaN;
   const step = () => {
-    const b = batches.next();
-    if (b.reset) {
-      disposeState(state);
-      state = model.zeroState(cfg.batch);
-    }
-    const prev = state;
-    tidy(() => {
-      const draw = modelCfg.dropout > 0 ? dropoutDraw(rng, cfg.batch) : undefined;
-      const r = model.run(b.inputs, b.targets, cfg.seq, cfg.batch, prev, true, draw);
-      const norm = globalNorm(r.grads!);
-      loss = r.loss.dataSync()[0];
-      model.setParams(opt.apply(model.params, r.grads!, 2e-3, clipScale(norm, 5)));
-      state = keepState(r.state);
-    });
-    disposeState(prev);
+    loss = local.stepNow(batches.next(), 2e-3).loss;
   };
   // Training throughput as `lstm-lab train` runs with its defaults: the automatic workers rule
   // (data-parallel worker threads on native with 2+ cores), else this thread.
@@ -149,8 +134,7 @@ async function measureOurs(cfg: (typeof CONFIGS)['A'], ids: Int32Array, vocab: V
   traceText(inf, traceSample);
   const traceCharsPerSec = countCodePoints(traceSample) / (Number(process.hrtime.bigint() - t2) / 1e9);
   inf.dispose();
-  disposeState(state);
-  opt.dispose();
+  await local.dispose();
   for (const t of model.params.values()) t.dispose();
   return { trainCharsPerSec, inferCharsPerSec, traceCharsPerSec, finalLoss: loss, profile, workers, dataParallel };
 }

@@ -84,6 +84,11 @@ export class LocalStepper implements TrainingStepper {
   }
 
   async step(batch: BpttBatch, lr: number, treatAsNonFinite: boolean): Promise<StepOutcome> {
+    return this.stepNow(batch, lr, treatAsNonFinite);
+  }
+
+  /** step(), synchronously (the bench's profile times it phase by phase: runtime/stepProfile.ts). */
+  stepNow(batch: BpttBatch, lr: number, treatAsNonFinite = false): StepOutcome {
     const { batchSize: B, seqLength: T } = this.opts;
     if (batch.reset) this.resetState();
     const prev = this.state;
