@@ -4,7 +4,7 @@
  * same evaluator (evaluate.ts).
  *
  *   node out/bench/quality.js --train DIR --held-out DIR[,DIR…] [--minutes 5] [--held-out-chars 300000]
- *        [--variant NAME="--lr-schedule constant" …] [--no-defaults] [--no-peer] [--peer-embedding 64]
+ *        [--variant NAME="--lr-schedule constant" …] [--no-defaults] [--no-peer] [--peer-embedding 64] [--rounds 1]
  *
  * The engine runs as a user runs it: `lstm-lab train DIR --minutes X` with the CLI's defaults (its
  * automatic workers, its learning-rate schedule), plus whatever a `--variant` adds (repeatable; each is
@@ -65,7 +65,7 @@ async function score(config: ModelConfig, params: Map<string, Float32Array>, hel
 
 async function main(): Promise<void> {
   if (!arg('train') || !arg('held-out')) {
-    console.error('usage: node out/bench/quality.js --train DIR --held-out DIR[,DIR…] [--minutes 5] [--variant NAME="ARGS"] [--no-peer]');
+    console.error('usage: node out/bench/quality.js --train DIR --held-out DIR[,DIR…] [--minutes 5] [--variant NAME="ARGS"] [--no-peer] [--rounds N]');
     process.exit(2);
   }
   const minutes = Number(arg('minutes', '5'));
@@ -83,27 +83,26 @@ async function main(): Promise<void> {
     for (const ids of heldIds) out.push(await score(config, params, ids));
     return out;
   };
-  const rows: Row[] = [];
+  const missing = has('no-peer') ? 'not asked for' : peerUnavailable();
+  if (missing) console.log(`peer: skipped, ${missing}`);
 
-  for (const v of variants()) {
+  const runEngine = async (v: { name: string; args: string[] }): Promise<Row> => {
     const out = await run(process.execPath, [CLI, 'train', arg('train')!, '--minutes', String(minutes), '--out', work, '--json', '--sample-chars', '0', ...v.args], v.name, 2);
     const done = out.trim().split('\n').map((l) => JSON.parse(l)).find((e) => e.event === 'done');
     const ckpt = await loadCheckpoint(done.checkpoint);
-    const r: Row = {
+    return {
       name: v.name, steps: done.step, chars: done.chars, seconds: done.seconds, validation: done.bestValLoss,
       split: await score(ckpt.header.model, ckpt.params, splitIds), heldOut: await scoreHeldOut(ckpt.header.model, ckpt.params),
     };
-    rows.push(r);
-    console.log(`  ${v.name}: ${done.step} steps, best validation ${done.bestValLoss?.toFixed(3)}, validation split ${r.split.toFixed(3)}, held-out ${r.heldOut.map((x) => x.toFixed(3)).join(' / ')} nats/char`);
-  }
-
-  const missing = has('no-peer') ? 'not asked for' : peerUnavailable();
-  if (missing) console.log(`peer: skipped, ${missing}`);
-  else {
-    const ids = vocab.encode(corpus.trainText);
+  };
+  const embedding = Number(arg('peer-embedding', '64'));
+  const peerName = `PyTorch (${embedding ? `embedding ${embedding}` : 'one-hot'})`;
+  const runPeer = async (): Promise<Row> => {
     const idsFile = path.join(work, 'train.ids');
-    fs.writeFileSync(idsFile, Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength));
-    const embedding = Number(arg('peer-embedding', '64'));
+    if (!fs.existsSync(idsFile)) {
+      const ids = vocab.encode(corpus.trainText);
+      fs.writeFileSync(idsFile, Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength));
+    }
     const cfg: ModelConfig = { ...DEFAULT_MODEL, embedding, vocabSize: vocab.size };
     const weights = path.join(work, 'peer.weights.json');
     const out = await run(PYTHON, [
@@ -114,24 +113,61 @@ async function main(): Promise<void> {
     ], 'peer', 2);
     const r = JSON.parse(out.trim().split('\n').pop()!);
     const w = readWeights(weights);
-    rows.push({
-      name: `PyTorch ${r.torch} (${embedding ? `embedding ${embedding}` : 'one-hot'})`, steps: r.steps, chars: r.steps * DEFAULT_TRAIN.seqLength * DEFAULT_TRAIN.batchSize,
+    return {
+      name: `${peerName} ${r.torch}`, steps: r.steps, chars: r.steps * DEFAULT_TRAIN.seqLength * DEFAULT_TRAIN.batchSize,
       seconds: r.trainSeconds, validation: null, split: await score(cfg, w, splitIds), heldOut: await scoreHeldOut(cfg, w),
-    });
+    };
+  };
+
+  // The legs of a round: each engine variant, then the peer. With --rounds > 1 every other round runs
+  // them in reverse (A B, B A, …), so a machine that drifts faster or slower over the hour favours
+  // neither side; the table then gives each round and each leg's mean over the rounds.
+  const legs: { name: string; go: () => Promise<Row> }[] = variants().map((v) => ({ name: v.name, go: () => runEngine(v) }));
+  if (!missing) legs.push({ name: peerName, go: runPeer });
+  const rounds = Math.max(1, Math.floor(Number(arg('rounds', '1'))));
+  const byLeg = new Map<string, Row[]>(legs.map((l) => [l.name, []]));
+  const table: { round: number; leg: string; row: Row }[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    for (const leg of round % 2 === 1 ? legs : [...legs].reverse()) {
+      const r = await leg.go();
+      byLeg.get(leg.name)!.push(r);
+      table.push({ round, leg: leg.name, row: r });
+      const validation = r.validation === null ? '' : `, best validation ${r.validation.toFixed(3)}`;
+      console.log(`  round ${round}, ${r.name}: ${r.steps} steps${validation}, validation split ${r.split.toFixed(3)}, held-out ${r.heldOut.map((x) => x.toFixed(3)).join(' / ')} nats/char`);
+    }
   }
   fs.rmSync(work, { recursive: true, force: true });
 
-  const peer = rows.find((r) => r.name.startsWith('PyTorch'));
-  const vs = (r: Row, a: number, b: number | undefined) => (b !== undefined && r !== peer ? (a - b).toFixed(3) : '');
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const meanRow = (leg: string): Row => {
+    const rs = byLeg.get(leg)!;
+    const vals = rs.map((r) => r.validation).filter((x): x is number => x !== null);
+    return {
+      name: `${leg}, mean of ${rs.length} rounds`, steps: Math.round(mean(rs.map((r) => r.steps))), chars: mean(rs.map((r) => r.chars)), seconds: mean(rs.map((r) => r.seconds)),
+      validation: vals.length ? mean(vals) : null, split: mean(rs.map((r) => r.split)), heldOut: rs[0].heldOut.map((_, i) => mean(rs.map((r) => r.heldOut[i]))),
+    };
+  };
   const heldHeads = held.map((h) => `| held-out (${path.relative(path.dirname(path.dirname(h.root)), h.root)}) | vs peer `).join('');
   console.log(`\n| ${minutes} min, whole machine | steps | chars/s | best validation while training | validation split | vs peer ${heldHeads}|`);
   console.log(`| --- | --- | --- | --- | --- | --- ${held.map(() => '| --- | --- ').join('')}|`);
-  for (const r of rows) {
-    const heldCells = r.heldOut.map((x, i) => `| ${x.toFixed(3)} | ${vs(r, x, peer?.heldOut[i])} `).join('');
+  /** One row of the table; with `peer`, its differences from that row. */
+  const print = (r: Row, peer: Row | undefined) => {
+    const vs = (a: number, b: number | undefined) => (b !== undefined ? (a - b).toFixed(3) : '');
+    const heldCells = r.heldOut.map((x, i) => `| ${x.toFixed(3)} | ${vs(x, peer?.heldOut[i])} `).join('');
     console.log(
       `| ${r.name} | ${r.steps.toLocaleString('en-US')} | ${Math.round(r.chars / r.seconds).toLocaleString('en-US')} | ${r.validation?.toFixed(3) ?? '–'} | ` +
-        `${r.split.toFixed(3)} | ${vs(r, r.split, peer?.split)} ${heldCells}|`,
+        `${r.split.toFixed(3)} | ${vs(r.split, peer?.split)} ${heldCells}|`,
     );
+  };
+  for (let round = 1; round <= rounds; round++) {
+    const rows = table.filter((t) => t.round === round);
+    const peer = rows.find((t) => t.leg === peerName)?.row;
+    for (const t of rows) print(rounds > 1 ? { ...t.row, name: `${t.row.name}, round ${round}` } : t.row, t.leg === peerName ? undefined : peer);
+  }
+  if (rounds > 1) {
+    const means = legs.map((l) => meanRow(l.name));
+    const peer = missing ? undefined : means[means.length - 1];
+    for (const r of means) print(r, r === peer ? undefined : peer);
   }
 }
 

@@ -1026,6 +1026,32 @@ static napi_value WeightedGradientSumFn(napi_env env, napi_callback_info cbinfo)
 // ---------------------------------------------------------------------------------------------
 // Output-layer kernel (output_kernels.h).
 
+// An Int32Array argument (`arg`: ids, targets), its values checked to lie in [0, V); a value outside is
+// "<fn>: <noun> 5 is outside the <table> (size V)".
+static bool GetIds(napi_env env, const char* fn, napi_value v, const char* arg, const char* noun, const char* table, int64_t V,
+                   const int32_t** data, size_t* len) {
+  bool isTa = false;
+  napi_is_typedarray(env, v, &isTa);
+  napi_typedarray_type type = napi_float32_array;
+  void* d = nullptr;
+  if (isTa && napi_get_typedarray_info(env, v, &type, len, &d, nullptr, nullptr) != napi_ok) {
+    ThrowPending(env, "napi_get_typedarray_info failed");
+    return false;
+  }
+  if (!isTa || type != napi_int32_array) {
+    ThrowType(env, std::string(fn) + ": " + arg + " must be an Int32Array");
+    return false;
+  }
+  *data = static_cast<const int32_t*>(d);
+  for (size_t r = 0; r < *len; r++) {
+    if ((*data)[r] < 0 || (*data)[r] >= V) {
+      ThrowRange(env, std::string(fn) + ": " + noun + " " + std::to_string((*data)[r]) + " is outside the " + table + " (size " + std::to_string(V) + ")");
+      return false;
+    }
+  }
+  return true;
+}
+
 static napi_value SoftmaxCrossEntropyFn(napi_env env, napi_callback_info cbinfo) {
   const char* fn = "softmaxCrossEntropy";
   size_t argc = 7;
@@ -1041,16 +1067,9 @@ static napi_value SoftmaxCrossEntropyFn(napi_env env, napi_callback_info cbinfo)
   if (!GetF32(env, fn, argv[2], "logits", false, &logits) || !GetF32(env, fn, argv[4], "weights", true, &weights) ||
       !GetF32(env, fn, argv[6], "dLogits", true, &d))
     return nullptr;
-  bool isTa = false;
-  napi_is_typedarray(env, argv[3], &isTa);
-  napi_typedarray_type type = napi_float32_array;
-  size_t tlen = 0;
-  void* tdata = nullptr;
-  if (isTa) NAPI_OK(napi_get_typedarray_info(env, argv[3], &type, &tlen, &tdata, nullptr, nullptr));
-  if (!isTa || type != napi_int32_array) {
-    ThrowType(env, "softmaxCrossEntropy: targets must be an Int32Array");
-    return nullptr;
-  }
+  const int32_t* targets;
+  size_t tlen;
+  if (!GetIds(env, fn, argv[3], "targets", "target id", "vocabulary", V, &targets, &tlen)) return nullptr;
   const size_t rows = (size_t)N, cols = (size_t)V;
   const std::string nv = "N·V";
   if (!ExpectLen(env, fn, logits, rows * cols, nv) || !ExpectLen(env, fn, d, rows * cols, nv) || !ExpectLen(env, fn, weights, rows, "N"))
@@ -1058,13 +1077,6 @@ static napi_value SoftmaxCrossEntropyFn(napi_env env, napi_callback_info cbinfo)
   if (tlen != rows) {
     ThrowRange(env, "softmaxCrossEntropy: targets has length " + std::to_string(tlen) + ", expected N = " + std::to_string(rows));
     return nullptr;
-  }
-  const int32_t* targets = static_cast<const int32_t*>(tdata);
-  for (size_t r = 0; r < rows; r++) {
-    if (targets[r] < 0 || targets[r] >= V) {
-      ThrowRange(env, "softmaxCrossEntropy: target id " + std::to_string(targets[r]) + " is outside the vocabulary (size " + std::to_string(V) + ")");
-      return nullptr;
-    }
   }
   double total;
   static const char* const names[] = {"total"};
@@ -1085,30 +1097,6 @@ static napi_value SoftmaxCrossEntropyFn(napi_env env, napi_callback_info cbinfo)
   return r;
 }
 
-// An Int32Array argument (ids), its values checked to lie in [0, V).
-static bool GetIds(napi_env env, const char* fn, napi_value v, int64_t V, const int32_t** data, size_t* len) {
-  bool isTa = false;
-  napi_is_typedarray(env, v, &isTa);
-  napi_typedarray_type type = napi_float32_array;
-  void* d = nullptr;
-  if (isTa && napi_get_typedarray_info(env, v, &type, len, &d, nullptr, nullptr) != napi_ok) {
-    ThrowPending(env, "napi_get_typedarray_info failed");
-    return false;
-  }
-  if (!isTa || type != napi_int32_array) {
-    ThrowType(env, std::string(fn) + ": ids must be an Int32Array");
-    return false;
-  }
-  *data = static_cast<const int32_t*>(d);
-  for (size_t r = 0; r < *len; r++) {
-    if ((*data)[r] < 0 || (*data)[r] >= V) {
-      ThrowRange(env, std::string(fn) + ": symbol id " + std::to_string((*data)[r]) + " is outside the table (size " + std::to_string(V) + ")");
-      return false;
-    }
-  }
-  return true;
-}
-
 static napi_value GatherRowsFn(napi_env env, napi_callback_info cbinfo) {
   const char* fn = "gatherRows";
   size_t argc = 6;
@@ -1126,7 +1114,7 @@ static napi_value GatherRowsFn(napi_env env, napi_callback_info cbinfo) {
     return nullptr;
   const int32_t* ids;
   size_t n;
-  if (!GetIds(env, fn, argv[3], V, &ids, &n)) return nullptr;
+  if (!GetIds(env, fn, argv[3], "ids", "symbol id", "table", V, &ids, &n)) return nullptr;
   if (!ExpectLen(env, fn, table, (size_t)(V * D), "V·D") || !ExpectLen(env, fn, bias, (size_t)D, "D") ||
       !ExpectLen(env, fn, out, n * (size_t)D, "ids.length·D"))
     return nullptr;
@@ -1153,7 +1141,7 @@ static napi_value ScatterAddRowsFn(napi_env env, napi_callback_info cbinfo) {
   if (!GetF32(env, fn, argv[3], "x", false, &x) || !GetF32(env, fn, argv[4], "out", false, &out)) return nullptr;
   const int32_t* ids;
   size_t n;
-  if (!GetIds(env, fn, argv[2], V, &ids, &n)) return nullptr;
+  if (!GetIds(env, fn, argv[2], "ids", "symbol id", "table", V, &ids, &n)) return nullptr;
   if (!ExpectLen(env, fn, x, n * (size_t)D, "ids.length·D") || !ExpectLen(env, fn, out, (size_t)(V * D), "V·D"))
     return nullptr;
   if (Overlap(out, x)) {
