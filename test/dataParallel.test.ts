@@ -92,9 +92,9 @@ function assertSnapshotsClose(got: OptimizerSnapshot, want: OptimizerSnapshot, t
   }
 }
 
-async function equivalence(backend: BackendName, cfg: ModelConfig, B: number, W: number, steps: number, kind: OptimizerKind = 'adam', tol = 1e-5) {
+async function equivalence(backend: BackendName, cfg: ModelConfig, B: number, W: number, steps: number, kind: OptimizerKind = 'adam', tol = 1e-5, clip = 1) {
   await initBackend(backend);
-  const T = 12, seed = 7, clip = 1, lr = 0.01;
+  const T = 12, seed = 7, lr = 0.01;
   const ref = new Reference(cfg, seed, B, T, clip, kind);
   const model = new CharRnn(cfg, initialParams(cfg, seed));
   const rng = new Random(seed);
@@ -110,8 +110,12 @@ async function equivalence(backend: BackendName, cfg: ModelConfig, B: number, W:
       assert.ok(Math.abs(got.loss - want.loss) <= tol * Math.abs(want.loss), `step ${s}: loss ${got.loss} vs ${want.loss}`);
       assert.ok(Math.abs(got.gradNorm - want.norm) <= 1e-4 * want.norm, `step ${s}: norm ${got.gradNorm} vs ${want.norm}`);
       if (s === 0) {
-        const g = stepper.gradients();
-        for (const [k, v] of want.grads) assert.ok(relDiff(g.get(k)!, v) <= tol, `${backend}: gradient ${k} differs by ${relDiff(g.get(k)!, v)} (relative)`);
+        // gradients() is the gradient the update used: clipped, when it was
+        const g = stepper.gradients(), scale = clipScale(want.norm, clip);
+        for (const [k, raw] of want.grads) {
+          const v = raw.map((x) => x * scale);
+          assert.ok(relDiff(g.get(k)!, v) <= tol, `${backend}: gradient ${k} differs by ${relDiff(g.get(k)!, v)} (relative)`);
+        }
       }
     }
     // carried state after several steps, and the parameters
@@ -147,6 +151,10 @@ test('wasm, W=2: summed gradients, loss, carried state and parameters match sing
 
 test('cpu, W=2: the same, with an uneven split (B=5), a GRU and RMSProp', async () => {
   await equivalence('cpu', modelConfig({ kind: 'gru' }), 5, 2, 4, 'rmsprop');
+});
+
+test('cpu, W=2: every step clipped (clip 0.001): the same parameters, and gradients() is the clipped gradient', async () => {
+  await equivalence('cpu', modelConfig(), 6, 2, 3, 'adam', 1e-5, 0.001);
 });
 
 test('cpu, W=3: the same, with an RNN', async () => {

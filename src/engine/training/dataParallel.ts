@@ -204,6 +204,8 @@ export class DataParallelStepper implements TrainingStepper {
   private readonly stateView: Float32Array;
   private readonly errorsView: Uint8Array;
   private readonly summed: Float32Array;
+  /** The clipping scale of the last step's update (1: not clipped); gradients() applies it. */
+  private clipped = 1;
   private readonly gradClip: number;
   private readonly optKind: OptimizerKind;
   /** Optimiser updates applied so far. */
@@ -425,13 +427,14 @@ export class DataParallelStepper implements TrainingStepper {
       this.timings.idle += slowest - total / W;
       this.timings.reduce += t2 - t1;
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+        this.clipped = 1;
         this.stateView.fill(0);
         return { loss, gradNorm, ok: false };
       }
-      // Clipped in place, so gradients() returns what the update used.
-      const scale = clipScale(gradNorm, this.gradClip);
-      if (scale !== 1) for (let i = 0; i < P; i++) sum[i] = sum[i] * scale;
-      this.applyUpdate(lr);
+      // Clipping is the update's gradient scale (as in LocalStepper), not a pass over the P values;
+      // gradients() applies it to what it returns.
+      this.clipped = clipScale(gradNorm, this.gradClip);
+      this.applyUpdate(lr, this.clipped);
       this.refreshModel();
       Atomics.add(this.ctrl, CTRL.PARAM_VERSION, 1);
       this.timings.update += performance.now() - t2;
@@ -444,7 +447,11 @@ export class DataParallelStepper implements TrainingStepper {
   /** The summed mean gradient of the last step (clipped, when it was), per parameter (copies). */
   gradients(): Map<string, Float32Array> {
     const out = new Map<string, Float32Array>();
-    for (const l of this.layout) out.set(l.name, this.summed.slice(l.offset, l.offset + l.size));
+    for (const l of this.layout) {
+      const g = this.summed.slice(l.offset, l.offset + l.size);
+      if (this.clipped !== 1) for (let i = 0; i < g.length; i++) g[i] = g[i] * this.clipped;
+      out.set(l.name, g);
+    }
     return out;
   }
 
@@ -564,9 +571,9 @@ export class DataParallelStepper implements TrainingStepper {
   }
 
   /** optimizer.ts's update on the flat arrays, in place. */
-  private applyUpdate(lr: number): void {
+  private applyUpdate(lr: number, scale: number): void {
     const t = ++this.optT;
-    updateInPlace(this.optKind, this.paramsView, this.summed, this.slot2 ? [this.slot1, this.slot2] : [this.slot1], t, lr);
+    updateInPlace(this.optKind, this.paramsView, this.summed, this.slot2 ? [this.slot1, this.slot2] : [this.slot1], t, lr, scale);
   }
 
   /** Make the main-thread model's tensors equal to the shared parameters. */
