@@ -206,6 +206,8 @@ export class DataParallelStepper implements TrainingStepper {
   private readonly summed: Float32Array;
   /** The clipping scale of the last step's update (1: not clipped); gradients() applies it. */
   private clipped = 1;
+  /** Whether the main-thread model's tensors are views of the shared parameters (refreshModel). */
+  private modelIsShared = false;
   private readonly gradClip: number;
   private readonly optKind: OptimizerKind;
   /** Optimiser updates applied so far. */
@@ -561,6 +563,7 @@ export class DataParallelStepper implements TrainingStepper {
 
   /** Write the main-thread model's parameters into the shared array and tell the workers. */
   private publish(): void {
+    this.modelIsShared = false;
     for (const l of this.layout) {
       const t = this.model.params.get(l.name);
       if (!t || t.size !== l.size) throw new DataParallelError(`The model's parameter ${l.name} is missing or has the wrong size.`);
@@ -576,12 +579,25 @@ export class DataParallelStepper implements TrainingStepper {
     updateInPlace(this.optKind, this.paramsView, this.summed, this.slot2 ? [this.slot1, this.slot2] : [this.slot1], t, lr, scale);
   }
 
-  /** Make the main-thread model's tensors equal to the shared parameters. */
+  /**
+   * Make the main-thread model's tensors equal to the shared parameters. Its tensors are made over
+   * views of the shared array: the cpu and native backends keep a tensor's Float32Array as given, so
+   * from then on every update is already in them and there is nothing to copy (the array is written
+   * only between steps, when nothing reads the model); wasm copies it, and then this runs every step.
+   */
   private refreshModel(): void {
+    if (this.modelIsShared && this.model.params === this.published) return;
     const next: Params = new Map();
-    for (const l of this.layout) next.set(l.name, tf.keep(tf.tensor(this.paramsView.slice(l.offset, l.offset + l.size), l.shape)));
+    let shared = true;
+    for (const l of this.layout) {
+      const view = new Float32Array(this.shared.params, 4 * l.offset, l.size);
+      const t = tf.keep(tf.tensor(view, l.shape));
+      shared &&= t.dataSync() === view;
+      next.set(l.name, t);
+    }
     this.model.setParams(next);
     this.published = next;
+    this.modelIsShared = shared;
   }
 
   /** Issue a command to every worker and wait (without blocking this thread) until all are done. */

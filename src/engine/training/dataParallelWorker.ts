@@ -3,7 +3,8 @@
  * over streams [b0, b1) of every batch. Started by DataParallelStepper with a WorkerInit as
  * workerData; after posting 'ready' it serves commands from shared memory:
  *
- *   wait until CTRL.GO changes → STEP: refresh the parameters if CTRL.PARAM_VERSION changed, run
+ *   wait until CTRL.GO changes → STEP: read the parameters again if CTRL.PARAM_VERSION changed (on wasm;
+ *   elsewhere its tensors are the shared parameters, readParams), run
  *   forward + backward on its slice from the carried state in shared memory (with dropout, the masks of
  *   its rows drawn from the step's key, nn/dropout.ts), write loss, gradient and
  *   new carried state back, bump CTRL.DONE → QUIT: exit.
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
   try {
     if (init.wasmDirectory) setWasmDirectory(init.wasmDirectory);
     info = await initBackend(init.backend);
-    model = new CharRnn(init.model, readParams(init));
+    model = new CharRnn(init.model, readParams(init, false));
   } catch (e) {
     post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
     return;
@@ -40,16 +41,31 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-function readParams(init: WorkerInit): Map<string, Float32Array> {
-  const flat = new Float32Array(init.shared.params);
+/**
+ * The shared parameters by name: views of the shared array, or copies. The model is made over the
+ * views: on the cpu and native backends its tensors then are the shared values, which the coordinator
+ * writes only between steps, so a new version needs no copy; wasm copies them into its heap, and then
+ * each new version is read again (as copies).
+ */
+function readParams(init: WorkerInit, copy: boolean): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   let o = 0;
   for (const s of paramSpecs(init.model)) {
     const n = s.shape.reduce((a, b) => a * b, 1);
-    out.set(s.name, flat.slice(o, o + n)); // a private copy: the coordinator rewrites the shared array
+    const view = new Float32Array(init.shared.params, 4 * o, n);
+    out.set(s.name, copy ? view.slice() : view);
     o += n;
   }
   return out;
+}
+
+/** Whether the model's tensors hold the shared arrays themselves (see readParams). */
+function usesSharedParams(model: CharRnn, init: WorkerInit): boolean {
+  const views = readParams(init, false);
+  return [...model.params].every(([name, t]) => {
+    const values = t.dataSync() as Float32Array, view = views.get(name)!;
+    return values.buffer === view.buffer && values.byteOffset === view.byteOffset;
+  });
 }
 
 function serve(init: WorkerInit, model: CharRnn, counters: { go: number; version: number }): void {
@@ -68,6 +84,7 @@ function serve(init: WorkerInit, model: CharRnn, counters: { go: number; version
   const myInputs = new Int32Array(T * Bw);
   const myTargets = new Int32Array(T * Bw);
   const n = B * H;
+  const live = usesSharedParams(model, init);
   let version = counters.version;
   let seen = counters.go;
 
@@ -81,8 +98,10 @@ function serve(init: WorkerInit, model: CharRnn, counters: { go: number; version
     try {
       const v = Atomics.load(ctrl, CTRL.PARAM_VERSION);
       if (v !== version) {
-        const values = readParams(init);
-        model.setParams(new Map(specs.map((s) => [s.name, tf.keep(tf.tensor(values.get(s.name)!, s.shape))])));
+        if (!live) {
+          const values = readParams(init, true);
+          model.setParams(new Map(specs.map((s) => [s.name, tf.keep(tf.tensor(values.get(s.name)!, s.shape))])));
+        }
         version = v;
       }
       for (let t = 0; t < T; t++) {
