@@ -125,12 +125,10 @@ async function main(): Promise<void> {
   const legs: { name: string; go: () => Promise<Row> }[] = variants().map((v) => ({ name: v.name, go: () => runEngine(v) }));
   if (!missing) legs.push({ name: peerName, go: runPeer });
   const rounds = Math.max(1, Math.floor(Number(arg('rounds', '1'))));
-  const byLeg = new Map<string, Row[]>(legs.map((l) => [l.name, []]));
   const table: { round: number; leg: string; row: Row }[] = [];
   for (let round = 1; round <= rounds; round++) {
     for (const leg of round % 2 === 1 ? legs : [...legs].reverse()) {
       const r = await leg.go();
-      byLeg.get(leg.name)!.push(r);
       table.push({ round, leg: leg.name, row: r });
       const validation = r.validation === null ? '' : `, best validation ${r.validation.toFixed(3)}`;
       console.log(`  round ${round}, ${r.name}: ${r.steps} steps${validation}, validation split ${r.split.toFixed(3)}, held-out ${r.heldOut.map((x) => x.toFixed(3)).join(' / ')} nats/char`);
@@ -140,7 +138,7 @@ async function main(): Promise<void> {
 
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const meanRow = (leg: string): Row => {
-    const rs = byLeg.get(leg)!;
+    const rs = table.filter((t) => t.leg === leg).map((t) => t.row);
     const vals = rs.map((r) => r.validation).filter((x): x is number => x !== null);
     return {
       name: `${leg}, mean of ${rs.length} rounds`, steps: Math.round(mean(rs.map((r) => r.steps))), chars: mean(rs.map((r) => r.chars)), seconds: mean(rs.map((r) => r.seconds)),

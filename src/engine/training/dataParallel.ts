@@ -174,11 +174,27 @@ export function streamSlices(batchSize: number, workers: number): Array<[number,
   return out;
 }
 
-interface Layout {
+/** Where each parameter lives in the shared parameter array (and in a worker's gradient row): paramSpecs order, row-major. */
+export interface Layout {
   name: string;
   shape: number[];
   offset: number;
   size: number;
+}
+
+export function parameterLayout(cfg: ModelConfig): Layout[] {
+  let offset = 0;
+  return paramSpecs(cfg).map((s) => {
+    const size = s.shape.reduce((a, b) => a * b, 1);
+    const l = { name: s.name, shape: s.shape, offset, size };
+    offset += size;
+    return l;
+  });
+}
+
+/** Each parameter as a view of the shared parameter array (no copy). */
+export function sharedParameterViews(params: SharedArrayBuffer, layout: Layout[]): Map<string, Float32Array> {
+  return new Map(layout.map((l) => [l.name, new Float32Array(params, 4 * l.offset, l.size)]));
 }
 
 type WaitAsync = (a: Int32Array, index: number, value: number, timeout?: number) => { async: boolean; value: Promise<'ok' | 'not-equal' | 'timed-out'> | 'ok' | 'not-equal' | 'timed-out' };
@@ -280,14 +296,8 @@ export class DataParallelStepper implements TrainingStepper {
     const defaultWasm = path.join(path.dirname(workerScript), 'wasm');
     const wasmDirectory = opts.wasmDirectory ?? (fs.existsSync(defaultWasm) ? defaultWasm : null);
 
-    let offset = 0;
-    const layout: Layout[] = paramSpecs(cfg).map((s) => {
-      const size = s.shape.reduce((a, b) => a * b, 1);
-      const l = { name: s.name, shape: s.shape, offset, size };
-      offset += size;
-      return l;
-    });
-    const P = offset;
+    const layout = parameterLayout(cfg);
+    const P = layout.reduce((n, l) => n + l.size, 0);
     const o = opts.optimizer ?? 'adam';
     if (typeof o === 'string') {
       if (o !== 'adam' && o !== 'rmsprop') throw new DataParallelError(`Unknown optimiser ${String(o)}.`);
@@ -588,9 +598,10 @@ export class DataParallelStepper implements TrainingStepper {
   private refreshModel(): void {
     if (this.modelIsShared && this.model.params === this.published) return;
     const next: Params = new Map();
+    const views = sharedParameterViews(this.shared.params, this.layout);
     let shared = true;
     for (const l of this.layout) {
-      const view = new Float32Array(this.shared.params, 4 * l.offset, l.size);
+      const view = views.get(l.name)!;
       const t = tf.keep(tf.tensor(view, l.shape));
       shared &&= t.dataSync() === view;
       next.set(l.name, t);

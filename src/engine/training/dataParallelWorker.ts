@@ -4,7 +4,7 @@
  * workerData; after posting 'ready' it serves commands from shared memory:
  *
  *   wait until CTRL.GO changes → STEP: read the parameters again if CTRL.PARAM_VERSION changed (on wasm;
- *   elsewhere its tensors are the shared parameters, readParams), run
+ *   elsewhere its tensors are the shared parameters, usesSharedParams), run
  *   forward + backward on its slice from the carried state in shared memory (with dropout, the masks of
  *   its rows drawn from the step's key, nn/dropout.ts), write loss, gradient and
  *   new carried state back, bump CTRL.DONE → QUIT: exit.
@@ -13,8 +13,8 @@
  */
 import { parentPort, workerData } from 'worker_threads';
 import { initBackend, setWasmDirectory, tf, tidy } from '../runtime/backend';
-import { COMMAND_QUIT, COMMAND_STEP, CTRL, ERROR_BYTES, WorkerInit, WorkerMessage } from './dataParallel';
-import { CharRnn, paramSpecs, RecurrentState } from '../nn/model';
+import { COMMAND_QUIT, COMMAND_STEP, CTRL, ERROR_BYTES, parameterLayout, sharedParameterViews, WorkerInit, WorkerMessage } from './dataParallel';
+import { CharRnn, RecurrentState } from '../nn/model';
 import type { DropoutDraw } from '../nn/dropout';
 
 async function main(): Promise<void> {
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   try {
     if (init.wasmDirectory) setWasmDirectory(init.wasmDirectory);
     info = await initBackend(init.backend);
-    model = new CharRnn(init.model, readParams(init, false));
+    model = new CharRnn(init.model, sharedParameterViews(init.shared.params, parameterLayout(init.model)));
   } catch (e) {
     post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
     return;
@@ -42,26 +42,12 @@ async function main(): Promise<void> {
 }
 
 /**
- * The shared parameters by name: views of the shared array, or copies. The model is made over the
- * views: on the cpu and native backends its tensors then are the shared values, which the coordinator
- * writes only between steps, so a new version needs no copy; wasm copies them into its heap, and then
- * each new version is read again (as copies).
+ * Whether the model's tensors hold the shared parameter views themselves (sharedParameterViews): on
+ * the cpu and native backends they do, and the coordinator's updates (written only between steps) are
+ * in them without a copy; wasm copies a tensor's values into its heap, and then each new version of
+ * the parameters is read again.
  */
-function readParams(init: WorkerInit, copy: boolean): Map<string, Float32Array> {
-  const out = new Map<string, Float32Array>();
-  let o = 0;
-  for (const s of paramSpecs(init.model)) {
-    const n = s.shape.reduce((a, b) => a * b, 1);
-    const view = new Float32Array(init.shared.params, 4 * o, n);
-    out.set(s.name, copy ? view.slice() : view);
-    o += n;
-  }
-  return out;
-}
-
-/** Whether the model's tensors hold the shared arrays themselves (see readParams). */
-function usesSharedParams(model: CharRnn, init: WorkerInit): boolean {
-  const views = readParams(init, false);
+function usesSharedParams(model: CharRnn, views: Map<string, Float32Array>): boolean {
   return [...model.params].every(([name, t]) => {
     const values = t.dataSync() as Float32Array, view = views.get(name)!;
     return values.buffer === view.buffer && values.byteOffset === view.byteOffset;
@@ -73,8 +59,8 @@ function serve(init: WorkerInit, model: CharRnn, counters: { go: number; version
   const cfg = init.model;
   const Bw = b1 - b0, H = cfg.hidden, L = cfg.layers, lstm = cfg.kind === 'lstm';
   const ctrl = new Int32Array(shared.ctrl);
-  const specs = paramSpecs(cfg);
-  const P = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+  const layout = parameterLayout(cfg);
+  const P = layout.reduce((n, l) => n + l.size, 0);
   const grads = new Float32Array(shared.grads, 4 * index * P, P);
   const loss = new Float64Array(shared.loss);
   const inputs = new Int32Array(shared.inputs);
@@ -84,7 +70,8 @@ function serve(init: WorkerInit, model: CharRnn, counters: { go: number; version
   const myInputs = new Int32Array(T * Bw);
   const myTargets = new Int32Array(T * Bw);
   const n = B * H;
-  const live = usesSharedParams(model, init);
+  const views = sharedParameterViews(shared.params, layout);
+  const live = usesSharedParams(model, views);
   let version = counters.version;
   let seen = counters.go;
 
@@ -98,10 +85,7 @@ function serve(init: WorkerInit, model: CharRnn, counters: { go: number; version
     try {
       const v = Atomics.load(ctrl, CTRL.PARAM_VERSION);
       if (v !== version) {
-        if (!live) {
-          const values = readParams(init, true);
-          model.setParams(new Map(specs.map((s) => [s.name, tf.keep(tf.tensor(values.get(s.name)!, s.shape))])));
-        }
+        if (!live) model.setParams(new Map(layout.map((l) => [l.name, tf.keep(tf.tensor(views.get(l.name)!, l.shape))])));
         version = v;
       }
       for (let t = 0; t < T; t++) {
@@ -117,12 +101,7 @@ function serve(init: WorkerInit, model: CharRnn, counters: { go: number; version
         };
         const r = model.run(myInputs, myTargets, T, Bw, carried, true, draw);
         loss[index] = r.loss.dataSync()[0];
-        let o = 0;
-        for (const s of specs) {
-          const g = r.grads!.get(s.name)!;
-          grads.set(g.dataSync() as Float32Array, o);
-          o += g.size;
-        }
+        for (const l of layout) grads.set(r.grads!.get(l.name)!.dataSync() as Float32Array, l.offset);
         for (let k = 0; k < L; k++) {
           state.set(r.state.h[k].dataSync() as Float32Array, k * n + b0 * H);
           if (lstm) state.set(r.state.c[k]!.dataSync() as Float32Array, (L + k) * n + b0 * H);
